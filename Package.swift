@@ -1,0 +1,42 @@
+// swift-tools-version:6.0
+// VoWiFi Core: one target per layer (see docs/DESIGN.md). Swift 6 language mode.
+import PackageDescription
+
+let package = Package(
+    name: "VoWiFiCore",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "vowifi", targets: ["vowifi"]),
+    ],
+    targets: [
+        .systemLibrary(name: "COpenSSL", path: "Sources/COpenSSL", pkgConfig: "openssl",
+                       providers: [.apt(["libssl-dev"])]),
+        .systemLibrary(name: "CSQLite", path: "Sources/CSQLite", pkgConfig: "sqlite3",
+                       providers: [.apt(["libsqlite3-dev"])]),
+        .target(name: "Crypto", dependencies: ["COpenSSL"]),
+        .target(name: "AKA", dependencies: ["Crypto"]),
+        .target(name: "Config"),
+        .target(name: "Wire"),
+        .target(name: "IKEv2", dependencies: ["Crypto", "AKA", "Wire"]),
+        .target(name: "ESP", dependencies: ["Crypto", "Wire"]),
+        .target(name: "SIP", dependencies: ["Wire"]),
+        .target(name: "IMS", dependencies: ["SIP", "AKA"]),
+        .target(name: "HSS", dependencies: ["AKA", "Config", "CSQLite"]),
+        .target(name: "Runtime", dependencies: ["Crypto", "AKA", "Config", "Wire", "IKEv2", "ESP", "SIP", "IMS", "HSS"]),
+        .target(name: "UESim", dependencies: ["IKEv2", "ESP", "SIP", "AKA"]),
+        .executableTarget(name: "vowifi", dependencies: ["Runtime", "UESim"]),
+
+        .target(name: "TestSupport", path: "Tests/TestSupport"),
+        .testTarget(name: "CryptoTests", dependencies: ["Crypto", "TestSupport"]),
+        .testTarget(name: "AKATests", dependencies: ["AKA", "TestSupport"]),
+        .testTarget(name: "ConfigTests", dependencies: ["Config", "TestSupport"]),
+        .testTarget(name: "WireTests", dependencies: ["Wire", "TestSupport"]),
+        .testTarget(name: "IKEv2Tests", dependencies: ["IKEv2", "TestSupport"]),
+        .testTarget(name: "ESPTests", dependencies: ["ESP", "TestSupport"]),
+        .testTarget(name: "SIPTests", dependencies: ["SIP", "TestSupport"]),
+        .testTarget(name: "IMSTests", dependencies: ["IMS", "TestSupport"]),
+        .testTarget(name: "HSSTests", dependencies: ["HSS", "TestSupport"]),
+        .testTarget(name: "RuntimeTests", dependencies: ["Runtime", "TestSupport"]),
+        .testTarget(name: "UESimTests", dependencies: ["UESim", "TestSupport"]),
+    ]
+)

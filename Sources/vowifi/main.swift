@@ -1,0 +1,5 @@
+// The `vowifi` command line: subcommands are dispatched from here.
+import Runtime
+import UESim
+
+print("vowifi: VoWiFi Core")

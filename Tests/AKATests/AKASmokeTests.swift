@@ -1,0 +1,8 @@
+import XCTest
+@testable import AKA
+
+final class AKASmokeTests: XCTestCase {
+    func testModuleLoads() {
+        XCTAssertTrue(true)
+    }
+}

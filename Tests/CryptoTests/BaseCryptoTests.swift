@@ -1,0 +1,30 @@
+import XCTest
+import Crypto
+
+final class BaseCryptoTests: XCTestCase {
+    /// FIPS 180 "abc" vectors.
+    func testDigests() {
+        let abc = Array("abc".utf8)
+        XCTAssertEqual(Digest.hash(.sha1, abc).hex, "a9993e364706816aba3e25717850c26c9cd0d89d")
+        XCTAssertEqual(Digest.hash(.sha256, abc).hex, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
+        XCTAssertEqual(Digest.hash(.md5, abc).hex, "900150983cd24fb0d6963f7d28e17f72")
+    }
+
+    /// RFC 4231 test case 2.
+    func testHMACSHA256RFC4231Case2() {
+        let mac = HMAC.mac(.sha256, key: Array("Jefe".utf8), data: Array("what do ya want for nothing?".utf8))
+        XCTAssertEqual(mac.hex, "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843")
+    }
+
+    /// FIPS 197 appendix C.1.
+    func testAESBlock() throws {
+        let aes = try AESBlockCipher(key: [UInt8](hex: "000102030405060708090a0b0c0d0e0f"))
+        XCTAssertEqual(aes.encrypt([UInt8](hex: "00112233445566778899aabbccddeeff")).hex, "69c4e0d86a7b0430d8cdb78070b4c55a")
+    }
+
+    func testRandomIsFreshAndSized() {
+        let a = SecureRandom.bytes(32), b = SecureRandom.bytes(32)
+        XCTAssertEqual(a.count, 32)
+        XCTAssertNotEqual(a, b)
+    }
+}

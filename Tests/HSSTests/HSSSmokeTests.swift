@@ -1,0 +1,8 @@
+import XCTest
+@testable import HSS
+
+final class HSSSmokeTests: XCTestCase {
+    func testModuleLoads() {
+        XCTAssertTrue(true)
+    }
+}

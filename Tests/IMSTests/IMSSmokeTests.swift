@@ -1,0 +1,8 @@
+import XCTest
+@testable import IMS
+
+final class IMSSmokeTests: XCTestCase {
+    func testModuleLoads() {
+        XCTAssertTrue(true)
+    }
+}

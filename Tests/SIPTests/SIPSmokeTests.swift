@@ -1,0 +1,8 @@
+import XCTest
+@testable import SIP
+
+final class SIPSmokeTests: XCTestCase {
+    func testModuleLoads() {
+        XCTAssertTrue(true)
+    }
+}
