@@ -1,5 +1,29 @@
-// The `vowifi` command line: subcommands are dispatched from here.
-import Runtime
-import UESim
+// The `vowifi` command line. Each subcommand lives in its own file as `enum XCommand { static func run(_ args: [String]) -> Int32 }`.
+import Foundation
 
-print("vowifi: VoWiFi Core")
+let usage = """
+usage: vowifi <command> [options]
+  run     [-c config/mme-ims.cfg] [--ims config/ims.cfg]   run the ePDG, HSS and IMS
+  config  check FILE                                       print the resolved config or its errors
+  bench   loop|crypto|aka|ike|esp|sip                      benchmarks of the hot paths
+  demo    [--profile NAME] [--ues N]                       one simulated phone through the whole flow
+"""
+
+var args = Array(CommandLine.arguments.dropFirst())
+guard let command = args.first else {
+    FileHandle.standardError.write(Data(usage.utf8))
+    exit(2)
+}
+args.removeFirst()
+let status: Int32
+switch command {
+case "config": status = ConfigCommand.run(args)
+case "run": status = RunCommand.run(args)
+case "bench": status = BenchCommand.run(args)
+case "demo": status = DemoCommand.run(args)
+case "-h", "--help", "help": print(usage); status = 0
+default:
+    FileHandle.standardError.write(Data("vowifi: unknown command '\(command)'\n\(usage)\n".utf8))
+    status = 2
+}
+exit(status)
