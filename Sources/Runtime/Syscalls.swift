@@ -49,6 +49,8 @@ enum Linux {
     static let signalfd = symbol("signalfd", as: SignalFD.self)
     static let recvmmsg = symbol("recvmmsg", as: RecvMMsg.self)
     static let sendmmsg = symbol("sendmmsg", as: SendMMsg.self)
+    typealias Accept4 = @convention(c) (Int32, UnsafeMutablePointer<sockaddr>?, UnsafeMutablePointer<socklen_t>?, Int32) -> Int32
+    static let accept4 = symbol("accept4", as: Accept4.self)
     typealias SetThreadName = @convention(c) (pthread_t, UnsafePointer<CChar>?) -> Int32
     static let pthread_setname_np = symbol("pthread_setname_np", as: SetThreadName.self)
 
