@@ -1,5 +1,6 @@
 import XCTest
 import Foundation
+import Synchronization
 import AKA
 @testable import HSS
 
@@ -25,6 +26,7 @@ final class HSSPersistenceTests: XCTestCase {
         do {
             let hss = try HSS(subscribers: Self.subscribers(), databasePath: db)
             for _ in 0..<5 { handedOut.append(try hss.vector(imsi: Self.imsi).sqn) }
+            XCTAssertTrue(FileManager.default.fileExists(atPath: db + "-wal"), "database not in WAL mode")
         }
         let hss2 = try HSS(subscribers: Self.subscribers(), databasePath: db)
         let next = try hss2.vector(imsi: Self.imsi)
@@ -94,6 +96,22 @@ final class HSSPersistenceTests: XCTestCase {
         // The SQN comes out of AUTN too: (SQN xor AK) xor AK.
         XCTAssertEqual(try SQN(bytes: zip(next.sqnXorAK, next.ak).map { $0 ^ $1 }), next.sqn)
         print("kill -9 test: \(handedOut.count) SQNs handed out by 2 killed children, max \(maxBefore), next after restart \(next.sqn)")
+    }
+
+    /// Many threads share one HSS: every SQN is distinct and the count adds up.
+    func testConcurrentVectorsAreDistinct() throws {
+        let db = try tempDir().appendingPathComponent("sqn.db").path
+        let hss = try HSS(subscribers: Self.subscribers(), databasePath: db)
+        let results = Mutex<[SQN]>([])
+        DispatchQueue.concurrentPerform(iterations: 8) { _ in
+            var mine: [SQN] = []
+            for _ in 0..<100 { if let v = try? hss.vector(imsi: Self.imsi) { mine.append(v.sqn) } }
+            results.withLock { $0 += mine }
+        }
+        let all = results.withLock { $0 }
+        XCTAssertEqual(all.count, 800)
+        XCTAssertEqual(Set(all).count, 800)
+        XCTAssertEqual(hss.currentSEQ(imsi: Self.imsi), 800)
     }
 
     /// Complete lines of hex SQNs written by the child (a torn last line is ignored).
