@@ -22,7 +22,8 @@ let package = Package(
         .target(name: "SIP", dependencies: ["Wire"]),
         .target(name: "IMS", dependencies: ["SIP", "AKA"]),
         .target(name: "HSS", dependencies: ["AKA", "Config", "CSQLite"]),
-        .target(name: "Runtime", dependencies: ["Crypto", "AKA", "Config", "Wire", "IKEv2", "ESP", "SIP", "IMS", "HSS"]),
+        .target(name: "AAA", dependencies: ["Crypto", "AKA", "HSS", "Wire", "IKEv2"]),
+        .target(name: "Runtime", dependencies: ["Crypto", "AKA", "Config", "Wire", "IKEv2", "ESP", "SIP", "IMS", "HSS", "AAA"]),
         .target(name: "UESim", dependencies: ["IKEv2", "ESP", "SIP", "AKA"]),
         .executableTarget(name: "vowifi", dependencies: ["Runtime", "UESim"]),
 
@@ -36,6 +37,7 @@ let package = Package(
         .testTarget(name: "SIPTests", dependencies: ["SIP", "TestSupport"]),
         .testTarget(name: "IMSTests", dependencies: ["IMS", "TestSupport"]),
         .testTarget(name: "HSSTests", dependencies: ["HSS", "TestSupport"]),
+        .testTarget(name: "AAATests", dependencies: ["AAA", "TestSupport"]),
         .testTarget(name: "RuntimeTests", dependencies: ["Runtime", "TestSupport"]),
         .testTarget(name: "UESimTests", dependencies: ["UESim", "TestSupport"]),
     ]
