@@ -5,6 +5,9 @@ final class Parser {
     private let context: ParseContext
     private var token: Token
     private var lookahead: Token?
+    /// The property whose value is being parsed, to name it when its brace is never closed.
+    private var currentName: String?
+    private var openerNames: [String: String] = [:]
 
     init(source: TokenSource, context: ParseContext) throws {
         self.source = source
@@ -74,6 +77,7 @@ final class Parser {
                 throw ConfigError(.syntax, at: token.location, "expected ':' after property name '\(name)', found \(token.display)")
             }
             try advance()
+            currentName = name
             let value = try parseExpression()
             object.set(name, at: nameLocation, value)
             switch token.kind {
@@ -96,8 +100,9 @@ final class Parser {
     private func unclosed(_ opener: Token) -> ConfigError {
         let what = opener.text
         let close = what == "{" ? "}" : (what == "[" ? "]" : ")")
+        let of = openerNames[opener.location.description].map { " of '\($0)'" } ?? ""
         return ConfigError(.syntax, at: opener.location,
-                           "'\(what)' opened here is never closed: expected '\(close)' before end of file at \(token.location)")
+                           "'\(what)'\(of) opened here is never closed: expected '\(close)' before end of file at \(token.location)")
     }
 
     /// `include "file.cfg",`: the file's members merge here, later ones winning.
@@ -170,6 +175,11 @@ final class Parser {
 
     private func parsePrimary() throws -> ConfigValue {
         let t = token
+        if let name = currentName {
+            currentName = nil
+            if case .lbrace = t.kind { openerNames[t.location.description] = name }
+            if case .lbracket = t.kind { openerNames[t.location.description] = name }
+        }
         switch t.kind {
         case .integer(let i): try advance(); return ConfigValue(.integer(i), at: t.location)
         case .number(let d): try advance(); return ConfigValue(.number(d), at: t.location)
