@@ -12,7 +12,7 @@ public struct ESPCounters: Sendable, Equatable {
 }
 
 /// Why an ESP packet was discarded.
-public enum ESPDropReason: String, Sendable, CaseIterable, Hashable {
+public enum ESPDropReason: String, Error, Sendable, CaseIterable, Hashable {
     case unknownSPI = "unknown SPI"
     case truncated = "truncated packet"
     case replayed = "replayed sequence number"
