@@ -36,7 +36,7 @@ public enum ESPPacket {
             // IV: given (tests), the sequence number for counter modes, or random for CBC.
             if let explicitIV { o.baseAddress!.advanced(by: ivStart).copyMemory(from: explicitIV, byteCount: min(explicitIV.count, t.ivLength)) }
             else if t.ivFromSequence { o.storeBytes(of: seq.bigEndian, toByteOffset: ivStart, as: UInt64.self) }
-            else if t.ivLength > 0 { fillRandom(UnsafeMutableRawBufferPointer(rebasing: o[ivStart..<ptStart])) }
+            else if t.ivLength > 0 { sa.nextRandomIV(into: UnsafeMutableRawBufferPointer(rebasing: o[ivStart..<ptStart])) }
             // Plaintext, self-describing padding 1, 2, 3, ... (RFC 4303 §2.4), pad length, next header.
             o.baseAddress!.advanced(by: ptStart).copyMemory(from: inner.baseAddress!, byteCount: inner.count)
             for i in 0..<padLength { o[ptStart + inner.count + i] = UInt8(truncatingIfNeeded: i + 1) }
@@ -162,10 +162,5 @@ public enum ESPPacket {
         guard esn else { return try body(nil) }
         var high = UInt32(truncatingIfNeeded: seq >> 32).bigEndian
         return try withUnsafeBytes(of: &high) { try body($0) }
-    }
-
-    private static func fillRandom(_ b: UnsafeMutableRawBufferPointer) {
-        let r = SecureRandom.bytes(b.count)
-        b.copyBytes(from: r)
     }
 }

@@ -25,6 +25,10 @@ public final class ESPSecurityAssociation: @unchecked Sendable {
     var sequence: UInt64 = 0
     var window: AntiReplayWindow
     let createdAt: Double
+    /// Unpredictable CBC IVs drawn from the CSPRNG 4 KiB at a time, so a packet costs a
+    /// copy rather than a DRBG call (RFC 3602 §2 requires unpredictable IVs).
+    var ivPool: [UInt8] = []
+    var ivPoolOffset = 0
     /// Set once the soft lifetime was reported, so IKE is asked to rekey only once.
     var rekeyRequested = false
 
@@ -58,5 +62,19 @@ public struct ESPLifetime: Sendable, Equatable {
     public init(softSeconds: Double? = nil, hardSeconds: Double? = nil, softBytes: UInt64? = nil, hardBytes: UInt64? = nil) {
         self.softSeconds = softSeconds; self.hardSeconds = hardSeconds
         self.softBytes = softBytes; self.hardBytes = hardBytes
+    }
+}
+
+extension ESPSecurityAssociation {
+    /// Copies the next `b.count` random bytes from the SA's pool into `b`.
+    func nextRandomIV(into b: UnsafeMutableRawBufferPointer) {
+        if ivPoolOffset + b.count > ivPool.count {
+            ivPool = SecureRandom.bytes(4096)
+            ivPoolOffset = 0
+        }
+        ivPool.withUnsafeBytes { p in
+            b.copyMemory(from: UnsafeRawBufferPointer(rebasing: p[ivPoolOffset..<(ivPoolOffset + b.count)]))
+        }
+        ivPoolOffset += b.count
     }
 }
