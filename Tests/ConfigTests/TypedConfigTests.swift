@@ -397,3 +397,36 @@ final class TypedConfigTests: XCTestCase {
         }
     }
 }
+
+extension TypedConfigTests {
+    func testIdentities() throws {
+        let plmn = try XCTUnwrap(PLMN("00101"))
+        var u = UEDBEntry(location: SourceLocation(file: "x", line: 1, column: 1))
+        u.imsi = "001010123456789"
+        XCTAssertEqual(u.resolvedIMPI(plmn: plmn), "001010123456789@ims.mnc001.mcc001.3gppnetwork.org")
+        u.impi = "user1"
+        XCTAssertEqual(u.resolvedIMPI(plmn: plmn), "user1")
+        XCTAssertEqual(u.resolvedDomain(imsDomain: "d.org"), "d.org")
+        let d = "ims.mnc001.mcc001.3gppnetwork.org"
+        XCTAssertEqual(UEDBEntry.IMPU(impu: "001010123456789").uri(domain: d), "sip:001010123456789@\(d)")
+        XCTAssertEqual(UEDBEntry.IMPU(impu: "sip:user").uri(domain: d), "sip:user@\(d)")
+        XCTAssertEqual(UEDBEntry.IMPU(impu: "sip:a@b.org").uri(domain: d), "sip:a@b.org")
+        XCTAssertEqual(UEDBEntry.IMPU(impu: "tel:600").uri(domain: d), "tel:600")
+        XCTAssertEqual(UEDBEntry.IMPU(impu: "urn:service:sos").uri(domain: d), "urn:service:sos")
+    }
+}
+
+extension TypedConfigTests {
+    func testCodeInitializersHaveFileDefaults() throws {
+        let fromFile = try epdg("")
+        let ep = try XCTUnwrap(ConfigEndpoint("127.0.0.1", defaultPort: 500))
+        let inCode = EPDGConfig(bindAddr: ep, configDirectory: "cfg")
+        XCTAssertEqual(inCode.resolvedParameters.map(\.value), fromFile.resolvedParameters.map(\.value))
+        let u = UEDBEntry(imsi: "001010000000001", simAlgo: .milenage, k: [UInt8](repeating: 1, count: 16), opc: [UInt8](repeating: 2, count: 16))
+        XCTAssertEqual(u.amf, 0x9001)
+        XCTAssertEqual(u.resLen, 8)
+        XCTAssertEqual(u.authentType, .akav1)
+        let m = MMEConfig(plmn: .test, pdnList: [PDNConfig(accessPointName: "ims", pdnType: .ipv4v6)], ueDB: [u], epdg: inCode)
+        XCTAssertEqual(m.pdn(named: "ims")?.pdnType, .ipv4v6)
+    }
+}
