@@ -147,7 +147,23 @@ final class Parser {
 
     // MARK: expressions
 
-    func parseExpression() throws -> ConfigValue { try parseBinary(level: 0) }
+    /// Nesting of values, parentheses and unary operators, bounded so that hostile input
+    /// gets an error instead of exhausting the stack.
+    private var depth = 0
+    private static let maxDepth = 200
+
+    private func enter() throws {
+        depth += 1
+        if depth > Parser.maxDepth {
+            throw ConfigError(.syntax, at: token.location, "values nested more than \(Parser.maxDepth) levels deep")
+        }
+    }
+
+    func parseExpression() throws -> ConfigValue {
+        try enter()
+        defer { depth -= 1 }
+        return try parseBinary(level: 0)
+    }
 
     private static let levels: [[String]] = [["||"], ["&&"], ["==", "!="], ["<", "<=", ">", ">="], ["+", "-"], ["*", "/", "%"]]
 
@@ -165,6 +181,8 @@ final class Parser {
 
     private func parseUnary() throws -> ConfigValue {
         if case .op(let op) = token.kind, op == "-" || op == "!" || op == "+" {
+            try enter()
+            defer { depth -= 1 }
             let loc = token.location
             try advance()
             let operand = try parseUnary()

@@ -13,7 +13,7 @@ final class LanguageTests: XCTestCase {
     }
 
     /// The error thrown by `text`, or a test failure.
-    private func error(_ text: String, files: [String: String] = [:], file: StaticString = #filePath, line: UInt = #line) -> ConfigError? {
+    func error(_ text: String, files: [String: String] = [:], file: StaticString = #filePath, line: UInt = #line) -> ConfigError? {
         do {
             _ = try ConfigDocument.parse(text: text, file: "t.cfg", files: files)
             XCTFail("expected an error", file: file, line: line)
@@ -257,5 +257,14 @@ final class LanguageTests: XCTestCase {
         XCTAssertEqual(Suggest.closest("aes-cbc-129", in: ["aes-cbc-128", "aes-ctr-128"]), "aes-cbc-128")
         XCTAssertNil(Suggest.closest("gtp_addr", in: ["bind_addr", "esp_duration"]))
         XCTAssertEqual(Suggest.levenshtein(Array("kitten".utf8), Array("sitting".utf8)), 3)
+    }
+}
+
+extension LanguageTests {
+    func testDeepNestingIsAnErrorNotACrash() {
+        let deep = "a: " + String(repeating: "[", count: 100_000)
+        XCTAssertEqual(error(deep)?.kind, .syntax)
+        XCTAssertEqual(error("a: " + String(repeating: "-", count: 100_000) + "1")?.kind, .syntax)
+        XCTAssertEqual(error("a: " + String(repeating: "(", count: 100_000) + "1")?.kind, .syntax)
     }
 }
