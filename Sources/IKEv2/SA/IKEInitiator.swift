@@ -380,12 +380,6 @@ public final class IKEInitiator: IKESA {
 
     /// The IDr the responder authenticated with (from its first IKE_AUTH response).
     var idrForAuth: IDPayload?
-    var lastReceivedRaw: [UInt8] = []
-
-    override func receive(_ raw: [UInt8], message m: IKEMessage, from: IKEEndpoint, to: IKEEndpoint, now: Double) {
-        lastReceivedRaw = raw
-        super.receive(raw, message: m, from: from, to: to, now: now)
-    }
 
     override func open(_ raw: [UInt8], _ m: IKEMessage) -> [Payload]? {
         let p = super.open(raw, m)

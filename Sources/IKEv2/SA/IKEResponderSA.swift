@@ -80,7 +80,7 @@ public final class IKEResponderSA: IKESA {
     // MARK: IKE_SA_INIT
 
     func handleInit(_ h: IKEHeader, _ payloads: [Payload], now: Double) {
-        initRequestBytes = []
+        initRequestBytes = lastReceivedRaw
         guard let sa = payloads.sa, let ke = payloads.ke, let nonce = payloads.nonce else {
             sendResponse(to: h, [.notify(NotifyPayload(.INVALID_SYNTAX))])
             phase = .failed; terminate(reason: "IKE_SA_INIT without SA, KE or Ni")
@@ -422,7 +422,8 @@ public final class IKEResponderSA: IKESA {
 
     var wakeup: Double? {
         if isDead { return nil }
-        var t = nextDeadline
+        if let t = nextDeadline { return isEstablished ? t : min(t, createdAt + policy.halfOpenTimeout) }
+        var t: Double? = nil
         let other = isEstablished ? (policy.dpdInterval > 0 ? lastActivity + Double(policy.dpdInterval) : nil) : createdAt + policy.halfOpenTimeout
         if let o = other { t = min(t ?? o, o) }
         return t

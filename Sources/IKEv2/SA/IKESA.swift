@@ -50,6 +50,8 @@ public class IKESA {
     let createdAt: Double
 
     var actions: [IKEAction] = []
+    /// The datagram being processed (RealMessage1/2 are kept from it).
+    var lastReceivedRaw: [UInt8] = []
     var retransmitBase: Double = 2
     var maxRetransmits = 5
 
@@ -72,7 +74,8 @@ public class IKESA {
 
     func encode(_ h: IKEHeader, _ payloads: [Payload]) -> [[UInt8]] {
         if h.exchangeType == .IKE_SA_INIT || protection == nil { return [IKEMessage(header: h, payloads: payloads).serialize()] }
-        do { return [try protection!.protect(header: h, payloads: payloads)] } catch {
+        guard let protection else { return [] }
+        do { return [try protection.protect(header: h, payloads: payloads)] } catch {
             log(.error, "cannot protect \(h.exchangeType): \(error)")
             return []
         }
@@ -117,6 +120,7 @@ public class IKESA {
 
     /// Entry point for one datagram addressed to this SA.
     func receive(_ raw: [UInt8], message m: IKEMessage, from: IKEEndpoint, to: IKEEndpoint, now: Double) {
+        lastReceivedRaw = raw
         let h = m.header
         if h.isInitiator == isInitiator {
             log(.warning, "dropping message with our own I flag"); return
@@ -133,6 +137,11 @@ public class IKESA {
             return
         }
         // A request from the peer.
+        if !isInitiator, h.exchangeType == .IKE_SA_INIT, h.messageID == 0, !initResponseBytes.isEmpty {
+            log(.debug, "retransmitted IKE_SA_INIT: resending our response")
+            sendPackets([initResponseBytes])
+            return
+        }
         if let last = lastResponse, h.messageID == last.id {
             log(.debug, "retransmitted \(h.exchangeType) request #\(h.messageID): resending cached response")
             sendPackets(last.packets)
