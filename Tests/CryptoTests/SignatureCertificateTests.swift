@@ -170,3 +170,56 @@ final class SignatureCertificateTests: XCTestCase {
         }
     }
 }
+
+final class RFC7427Tests: XCTestCase {
+    func testKnownEncodings() {
+        // RFC 7427 Appendix A.1.3 (sha256WithRSAEncryption) and A.3.1 (ecdsa-with-SHA256).
+        XCTAssertEqual(SignatureAlgorithm.rsaPKCS1(.sha256).rfc7427AlgorithmIdentifier?.hex, "300d06092a864886f70d01010b0500")
+        XCTAssertEqual(SignatureAlgorithm.ecdsa(.sha256).rfc7427AlgorithmIdentifier?.hex, "300a06082a8648ce3d040302")
+        // PSS/SHA-256 with the default trailerField spelled out (non-DER, seen in the wild):
+        // we emit DER (without it) and accept both.
+        let a43 = "304606092a864886f70d01010a3039a00f300d06096086480165030402010500a11c301a06092a864886f70d010108300d06096086480165030402010500a203020120a303020101"
+        XCTAssertEqual(SignatureAlgorithm(rfc7427AlgorithmIdentifier: [UInt8](hex: a43)), .rsaPSS(.sha256))
+        for alg: SignatureAlgorithm in [.rsaPKCS1(.sha1), .rsaPKCS1(.sha256), .rsaPKCS1(.sha384), .rsaPKCS1(.sha512),
+                                        .ecdsa(.sha256), .ecdsa(.sha384), .ecdsa(.sha512), .rsaPSS(.sha256), .rsaPSS(.sha384), .rsaPSS(.sha512)] {
+            let der = try! XCTUnwrap(alg.rfc7427AlgorithmIdentifier)
+            XCTAssertEqual(der[0], 0x30); XCTAssertEqual(Int(der[1]), der.count - 2)
+            XCTAssertEqual(SignatureAlgorithm(rfc7427AlgorithmIdentifier: der), alg)
+        }
+        XCTAssertNil(SignatureAlgorithm.ecdsaRaw(.sha256).rfc7427AlgorithmIdentifier)
+        XCTAssertNil(SignatureAlgorithm(rfc7427AlgorithmIdentifier: [0x30, 0x00]))
+    }
+
+    /// Certificates the `openssl` CLI signs carry the same AlgorithmIdentifier bytes.
+    func testMatchesOpenSSLCertificateSignatureAlgorithms() throws {
+        guard FileManager.default.isExecutableFile(atPath: "/usr/bin/openssl") else { throw XCTSkip("no openssl CLI") }
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("rfc7427-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let rsa = try PrivateKey.generateRSA(bits: 2048), ec = try PrivateKey.generateEC(curve: .p384)
+        try rsa.pemEncoded().write(to: dir.appendingPathComponent("rsa.pem"), atomically: true, encoding: .utf8)
+        try ec.pemEncoded().write(to: dir.appendingPathComponent("ec.pem"), atomically: true, encoding: .utf8)
+        let cases: [(String, [String], SignatureAlgorithm)] = [
+            ("rsa.pem", ["-sha256"], .rsaPKCS1(.sha256)),
+            ("rsa.pem", ["-sha512"], .rsaPKCS1(.sha512)),
+            ("rsa.pem", ["-sha256", "-sigopt", "rsa_padding_mode:pss", "-sigopt", "rsa_pss_saltlen:digest"], .rsaPSS(.sha256)),
+            ("rsa.pem", ["-sha384", "-sigopt", "rsa_padding_mode:pss", "-sigopt", "rsa_pss_saltlen:digest"], .rsaPSS(.sha384)),
+            ("ec.pem", ["-sha384"], .ecdsa(.sha384)),
+        ]
+        for (keyFile, opts, alg) in cases {
+            let p = Process()
+            p.executableURL = URL(fileURLWithPath: "/usr/bin/openssl")
+            p.arguments = ["req", "-x509", "-new", "-key", keyFile, "-subj", "/CN=t", "-days", "1", "-outform", "DER", "-out", "c.der"] + opts
+            p.currentDirectoryURL = dir
+            p.standardError = FileHandle.nullDevice
+            try p.run(); p.waitUntilExit()
+            XCTAssertEqual(p.terminationStatus, 0)
+            let der = Array(try Data(contentsOf: dir.appendingPathComponent("c.der")))
+            let aid = try XCTUnwrap(alg.rfc7427AlgorithmIdentifier)
+            // Certificate ::= SEQUENCE { tbs, signatureAlgorithm, signature }: the AlgorithmIdentifier
+            // appears in tbsCertificate.signature and in signatureAlgorithm.
+            let hits = (0...(der.count - aid.count)).filter { Array(der[$0..<($0 + aid.count)]) == aid }.count
+            XCTAssertEqual(hits, 2, "\(alg) \(aid.hex)")
+        }
+    }
+}
