@@ -97,7 +97,9 @@ public final class PrivateKey: @unchecked Sendable {
                     PEM_read_bio_PrivateKey(bio, nil, nil, UnsafeMutableRawPointer(mutating: pw))
                 }
             }
-            return PEM_read_bio_PrivateKey(bio, nil, nil, nil)
+            // A callback that supplies no password: OpenSSL's default one would prompt on
+            // the terminal for an encrypted key, blocking a server.
+            return PEM_read_bio_PrivateKey(bio, nil, { _, _, _, _ in 0 }, nil)
         }
         guard let key else { throw CryptoError.invalidEncoding("PEM private key: \(opensslErrorString())") }
         try self.init(adopting: key)

@@ -1,6 +1,7 @@
 import XCTest
 import Foundation
 import TestSupport
+import COpenSSL
 @testable import Crypto
 
 final class SignatureCertificateTests: XCTestCase {
@@ -89,6 +90,16 @@ final class SignatureCertificateTests: XCTestCase {
             guard case .invalidEncoding = $0 as? CryptoError else { return XCTFail("\($0)") }
         }
         XCTAssertThrowsError(try PrivateKey(der: [0x30, 0x03, 0x02, 0x01]))
+        // Encrypted PKCS#8: needs the password, never prompts.
+        let encrypted = try collectingBIO { bio in
+            let pw = Array("secret".utf8)
+            try check(PEM_write_bio_PKCS8PrivateKey(bio, key.pkey, EVP_aes_128_cbc(), pw.map { CChar(bitPattern: $0) }, Int32(pw.count), nil, nil), "write")
+        }
+        let encryptedPEM = String(decoding: encrypted, as: UTF8.self)
+        XCTAssertTrue(encryptedPEM.hasPrefix("-----BEGIN ENCRYPTED PRIVATE KEY-----"))
+        XCTAssertThrowsError(try PrivateKey(pem: encryptedPEM))
+        XCTAssertThrowsError(try PrivateKey(pem: encryptedPEM, password: "wrong"))
+        XCTAssertEqual(try PrivateKey(pem: encryptedPEM, password: "secret").publicKey.derEncoded, try key.publicKey.derEncoded)
         XCTAssertThrowsError(try Certificate(der: [0x30, 0x00]))
     }
 
