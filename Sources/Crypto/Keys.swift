@@ -218,8 +218,8 @@ public final class PublicKey: @unchecked Sendable {
         try self.init(adopting: key)
     }
 
-    /// An EC public key from its uncompressed coordinates x | y.
-    public convenience init(curve: ECCurve, x963Point xy: [UInt8]) throws {
+    /// An EC public key from its coordinates x | y (no 0x04 prefix), e.g. RFC 4754 vectors.
+    public convenience init(curve: ECCurve, xy: [UInt8]) throws {
         guard xy.count == 2 * curve.coordinateLength else {
             throw CryptoError.invalidLength(what: "\(curve.rawValue) point", expected: "\(2 * curve.coordinateLength)", got: xy.count)
         }

@@ -59,20 +59,20 @@ final class SignatureCertificateTests: XCTestCase {
 
     /// RFC 4754 §8.1 and §8.2: verify the published r | s for "abc" (ECDSA-256/SHA-256, ECDSA-384/SHA-384).
     func testECDSARFC4754Vectors() throws {
-        let p256 = try PublicKey(curve: .p256, x963Point: [UInt8](hex:
+        let p256 = try PublicKey(curve: .p256, xy: [UInt8](hex:
             "2442a5cc0ecd015fa3ca31dc8e2bbc70bf42d60cbca20085e0822cb04235e970" + "6fc98bd7e50211a4a27102fa3549df79ebcb4bf246b80945cddfe7d509bbfd7d"))
         let sig256 = [UInt8](hex: "cb28e0999b9c7715fd0a80d8e47a77079716cbbf917dd72e97566ea1c066957c"
                                 + "86fa3bb4e26cad5bf90b7f81899256ce7594bb1ea0c89212748bff3b3d5b0315")
         XCTAssertTrue(p256.verify(signature: sig256, data: Array("abc".utf8), algorithm: .ecdsaRaw(.sha256)))
         XCTAssertFalse(p256.verify(signature: sig256, data: Array("abd".utf8), algorithm: .ecdsaRaw(.sha256)))
 
-        let p384 = try PublicKey(curve: .p384, x963Point: [UInt8](hex:
+        let p384 = try PublicKey(curve: .p384, xy: [UInt8](hex:
             "96281bf8dd5e0525ca049c048d345d3082968d10fedf5c5aca0c64e6465a97ea5ce10c9dfec21797415710721f437922"
           + "447688ba94708eb6e2e4d59f6ab6d7edff9301d249fe49c33096655f5d502fad3d383b91c5e7edaa2b714cc99d5743ca"))
         let sig384 = [UInt8](hex: "fb017b914e29149432d8bac29a514640b46f53ddab2c69948084e2930f1c8f7e08e07c9c63f2d21a07dcb56a6af56eb3"
                                 + "b263a1305e057f984d38726a1b46874109f417bca112674c528262a40a629af1cbb9f516ce0fa7d2ff630863a00e8b9f")
         XCTAssertTrue(p384.verify(signature: sig384, data: Array("abc".utf8), algorithm: .ecdsaRaw(.sha384)))
-        XCTAssertThrowsError(try PublicKey(curve: .p256, x963Point: [UInt8](repeating: 1, count: 64)))
+        XCTAssertThrowsError(try PublicKey(curve: .p256, xy: [UInt8](repeating: 1, count: 64)))
     }
 
     func testKeyPEMRoundTripAndErrors() throws {
