@@ -23,9 +23,10 @@ let package = Package(
         .target(name: "IMS", dependencies: ["SIP", "AKA"]),
         .target(name: "HSS", dependencies: ["AKA", "Config", "CSQLite"]),
         .target(name: "AAA", dependencies: ["Crypto", "AKA", "HSS", "Wire", "IKEv2"]),
+        .target(name: "Analysis", dependencies: ["Crypto", "Wire", "IKEv2", "ESP", "SIP"]),
         .target(name: "Runtime", dependencies: ["Crypto", "AKA", "Config", "Wire", "IKEv2", "ESP", "SIP", "IMS", "HSS", "AAA"]),
         .target(name: "UESim", dependencies: ["IKEv2", "ESP", "SIP", "AKA"]),
-        .executableTarget(name: "vowifi", dependencies: ["Runtime", "UESim"]),
+        .executableTarget(name: "vowifi", dependencies: ["Runtime", "UESim", "Analysis", "Config"]),
 
         .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(name: "CryptoTests", dependencies: ["Crypto", "TestSupport"]),
@@ -38,6 +39,7 @@ let package = Package(
         .testTarget(name: "IMSTests", dependencies: ["IMS", "TestSupport"]),
         .testTarget(name: "HSSTests", dependencies: ["HSS", "TestSupport"]),
         .testTarget(name: "AAATests", dependencies: ["AAA", "TestSupport"]),
+        .testTarget(name: "AnalysisTests", dependencies: ["Analysis", "TestSupport"]),
         .testTarget(name: "RuntimeTests", dependencies: ["Runtime", "TestSupport"]),
         .testTarget(name: "UESimTests", dependencies: ["UESim", "TestSupport"]),
     ]

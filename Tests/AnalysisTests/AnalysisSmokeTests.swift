@@ -1,0 +1,6 @@
+import XCTest
+@testable import Analysis
+
+final class AnalysisSmokeTests: XCTestCase {
+    func testModuleLoads() { XCTAssertEqual(AnalysisLayer.name, "analysis") }
+}
