@@ -116,7 +116,8 @@ public final class IMSCore {
             return proxyRequest(m, from: peer, now: now, initial: initial)
         }
         if ["INVITE", "MESSAGE"].contains(method), (try? m.to().tag) == nil, echoCalls[callID] == nil,
-           let uri = m.requestURI, echoEntry(for: uri) == nil, findRegistration(for: uri) != nil {
+           let uri = m.requestURI, echoEntry(for: uri) == nil, findRegistration(for: uri) != nil,
+           isRegisteredCaller(m, peer: peer) {
             return proxyRequest(m, from: peer, now: now, initial: true)
         }
         return convert(layer.receive(m, from: peer, now: now), now: now)
@@ -154,6 +155,7 @@ public final class IMSCore {
             return reply(m, 481, peer: peer, now: now)
         case "MESSAGE":
             guard let uri = m.requestURI else { return reply(m, 400, peer: peer, now: now) }
+            guard isRegisteredCaller(m, peer: peer) else { return reply(m, 403, peer: peer, now: now) }
             return reply(m, isKnownIMPU(uri) ? 480 : 404, peer: peer, now: now)
         case "NOTIFY", "PUBLISH":
             return reply(m, 200, peer: peer, now: now)
@@ -269,6 +271,13 @@ public final class IMSCore {
     func echoEntry(for uri: SIPAnyURI) -> IMSEchoEntry? {
         let keys = IMSIdentity.lookupKeys(uri)
         return config.echo.first { keys.contains(IMSIdentity.key($0.impu)) }
+    }
+
+    /// The request comes from a registered phone: its From IMPU is registered, or it comes
+    /// from the address of a registered binding.
+    func isRegisteredCaller(_ m: SIPMessage, peer: SIPPeer) -> Bool {
+        if let from = try? m.from(), findRegistration(for: from.uri) != nil { return true }
+        return registrations.values.contains { $0.bindings.contains { $0.peer.address == peer.address } }
     }
 
     func isKnownIMPU(_ uri: SIPAnyURI) -> Bool {

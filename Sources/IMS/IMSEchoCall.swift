@@ -41,8 +41,7 @@ extension IMSCore {
             return out + reply(m, 400, peer: peer, now: now)
         }
         let entry = echoEntry(for: uri)
-        let callerRegistered = findRegistration(for: from.uri) != nil
-            || registrations.values.contains { $0.bindings.contains { $0.peer.address == peer.address } }
+        let callerRegistered = isRegisteredCaller(m, peer: peer)
         guard callerRegistered || (entry?.anonymous ?? false) else { return out + reply(m, 403, peer: peer, now: now) }
         guard let entry else {
             return out + reply(m, isKnownIMPU(uri) ? 480 : 404, peer: peer, now: now)
