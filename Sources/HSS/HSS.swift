@@ -67,6 +67,9 @@ public final class HSS: Sendable {
         state = Mutex(State(entries: entries, store: store))
     }
 
+    /// How many SIM subscribers the HSS serves.
+    public var subscriberCount: Int { subscribers.count }
+
     /// The subscriber with this IMSI.
     public func subscriber(imsi: String) -> Subscriber? {
         state.withLock { $0.entries[imsi]?.subscriber }

@@ -1,0 +1,27 @@
+/// How `vowifi run` / `vowifi demo` assemble the core from the configs.
+public struct CoreOptions: Sendable {
+    public var mmeConfigPath: String
+    public var imsConfigPath: String
+    /// Inner path: a TUN device (needs CAP_NET_ADMIN) or in-process (no privileges).
+    public enum InnerPath: String, Sendable { case tun, inProcess = "in-process" }
+    public var innerPath: InnerPath
+    /// Overrides of the configured addresses (the demo binds loopback, ephemeral ports).
+    public var epdgHost: String?
+    public var ikePort: UInt16?
+    public var natTPort: UInt16?
+    /// SIP sockets: nil uses every `sip_addr`; [] binds none (in-process only).
+    public var sipSocketAddresses: [String]?
+    /// SQN database path override (the demo keeps its own).
+    public var sqnDatabase: String?
+    /// Log destination override (nil: `log_filename` of the MME config, else stderr).
+    public var logFile: String?
+    public var logOptions: String?
+    public var keyLogDirectory: String?
+
+    public init(mmeConfigPath: String = "config/mme-ims.cfg", imsConfigPath: String = "config/ims.cfg",
+                innerPath: InnerPath = .tun) {
+        self.mmeConfigPath = mmeConfigPath
+        self.imsConfigPath = imsConfigPath
+        self.innerPath = innerPath
+    }
+}

@@ -1,0 +1,26 @@
+import Config
+import IMS
+import SIP
+
+/// Maps the callbox IMS config (`sip_addr`, `domain`, `echo`, `precondition`…) to the
+/// IMS core's own settings.
+public enum IMSConfigMapping {
+    public static func make(_ c: Config.IMSConfig, mme: MMEConfig) -> IMS.IMSConfig {
+        let addrs = c.sipAddr.map { $0.addr.address.text }
+        let port = c.sipAddr.first?.addr.port ?? 5060
+        let echo = c.echo.map { IMSEchoEntry(impu: $0.impu, code: $0.code, anonymous: $0.anonymous) }
+        let pre: IMSPreconditionMode
+        switch c.precondition {
+        case .on: pre = .on
+        case .off: pre = .off
+        case .silent: pre = .silent
+        }
+        return IMS.IMSConfig(domain: c.domain, sipAddresses: addrs, sipPort: port,
+                             mediaPortMin: UInt16(clamping: c.sipAddr.first?.portMin ?? 10000),
+                             mediaPortMax: UInt16(clamping: c.sipAddr.first?.portMax ?? 20000),
+                             path: c.path ?? "", bindingExpires: UInt32(clamping: c.bindingExpires),
+                             precondition: pre, use100rel: c.rel100, echo: echo,
+                             timers: SIPTimerValues(t1: c.timerT1, t2: c.timerT2, t4: c.timerT4),
+                             mncDigits: mme.plmn.mnc.count)
+    }
+}

@@ -1,0 +1,32 @@
+import Config
+import Foundation
+
+extension VoWiFiCore {
+    /// The one-screen summary `vowifi run` prints once everything listens.
+    public func summary() -> String {
+        var l: [String] = []
+        l.append("VoWiFi Core running (PLMN \(mme.plmn.mcc)-\(mme.plmn.mnc))")
+        if let e = epdg {
+            l.append("  ePDG      IKE \(e.ikeAddress)  NAT-T/ESP \(e.natTAddress)  inner path: \(tun.map { "TUN \($0.name)" } ?? "in-process")")
+        }
+        for p in mme.pdnList {
+            l.append("  PDN       \(p.summary)")
+        }
+        l.append("  IKE       enc \(policy.ikeEncryption.map(\.description).joined(separator: ","))")
+        l.append("            integ \(policy.ikeIntegrity.map { "\($0)" }.joined(separator: ",")) prf \(policy.ikePRF.map { "\($0)" }.joined(separator: ","))")
+        l.append("            dh \(policy.ikeDHGroups.map { "\($0.rawValue)" }.joined(separator: ","))  ESP enc \(policy.espEncryption.map(\.description).joined(separator: ","))")
+        if !unsupportedAlgorithms.isEmpty { l.append("  skipped   \(unsupportedAlgorithms.joined(separator: "; "))") }
+        if let s = signer { l.append("  cert      \(s.certificate.subject)\(s.generated ? " (self-signed, generated now)" : "")") }
+        l.append("  HSS       \(hss.subscriberCount) subscribers, SQN database \(options.sqnDatabase ?? epdgConfig.sqnDB)")
+        if let h = imsHost {
+            l.append("  IMS       domain \(h.core.config.domain)  SIP \(h.bound.isEmpty ? "(no sockets)" : h.bound.joined(separator: " "))\(inProcess != nil ? " + in-process P-CSCF \(h.core.config.sipAddresses.joined(separator: ","))" : "")")
+            if !h.unbound.isEmpty { l.append("            not on this host (skipped): \(h.unbound.joined(separator: " "))") }
+            l.append("  echo      \(ims.echo.map { e in e.code.map { "\(e.impu)→\($0)" } ?? e.impu }.joined(separator: " "))")
+        }
+        if let k = keyLog { l.append("  keys      \(k.ikev2TablePath), \(k.espSAPath)") }
+        l.append("  log       \(options.logFile ?? mme.logFilename ?? "stderr") (\(options.logOptions ?? mme.logOptions ?? "all.level=error"))")
+        for w in warnings.prefix(5) { l.append("  warning   \(w)") }
+        if warnings.count > 5 { l.append("  warning   … \(warnings.count - 5) more (vowifi config check lists them)") }
+        return l.joined(separator: "\n")
+    }
+}

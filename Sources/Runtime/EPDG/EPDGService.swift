@@ -1,0 +1,213 @@
+import Config
+import Crypto
+import ESP
+import Foundation
+import IKEv2
+import Wire
+
+/// The ePDG on one event loop: IKEv2 on UDP 500 and the NAT-T port, ESP in UDP on the
+/// NAT-T port, and the inner path. It feeds the sans-I/O `IKEResponder` and
+/// `ESPDataPlane` and carries out what they return.
+public final class EPDGService: ServiceHandler, Service, @unchecked Sendable {
+    // @unchecked: loop-confined; every member is touched on `context.loop` only.
+    public let name = "epdg"
+    /// Where IKE (port 500) and NAT-T (4500) listen; after `start`, the bound addresses
+    /// (so port 0 in the config gives ephemeral ports, as tests and the demo use).
+    public private(set) var ikeAddress: SocketAddress
+    public private(set) var natTAddress: SocketAddress
+    public let responder: IKEResponder
+    public private(set) var dataPlane = ESPDataPlane()
+    public let inner: InnerNetwork
+    public let logger: Logger
+    public let keyLog: KeyLogSink?
+    /// `ikev2.key=1` / `ipsec.key=1` in log_options: SK_* and ESP keys in the log.
+    public let keyLogging: Bool
+    private var context: ServiceContext?
+    /// Outer endpoint of each outbound SPI (where the UE's ESP goes).
+    private var outerBySPI: [UInt32: SocketAddress] = [:]
+    private var pollTimerArmed: Double?
+    /// Counters for the summary and tests.
+    public private(set) var established = 0
+
+    public init(ikeAddress: SocketAddress, natTAddress: SocketAddress, responder: IKEResponder,
+                inner: InnerNetwork, logger: Logger, keyLog: KeyLogSink? = nil, keyLogging: Bool = false) {
+        self.keyLogging = keyLogging
+        self.ikeAddress = ikeAddress
+        self.natTAddress = natTAddress
+        self.responder = responder
+        self.inner = inner
+        self.logger = logger
+        self.keyLog = keyLog
+    }
+
+    public func start(on loop: EventLoop) throws {
+        let ctx = ServiceContext(loop: loop, logger: logger, handler: self)
+        context = ctx
+        ikeAddress = try ctx.bindUDP(ikeAddress).localAddress
+        natTAddress = try ctx.bindUDP(natTAddress).localAddress
+        inner.attach { [unowned self] packet in self.sendToUE(packet) }
+    }
+
+    /// Sends INFORMATIONAL DELETE for every IKE SA, then closes the sockets.
+    public func stop() {
+        guard let ctx = context else { return }
+        let now = Self.seconds()
+        for sa in responder.allSAs {
+            perform(responder.delete(spiR: sa.spiR, now: now))
+        }
+        ctx.closeAll()
+        context = nil
+    }
+
+    // MARK: input
+
+    public func datagram(_ bytes: UnsafeRawBufferPointer, from peer: SocketAddress, on socket: UDPSocket, context: ServiceContext) {
+        let now = Self.seconds()
+        let local = socket.localAddress
+        if local != natTAddress {
+            handleIKE(Array(bytes), from: peer, to: local, now: now)
+            return
+        }
+        switch UDPEncapsulation.classify(bytes) {
+        case .keepalive:
+            return
+        case let .ike(offset):
+            handleIKE(Array(bytes[offset...]), from: peer, to: local, now: now)
+        case let .malformed(why):
+            logger.debug(.ipsec, "dropped datagram from \(peer): \(why)", dir: .from)
+        case .esp:
+            for r in dataPlane.receive(udpPayload: Array(bytes)) {
+                switch r {
+                case let .deliver(packet, _, owner): inner.fromUE(packet, owner: owner)
+                case let .dropped(spi, reason):
+                    logger.debug(.ipsec, "drop ESP from \(peer) spi=\(spi.map { "0x" + String($0, radix: 16) } ?? "-"): \(reason.rawValue)", dir: .from)
+                case let .rekeyNeeded(spi):
+                    logger.info(.ipsec, "SA 0x\(String(spi, radix: 16)) reached its soft byte lifetime")
+                case .ike, .keepalive: break
+                }
+            }
+        }
+    }
+
+    private func handleIKE(_ message: [UInt8], from peer: SocketAddress, to local: SocketAddress, now: Double) {
+        guard let f = Self.endpoint(peer), let t = Self.endpoint(local) else { return }
+        perform(responder.handle(datagram: message, from: f, to: t, now: now))
+    }
+
+    public func timerFired(_ key: UInt64, context: ServiceContext) {
+        pollTimerArmed = nil
+        perform(responder.poll(now: Self.seconds()))
+    }
+
+    /// A packet from the inner network toward a UE: encrypt with the UE's outbound SA.
+    public func sendToUE(_ packet: [UInt8]) {
+        guard let ctx = context else { return }
+        switch dataPlane.send(inner: packet) {
+        case let .success((payload, sa)):
+            guard let to = outerBySPI[sa.spi] else { return }
+            payload.withUnsafeBytes { _ = ctx.send($0, to: to, from: natTAddress) }
+        case let .failure(reason):
+            logger.debug(.ipsec, "cannot send inner packet toward a UE: \(reason.rawValue)", dir: .to)
+        }
+    }
+
+    // MARK: actions
+
+    private func perform(_ actions: [IKEAction]) {
+        guard let ctx = context else { return }
+        for a in actions {
+            switch a {
+            case let .send(bytes, from, to):
+                guard let dst = Self.socketAddress(to) else { continue }
+                // The responder answers on the socket the request came to; the non-ESP
+                // marker goes on everything sent from the NAT-T socket (RFC 3948 §2.2).
+                let src = from.port == natTAddress.port ? natTAddress : ikeAddress
+                let framed = src == natTAddress ? UDPEncapsulation.nonESPMarker + bytes : bytes
+                framed.withUnsafeBytes { _ = ctx.send($0, to: dst, from: src) }
+            case let .installChildSA(d):
+                install(d)
+            case let .deleteChildSA(inSPI, outSPI):
+                dataPlane.sad.removeInbound(spi: inSPI)
+                dataPlane.sad.removeOutbound(spi: outSPI)
+                outerBySPI[outSPI] = nil
+                logger.info(.ipsec, "Delete IPsec SA in=0x\(String(inSPI, radix: 16)) out=0x\(String(outSPI, radix: 16))")
+            case let .armTimer(at):
+                if pollTimerArmed == nil || at < pollTimerArmed! {
+                    pollTimerArmed = at
+                    let ms = max(0, Int64((at - Self.seconds()) * 1000))
+                    ctx.armTimer(key: 1, after: .milliseconds(ms))
+                }
+            case let .log(e):
+                let layer: LogLayer = e.layer == "eap" ? .eap : .ikev2
+                let level: LogLevel = e.level == .error ? .error : e.level == .debug ? .debug : .info
+                logger.log(layer, level, e.message, ue: String(e.spiI, radix: 16))
+            case let .ikeSAEstablished(info):
+                established += 1
+                logger.info(.ikev2, "IKE SA established with \(info.remote) IMSI \(info.imsi) APN \(info.apn) \(info.suite)", ue: info.imsi)
+                if keyLogging {
+                    logger.info(.ikev2, "SK_d=\(info.keys.SK_d.hex) SK_ai=\(info.keys.SK_ai.hex) SK_ar=\(info.keys.SK_ar.hex) SK_ei=\(info.keys.SK_ei.hex) SK_er=\(info.keys.SK_er.hex) SK_pi=\(info.keys.SK_pi.hex) SK_pr=\(info.keys.SK_pr.hex)", ue: info.imsi)
+                }
+                keyLog?.ikeSA(WiresharkIKEv2Table.row(spii: info.spiI, spir: info.spiR, encryption: info.suite.encryption,
+                                                      skEi: info.keys.SK_ei, skEr: info.keys.SK_er, integrity: info.suite.integrity,
+                                                      skAi: info.keys.SK_ai, skAr: info.keys.SK_ar))
+            case let .ikeSADeleted(spiI, _, reason):
+                logger.info(.ikev2, "IKE SA \(String(spiI, radix: 16)) deleted: \(reason)")
+            }
+        }
+    }
+
+    private func install(_ d: ChildSADescription) {
+        do {
+            let inT = try ESPTransform(encryption: d.suite.encryption, encryptionKey: d.inboundEncryptionKey,
+                                       integrity: d.suite.integrity, integrityKey: d.inboundIntegrityKey)
+            let outT = try ESPTransform(encryption: d.suite.encryption, encryptionKey: d.outboundEncryptionKey,
+                                        integrity: d.suite.integrity, integrityKey: d.outboundIntegrityKey)
+            // The UE's inner addresses: inbound packets must come from them, outbound are routed by them.
+            var ueRanges = d.remoteTS.map { AddressRange(start: $0.startAddress.bytes, end: $0.endAddress.bytes) }
+            if let v4 = d.innerIPv4 { ueRanges.append(AddressRange(address: v4.bytes)) }
+            if let v6 = d.innerIPv6 { ueRanges.append(AddressRange(address: v6.bytes)) }
+            let lifetime = ESPLifetime(softSeconds: Double(d.lifetimeSeconds) * 0.9, hardSeconds: Double(d.lifetimeSeconds))
+            let inbound = ESPSecurityAssociation(spi: d.inboundSPI, direction: .inbound, transform: inT,
+                                                 esn: d.suite.extendedSequenceNumbers,
+                                                 tunnelSource: d.remote.address.description, tunnelDestination: d.local.address.description,
+                                                 trafficSelectors: ueRanges, lifetime: lifetime, owner: d.imsi)
+            let routes = [d.innerIPv4, d.innerIPv6].compactMap { $0 }.map { AddressRange(address: $0.bytes) }
+            let outbound = ESPSecurityAssociation(spi: d.outboundSPI, direction: .outbound, transform: outT,
+                                                  esn: d.suite.extendedSequenceNumbers,
+                                                  tunnelSource: d.local.address.description, tunnelDestination: d.remote.address.description,
+                                                  trafficSelectors: routes.isEmpty ? ueRanges : routes, lifetime: lifetime, owner: d.imsi)
+            dataPlane.sad.addInbound(inbound)
+            dataPlane.sad.addOutbound(outbound)
+            outerBySPI[d.outboundSPI] = Self.socketAddress(d.remote)
+            for (sa, dir, src, dst) in [(inbound, "in", d.remote, d.local), (outbound, "out", d.local, d.remote)] {
+                var line = "Add IPsec SA \(dir) spi=0x\(String(sa.spi, radix: 16)) tunnel \(src) -> \(dst) \(d.suite) local_ts=\(d.localTS.map(\.description)) remote_ts=\(d.remoteTS.map(\.description))"
+                if keyLogging {
+                    line += " enc_key=\(sa.transform.encryptionKey.hex) auth_key=\(sa.transform.integrityKey.hex)"
+                }
+                logger.info(.ipsec, line, ue: d.imsi)
+                keyLog?.espSA(WiresharkESPSA.row(sa: sa, source: src.address.description, destination: dst.address.description))
+            }
+        } catch {
+            logger.error(.ipsec, "cannot install Child SA \(d): \(error)", ue: d.imsi)
+        }
+    }
+
+    // MARK: conversions
+
+    static func seconds() -> Double { Double(MonotonicClock.now()) / 1e9 }
+
+    static func endpoint(_ a: SocketAddress) -> IKEEndpoint? {
+        guard let ip = IPAddress(bytes: a.addressBytes) else { return nil }
+        return IKEEndpoint(ip, a.port)
+    }
+
+    static func socketAddress(_ e: IKEEndpoint) -> SocketAddress? {
+        try? SocketAddress(host: e.address.description, port: e.port)
+    }
+}
+
+/// Receives Wireshark key rows as SAs come up (the Analysis layer's KeyLogWriter, or a test).
+public protocol KeyLogSink: AnyObject {
+    func ikeSA(_ row: String)
+    func espSA(_ row: String)
+}
