@@ -1,0 +1,189 @@
+import AKA
+import Crypto
+import ESP
+import Foundation
+import Glibc
+import IKEv2
+import SIP
+import TestSupport
+import Wire
+import XCTest
+@testable import Runtime
+
+/// The assembled core over real loopback UDP: an IKEv2 initiator (the phone side) attaches
+/// with EAP-AKA to the ePDG built from config/mme-ims.cfg, gets its inner address and
+/// P-CSCF by CFG_REPLY, then sends a SIP REGISTER inside ESP and receives the IMS's 401
+/// challenge back through the tunnel (in-process inner path).
+final class EndToEndTests: XCTestCase {
+    var dir = ""
+
+    override func setUpWithError() throws {
+        dir = NSTemporaryDirectory() + "vowifi-e2e-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+    }
+
+    override func tearDown() { try? FileManager.default.removeItem(atPath: dir) }
+
+    func makeCore() throws -> VoWiFiCore {
+        var o = CoreOptions(mmeConfigPath: Vectors.repoRoot.appendingPathComponent("config/mme-ims.cfg").path,
+                            imsConfigPath: Vectors.repoRoot.appendingPathComponent("config/ims.cfg").path, innerPath: .inProcess)
+        o.epdgHost = "127.0.0.1"; o.ikePort = 0; o.natTPort = 0
+        o.sipSocketAddresses = []
+        o.sqnDatabase = dir + "/sqn.sqlite"
+        o.logFile = dir + "/core.log"
+        o.logOptions = "all.level=debug"
+        o.keyLogDirectory = dir + "/keys"
+        return try VoWiFiCore(options: o)
+    }
+
+    func testAttachThenSIPRegisterThroughESP() throws {
+        let core = try makeCore()
+        try core.start()
+        defer { core.stop() }
+        let (ike, natt) = try XCTUnwrap(core.group).loops[0].submit { [core] in (core.epdg!.ikeAddress, core.epdg!.natTAddress) }
+
+        let sock = try LoopbackUDP()
+        let ueEnd = IKEEndpoint(IPAddress(v4: 127, 0, 0, 1), sock.port)
+        var cfg = IKEInitiatorConfig(imsi: "001010000000001", mcc: "001", mnc: "01")
+        cfg.natTraversalPort = natt.port
+        let usim = try USIM(algorithm: .milenage(try Milenage(k: [UInt8](hex: "465b5ce8b199b49faa5f0a2ee238a6bc"),
+                                                               opc: [UInt8](hex: "cd63cb71954a9f4e48a5994e37a02baf"))))
+        let ue = IKEInitiator(config: cfg, usim: usim, local: ueEnd, remote: IKEEndpoint(IPAddress(v4: 127, 0, 0, 1), ike.port), now: 0)
+        var child: ChildSADescription?
+        func perform(_ actions: [IKEAction]) {
+            for a in actions {
+                switch a {
+                case let .send(bytes, _, to): sock.send(to.port == natt.port ? [0, 0, 0, 0] + bytes : bytes, port: to.port)
+                case let .installChildSA(d): child = d
+                default: break
+                }
+            }
+        }
+        perform(ue.start(now: 0))
+        let deadline = Date().addingTimeInterval(10)
+        while child == nil, Date() < deadline {
+            guard let (d, from) = sock.receive(timeout: 0.5) else { perform(ue.poll(now: Date().timeIntervalSince1970)); continue }
+            let msg = from == natt.port ? Array(d.dropFirst(4)) : d
+            perform(ue.handle(datagram: msg, from: IKEEndpoint(IPAddress(v4: 127, 0, 0, 1), from), to: ueEnd, now: 1))
+        }
+        let c = try XCTUnwrap(child, "no Child SA: \(ue.state)\n\((try? String(contentsOfFile: dir + "/core.log", encoding: .utf8)) ?? "")")
+        let assigned = try XCTUnwrap(ue.assigned)
+        let innerV4 = try XCTUnwrap(assigned.ipv4)
+        XCTAssertEqual(innerV4.bytes.prefix(3), [192, 168, 4])
+        XCTAssertTrue(assigned.pcscf.contains(IPAddress(v4: 192, 168, 4, 1)), "P-CSCF in CFG_REPLY: \(assigned.pcscf)")
+        // The key log has one IKE row and two ESP rows.
+        let table = try String(contentsOfFile: dir + "/keys/ikev2_decryption_table", encoding: .utf8)
+        XCTAssertEqual(table.split(separator: "\n").count, 1)
+        XCTAssertEqual(try String(contentsOfFile: dir + "/keys/esp_sa", encoding: .utf8).split(separator: "\n").count, 2)
+
+        // SIP REGISTER inside ESP to the P-CSCF.
+        let out = ESPSecurityAssociation(spi: c.outboundSPI, direction: .outbound,
+                                         transform: try ESPTransform(encryption: c.suite.encryption, encryptionKey: c.outboundEncryptionKey,
+                                                                     integrity: c.suite.integrity, integrityKey: c.outboundIntegrityKey))
+        let inb = ESPSecurityAssociation(spi: c.inboundSPI, direction: .inbound,
+                                         transform: try ESPTransform(encryption: c.suite.encryption, encryptionKey: c.inboundEncryptionKey,
+                                                                     integrity: c.suite.integrity, integrityKey: c.inboundIntegrityKey))
+        let impi = "001010000000001@ims.mnc001.mcc001.3gppnetwork.org"
+        let register = """
+        REGISTER sip:ims.mnc001.mcc001.3gppnetwork.org SIP/2.0\r
+        Via: SIP/2.0/UDP \(innerV4):5060;branch=z9hG4bKe2e1;rport\r
+        Max-Forwards: 70\r
+        From: <sip:001010000000001@ims.mnc001.mcc001.3gppnetwork.org>;tag=e2e\r
+        To: <sip:001010000000001@ims.mnc001.mcc001.3gppnetwork.org>\r
+        Call-ID: e2e-register\r
+        CSeq: 1 REGISTER\r
+        Contact: <sip:001010000000001@\(innerV4):5060>;expires=600\r
+        Authorization: Digest username="\(impi)",realm="ims.mnc001.mcc001.3gppnetwork.org",uri="sip:ims.mnc001.mcc001.3gppnetwork.org",nonce="",response=""\r
+        Content-Length: 0\r
+        \r
+
+        """
+        let inner = IPPacket.udp4(src: innerV4.bytes, dst: [192, 168, 4, 1], sport: 5060, dport: 5060, payload: Array(register.utf8))
+        let esp = try inner.withUnsafeBytes { ESPPacket.seal($0, nextHeader: 4, sa: out) }.get()
+        sock.send(esp, port: natt.port)
+        var reply: String?
+        let until = Date().addingTimeInterval(5)
+        while reply == nil, Date() < until {
+            guard var (d, _) = sock.receive(timeout: 0.5) else { continue }
+            guard case let .inner(range, _, _) = d.withUnsafeMutableBytes({ ESPPacket.open($0, sa: inb) }) else { continue }
+            if let u = IPPacket.parseUDP(Array(d[range])) {
+                XCTAssertEqual(u.src, [192, 168, 4, 1]); XCTAssertEqual(u.dst, innerV4.bytes)
+                reply = String(decoding: u.payload, as: UTF8.self)
+            }
+        }
+        let r = try XCTUnwrap(reply, "no SIP reply through the tunnel\n\((try? String(contentsOfFile: dir + "/core.log", encoding: .utf8)) ?? "")")
+        XCTAssertTrue(r.hasPrefix("SIP/2.0 401"), r)
+        XCTAssertTrue(r.contains("algorithm=AKAv1-MD5"), r)
+    }
+
+    func testBadConfigNamesFileAndLine() throws {
+        let bad = dir + "/bad.cfg"
+        try "{\n  epdg: {\n    esp_duraton: 300,\n  },\n}\n".write(toFile: bad, atomically: true, encoding: .utf8)
+        var o = CoreOptions(mmeConfigPath: bad, imsConfigPath: Vectors.repoRoot.appendingPathComponent("config/ims.cfg").path, innerPath: .inProcess)
+        o.sqnDatabase = dir + "/s.sqlite"
+        XCTAssertThrowsError(try VoWiFiCore(options: o)) { e in
+            let text = "\(e)"
+            XCTAssertTrue(text.contains("bad.cfg:3:"), text)
+            XCTAssertTrue(text.contains("esp_duration"), text)
+        }
+    }
+
+    func testAddressInUseIsNamed() throws {
+        let a = try makeCore()
+        try a.start()
+        defer { a.stop() }
+        let port = try XCTUnwrap(a.group).loops[0].submit { [a] in a.epdg!.ikeAddress.port }
+        var o = a.options
+        o.ikePort = port
+        o.sqnDatabase = dir + "/other.sqlite"
+        let b = try VoWiFiCore(options: o)
+        XCTAssertThrowsError(try b.start()) { e in
+            XCTAssertTrue("\(e)".contains("127.0.0.1:\(port)"), "\(e)")
+            XCTAssertTrue("\(e)".lowercased().contains("in use"), "\(e)")
+        }
+    }
+}
+
+/// A blocking UDP socket on 127.0.0.1 for the phone side of tests.
+final class LoopbackUDP {
+    let fd: Int32
+    let port: UInt16
+
+    init() throws {
+        let fd = socket(AF_INET, Int32(SOCK_DGRAM.rawValue), 0)
+        self.fd = fd
+        var a = sockaddr_in()
+        a.sin_family = sa_family_t(AF_INET)
+        a.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let rc = withUnsafePointer(to: &a) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
+        guard rc == 0 else { throw POSIXError(.EADDRINUSE) }
+        var len = socklen_t(MemoryLayout<sockaddr_in>.size)
+        _ = withUnsafeMutablePointer(to: &a) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &len) } }
+        port = UInt16(bigEndian: a.sin_port)
+    }
+
+    deinit { close(fd) }
+
+    func send(_ bytes: [UInt8], port: UInt16) {
+        var a = sockaddr_in()
+        a.sin_family = sa_family_t(AF_INET)
+        a.sin_addr.s_addr = inet_addr("127.0.0.1")
+        a.sin_port = port.bigEndian
+        _ = bytes.withUnsafeBytes { b in
+            withUnsafePointer(to: &a) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { sendto(fd, b.baseAddress, b.count, 0, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
+        }
+    }
+
+    func receive(timeout: Double) -> ([UInt8], UInt16)? {
+        var p = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+        guard poll(&p, 1, Int32(timeout * 1000)) == 1 else { return nil }
+        var buf = [UInt8](repeating: 0, count: 65536)
+        var a = sockaddr_in()
+        var len = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let n = buf.withUnsafeMutableBytes { b in
+            withUnsafeMutablePointer(to: &a) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { recvfrom(fd, b.baseAddress, b.count, 0, $0, &len) } }
+        }
+        guard n > 0 else { return nil }
+        return (Array(buf.prefix(n)), UInt16(bigEndian: a.sin_port))
+    }
+}
