@@ -14,7 +14,8 @@ public final class IntegrityContext: @unchecked Sendable {
     public let algorithm: IntegrityAlgorithm
     private let ctx: OpaquePointer?
     private let xcbc: AESXCBCMAC?
-    /// Full-length MAC output before truncation (EVP_MAX_MD_SIZE).
+    /// Bytes 0..<64: full-length MAC before truncation (EVP_MAX_MD_SIZE); 64..<96: the
+    /// recomputed ICV in `verify`.
     private let scratch: UnsafeMutablePointer<UInt8>
 
     public init(algorithm: IntegrityAlgorithm, key: [UInt8]) throws {
@@ -29,13 +30,13 @@ public final class IntegrityContext: @unchecked Sendable {
             xcbc = nil
             ctx = try makeMACContext(digest: algorithm.digest, key: key)
         }
-        scratch = .allocate(capacity: 64)
-        scratch.initialize(repeating: 0, count: 64)
+        scratch = .allocate(capacity: 96)
+        scratch.initialize(repeating: 0, count: 96)
     }
 
     deinit {
         EVP_MAC_CTX_free(ctx)
-        scratch.update(repeating: 0, count: 64)
+        scratch.update(repeating: 0, count: 96)
         scratch.deallocate()
     }
 
@@ -86,8 +87,8 @@ public final class IntegrityContext: @unchecked Sendable {
     public func verify(_ data: UnsafeRawBufferPointer, trailer: UnsafeRawBufferPointer? = nil,
                        icv: UnsafeRawBufferPointer) throws -> Bool {
         guard icv.count == algorithm.outputLength else { return false }
-        try mac(data, trailer: trailer, into: UnsafeMutableRawBufferPointer(start: scratch + 32, count: min(icv.count, 32)))
-        return CRYPTO_memcmp(scratch + 32, icv.baseAddress, icv.count) == 0
+        try mac(data, trailer: trailer, into: UnsafeMutableRawBufferPointer(start: scratch + 64, count: icv.count))
+        return CRYPTO_memcmp(scratch + 64, icv.baseAddress, icv.count) == 0
     }
 
     public func verify(_ data: [UInt8], icv: [UInt8]) throws -> Bool {

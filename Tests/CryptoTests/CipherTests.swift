@@ -220,3 +220,17 @@ final class CipherTests: XCTestCase {
         XCTAssertEqual(try ctx.decrypt(iv: [], ciphertext: [1, 2, 3]), [1, 2, 3])
     }
 }
+
+final class CryptoBenchTests: XCTestCase {
+    func testBenchReportsAllPairs() throws {
+        let results = try CryptoBench.run(seconds: 0.05, sizes: [100, 1400])
+        XCTAssertEqual(results.map(\.name), ["AES-128-GCM-16", "AES-128-CBC+HMAC-SHA1-96", "AES-128-GCM-16", "AES-128-CBC+HMAC-SHA1-96"])
+        XCTAssertEqual(results.map(\.payloadSize), [100, 100, 1400, 1400])
+        for r in results {
+            XCTAssertGreaterThan(r.operations, 0)
+            XCTAssertGreaterThanOrEqual(r.seconds, 0.05)
+            XCTAssertEqual(r.bytesPerSecond, r.opsPerSecond * Double(r.payloadSize), accuracy: 1)
+            print(r)
+        }
+    }
+}
