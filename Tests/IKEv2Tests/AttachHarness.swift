@@ -53,7 +53,8 @@ final class AttachHarness {
     let hss = FakeHSS()
     let pool = FakePool()
     var policy: IKEResponderPolicy
-    lazy var epdg = IKEResponder(policy: policy, vectors: hss, pool: pool)
+    var signer: IKEAuthSigner?
+    lazy var epdg = IKEResponder(policy: policy, vectors: hss, pool: pool, signer: signer)
     var ue: IKEInitiator!
     var ueActions: [IKEAction] = []
     var epdgActions: [IKEAction] = []

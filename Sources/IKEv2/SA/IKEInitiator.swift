@@ -77,6 +77,9 @@ public final class IKEInitiator: IKESA {
     var tsiSent: [TrafficSelector] = []
     var tsrSent: [TrafficSelector] = []
     var keRetries = 0
+    var responderSignatureChecked = false
+    /// Whether the ePDG authenticated with a certificate signature (false: EAP-only).
+    public var responderUsedCertificate: Bool { responderSignatureChecked }
 
     public init(config: IKEInitiatorConfig, usim: USIM, local: IKEEndpoint, remote: IKEEndpoint, now: Double) {
         self.config = config
@@ -109,6 +112,7 @@ public final class IKEInitiator: IKESA {
                 .notify(NotifyPayload(.NAT_DETECTION_SOURCE_IP, data: NATDetection.hash(spiI: spiI, spiR: 0, local))),
                 .notify(NotifyPayload(.NAT_DETECTION_DESTINATION_IP, data: NATDetection.hash(spiI: spiI, spiR: 0, remote))),
                 .notify(NotifyPayload(.IKEV2_FRAGMENTATION_SUPPORTED)),
+                .notify(NotifyPayload(.SIGNATURE_HASH_ALGORITHMS, data: [0, 2, 0, 3, 0, 4])),
             ]
             nextRequestID = 0
             let h = header(.IKE_SA_INIT, response: false, id: 0)
@@ -238,7 +242,17 @@ public final class IKEInitiator: IKESA {
         guard let bytes = payloads.eap, let pkt = try? EAPPacket(parsing: bytes) else {
             fail("IKE_AUTH response without EAP"); return
         }
-        if payloads.auth != nil { log(.info, "responder sent certificate AUTH (not verified by this simulator)") }
+        if let auth = payloads.auth, !responderSignatureChecked {
+            // The ePDG's certificate AUTH (RFC 7296 §2.16): check the signature with the certificate's key.
+            // The certificate chain itself is not validated (test networks use self-signed certificates).
+            guard let der = payloads.certs.first?.data, let cert = try? Certificate(der: der), let publicKey = try? cert.publicKey,
+                  let idr = payloads.idr, let octets = authOctets(ofInitiator: false, idPrime: idr.idPrime),
+                  SignatureAuthVerifier.verify(auth, signedOctets: octets, publicKey: publicKey) else {
+                fail("responder signature AUTH does not verify", notify: .AUTHENTICATION_FAILED); return
+            }
+            responderSignatureChecked = true
+            log(.info, "responder \(auth.method) AUTH verified with certificate \(cert.subject)")
+        }
         switch pkt.code {
         case .success:
             guard let msk else { fail("EAP-Success before a challenge"); return }

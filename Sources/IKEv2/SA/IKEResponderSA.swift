@@ -44,6 +44,8 @@ public final class IKEResponderSA: IKESA {
     var nextEAPID: UInt8 = 1
     var addresses: InnerAddresses?
     var peerSupportsFragmentation = false
+    /// RFC 7427 hash IDs the peer announced in IKE_SA_INIT.
+    var peerSignatureHashes: [UInt16] = []
 
     init(policy: IKEResponderPolicy, vectors: AuthenticationVectorSource, pool: InnerAddressPool, signer: IKEAuthSigner?,
          spiI: UInt64, spiR: UInt64, local: IKEEndpoint, remote: IKEEndpoint, now: Double, allocateSPI: @escaping () -> UInt32) {
@@ -114,6 +116,9 @@ public final class IKEResponderSA: IKESA {
                     natDetected = dst != dstSeen || (!srcs.isEmpty && !srcs.contains(srcSeen))
                 }
                 peerSupportsFragmentation = payloads.has(.IKEV2_FRAGMENTATION_SUPPORTED)
+                if let d = payloads.notify(.SIGNATURE_HASH_ALGORITHMS)?.data {
+                    peerSignatureHashes = stride(from: 0, to: d.count - 1, by: 2).map { UInt16(d[$0]) << 8 | UInt16(d[$0 + 1]) }
+                }
                 var out: [Payload] = [.sa(SAPayload(proposals: [proposal])), .ke(KEPayload(dhGroup: suite.dhGroup.rawValue, keyData: pair.publicValue)),
                                       .nonce(nr),
                                       .notify(NotifyPayload(.NAT_DETECTION_SOURCE_IP, data: NATDetection.hash(spiI: spiI, spiR: spiR, local))),
@@ -165,7 +170,7 @@ public final class IKEResponderSA: IKESA {
             do {
                 guard let octets = authOctets(ofInitiator: false, idPrime: idrSent!.idPrime) else { return }
                 out.append(.cert(CertPayload(encoding: CertPayload.X509_SIGNATURE, data: signer.certificateDER)))
-                out.append(.auth(try signer.sign(octets)))
+                out.append(.auth(try signer.sign(octets, peerHashes: peerSignatureHashes)))
             } catch {
                 reject(h, [NotifyPayload(.AUTHENTICATION_FAILED)], reason: "cannot sign AUTH: \(error)"); return
             }
