@@ -45,13 +45,36 @@ final class ExchangeTests: XCTestCase {
             XCTAssertNotEqual(nw.inboundSPI, first.inboundSPI)
             XCTAssertEqual(nw.remoteTS, first.remoteTS)
             XCTAssertEqual(AttachHarness.logs(h.epdgActions).contains { $0.contains("with PFS") }, pfs != nil)
-            // The phone deletes the old pair; the ePDG removes it and keeps the new one.
-            h.route(h.ue.deleteRekeyedChildSA(now: h.now), fromUE: true)
-            h.run(start: false)
+            // The phone deleted the old pair; the ePDG removed it and kept the new one.
             XCTAssertTrue(h.epdgActions.contains(.deleteChildSA(inboundSPI: first.inboundSPI, outboundSPI: first.outboundSPI)))
             let sa = try XCTUnwrap(h.epdg.allSAs.first)
             XCTAssertEqual(sa.children.map(\.inboundSPI), [nw.inboundSPI])
         }
+    }
+
+    func testEPDGRekeysChildSAAtESPLifetime() throws {
+        let h = try AttachHarness()
+        try h.makeUE()
+        h.run()
+        let first = try XCTUnwrap(AttachHarness.children(h.epdgActions).first)
+        let sa = try XCTUnwrap(h.epdg.allSAs.first)
+        XCTAssertEqual(try XCTUnwrap(h.epdg.nextWakeup), sa.lastActivity + 300, accuracy: 0.001, "esp lifetime 300 s = DPD 300 s here")
+        h.ueActions = []; h.epdgActions = []
+        h.now = try XCTUnwrap(h.epdg.nextWakeup)
+        h.route(h.epdg.poll(now: h.now), fromUE: false)
+        h.run(start: false)
+        XCTAssertTrue(AttachHarness.logs(h.epdgActions).contains { $0.contains("reached esp lifetime") })
+        let nw = try XCTUnwrap(AttachHarness.children(h.epdgActions).first)
+        let ue = try XCTUnwrap(AttachHarness.children(h.ueActions).first)
+        // The ePDG started this exchange, so its outbound keys are the exchange initiator's.
+        XCTAssertEqual(nw.outboundEncryptionKey, ue.inboundEncryptionKey)
+        XCTAssertEqual(nw.inboundIntegrityKey, ue.outboundIntegrityKey)
+        XCTAssertEqual(nw.outboundSPI, ue.inboundSPI)
+        XCTAssertTrue(h.epdgActions.contains(.deleteChildSA(inboundSPI: first.inboundSPI, outboundSPI: first.outboundSPI)))
+        XCTAssertTrue(h.ueActions.contains(.deleteChildSA(inboundSPI: first.outboundSPI, outboundSPI: first.inboundSPI)))
+        XCTAssertEqual(sa.children.count, 1)
+        XCTAssertEqual(h.ue.children.count, 1)
+        XCTAssertEqual(h.ue.state, .established)
     }
 
     func testInitiatorRetransmitsAndResponderAnswersFromCache() throws {

@@ -155,7 +155,7 @@ public final class IKEInitiator: IKESA {
     public var wakeup: Double? { nextDeadline }
 
     override func handleResponse(_ h: IKEHeader, _ payloads: [Payload], now: Double) {
-        if let err = payloads.notifies.first(where: { $0.type.isError }), h.exchangeType != .INFORMATIONAL || state != .established {
+        if let err = payloads.notifies.first(where: { $0.type.isError }), h.exchangeType == .IKE_SA_INIT || h.exchangeType == .IKE_AUTH {
             if h.exchangeType == .IKE_SA_INIT, err.type == .INVALID_KE_PAYLOAD, err.data.count == 2, keRetries < 2,
                let g = DHGroup(rawValue: UInt16(err.data[0]) << 8 | UInt16(err.data[1])) {
                 keRetries += 1
@@ -174,7 +174,7 @@ public final class IKEInitiator: IKESA {
         case (.IKE_AUTH, .authSent), (.IKE_AUTH, .eapInProgress): handleEAPRequest(payloads, now: now)
         case (.IKE_AUTH, .finalAuthSent): handleFinalAuthResponse(payloads)
         case (.INFORMATIONAL, _): break
-        case (.CREATE_CHILD_SA, .established): handleRekeyResponse(payloads)
+        case (.CREATE_CHILD_SA, .established): handleRekeyResponse(payloads, now: now)
         default: log(.warning, "unexpected \(h.exchangeType) response in state \(state)")
         }
     }
@@ -393,73 +393,6 @@ public final class IKEInitiator: IKESA {
         }
     }
 
-    // MARK: Child SA rekey (phone-initiated, RFC 7296 §2.8)
-
-    struct RekeyContext { var old: ChildSADescription; var spi: UInt32; var nonce: [UInt8]; var dh: DHKeyPair?; var suite: ESPSuite }
-    var rekey: RekeyContext?
-
-    /// Rekeys the first Child SA: CREATE_CHILD_SA with N(REKEY_SA), optionally with a KE (PFS).
-    /// On the answer the new pair is installed and the old one deleted with an INFORMATIONAL.
-    public func rekeyChildSA(now: Double, pfsGroup: DHGroup? = nil) -> [IKEAction] {
-        guard state == .established, pending == nil, let old = children.first else { return [] }
-        let spi = max(0x100, SecureRandom.uint32())
-        let nonce = SecureRandom.bytes(32)
-        let suite = old.suite
-        var transforms = suite.transforms
-        var payloads: [Payload] = [.notify(NotifyPayload(.REKEY_SA, protocolID: SecurityProtocol.ESP.rawValue, spi: be32(old.inboundSPI)))]
-        var pair: DHKeyPair?
-        if let g = pfsGroup {
-            do { pair = try DHKeyPair(group: g) } catch { log(.error, "rekey DH: \(error)"); return drain() }
-            transforms.append(Transform(.DH, g.rawValue))
-        }
-        payloads.append(.sa(SAPayload(proposals: [Proposal(number: 1, protocolID: .ESP, spi: be32(spi), transforms: transforms)])))
-        payloads.append(.nonce(nonce))
-        if let pair, let g = pfsGroup { payloads.append(.ke(KEPayload(dhGroup: g.rawValue, keyData: pair.publicValue))) }
-        payloads += [.tsi(TSPayload(old.localTS)), .tsr(TSPayload(old.remoteTS))]
-        rekey = RekeyContext(old: old, spi: spi, nonce: nonce, dh: pair, suite: suite)
-        sendRequest(.CREATE_CHILD_SA, payloads, now: now)
-        return drain()
-    }
-
-    func handleRekeyResponse(_ payloads: [Payload]) {
-        guard let r = rekey, let suite, let keys, let p = payloads.sa?.proposals.first, p.spi.count == 4, let nr2 = payloads.nonce else {
-            log(.warning, "CREATE_CHILD_SA response unusable"); rekey = nil; return
-        }
-        rekey = nil
-        var shared: [UInt8]?
-        if let dh = r.dh {
-            guard let ke = payloads.ke, let s = try? dh.sharedSecret(peerPublicValue: ke.keyData) else {
-                log(.warning, "CREATE_CHILD_SA response without a usable KE"); return
-            }
-            shared = s
-        }
-        do {
-            let ck = try KeySchedule.childKeys(prf: suite.prf, skD: keys.SK_d, newSharedSecret: shared, ni: r.nonce, nr: nr2, suite: r.suite)
-            var child = r.old
-            child.inboundSPI = r.spi
-            child.outboundSPI = u32(p.spi)
-            child.inboundEncryptionKey = ck.encryptionR; child.inboundIntegrityKey = ck.integrityR
-            child.outboundEncryptionKey = ck.encryptionI; child.outboundIntegrityKey = ck.integrityI
-            children.removeAll { $0.inboundSPI == r.old.inboundSPI }
-            children.insert(child, at: 0)
-            actions.append(.installChildSA(child))
-            actions.append(.deleteChildSA(inboundSPI: r.old.inboundSPI, outboundSPI: r.old.outboundSPI))
-            deleteAfterRekey = r.old
-        } catch {
-            log(.error, "rekey KEYMAT: \(error)")
-        }
-    }
-
-    var deleteAfterRekey: ChildSADescription?
-
-    /// Sends the Delete for the Child SA replaced by the last rekey (call after `rekeyChildSA` completed).
-    public func deleteRekeyedChildSA(now: Double) -> [IKEAction] {
-        guard let old = deleteAfterRekey, pending == nil else { return [] }
-        deleteAfterRekey = nil
-        sendRequest(.INFORMATIONAL, [.delete(DeletePayload(protocolID: .ESP, spis: [be32(old.inboundSPI)]))], now: now)
-        return drain()
-    }
-
     /// The IDr the responder authenticated with (from its first IKE_AUTH response).
     var idrForAuth: IDPayload?
 
@@ -467,6 +400,21 @@ public final class IKEInitiator: IKESA {
         let p = super.open(raw, m)
         if let p, m.header.exchangeType == .IKE_AUTH, idrForAuth == nil, let idr = p.idr { idrForAuth = idr }
         return p
+    }
+
+    override func handleRequest(_ h: IKEHeader, _ payloads: [Payload], now: Double) {
+        guard h.exchangeType == .CREATE_CHILD_SA, state == .established else {
+            sendResponse(to: h, [.notify(NotifyPayload(.INVALID_SYNTAX))]); return
+        }
+        answerCreateChild(h, payloads, now: now, dhGroups: config.ikeSuites.map(\.dhGroup), lifetime: 0) { proposals in
+            for p in proposals where p.protocolID == .ESP && p.spi.count == 4 {
+                for s in self.config.espSuites where p.transforms(.ENCR).contains(where: { $0.id == s.encryption.transformID && $0.keyLength.map(Int.init) == s.encryption.keyLengthAttribute })
+                    && (s.integrity == nil || p.transforms(.INTEG).contains(where: { $0.id == s.integrity!.rawValue })) {
+                    return (s, p)
+                }
+            }
+            return nil
+        }
     }
 
     /// The Child SA the network installed, once established.

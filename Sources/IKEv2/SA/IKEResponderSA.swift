@@ -44,6 +44,7 @@ public final class IKEResponderSA: IKESA {
     var nextEAPID: UInt8 = 1
     var addresses: InnerAddresses?
     var peerSupportsFragmentation = false
+    var establishedAt: Double?
     /// RFC 7427 hash IDs the peer announced in IKE_SA_INIT.
     var peerSignatureHashes: [UInt16] = []
 
@@ -69,7 +70,10 @@ public final class IKEResponderSA: IKESA {
         case (.IKE_AUTH, .identityRequested(let id)): handleEAP(h, payloads, expectedID: id)
         case (.IKE_AUTH, .challengeSent(let c)): handleEAP(h, payloads, expectedID: c.eapID)
         case (.IKE_AUTH, .eapSucceeded(let msk)): handleFinalAuth(h, payloads, msk: msk)
-        case (.CREATE_CHILD_SA, .established): handleCreateChild(h, payloads)
+        case (.CREATE_CHILD_SA, .established):
+            answerCreateChild(h, payloads, now: now, dhGroups: policy.ikeDHGroups, lifetime: policy.espLifetime) {
+                ProposalSelection.chooseESP($0, policy: self.policy)
+            }
         default:
             log(.warning, "unexpected \(h.exchangeType) request in phase \(phase)")
             sendResponse(to: h, [.notify(NotifyPayload(.INVALID_SYNTAX))])
@@ -308,6 +312,7 @@ public final class IKEResponderSA: IKESA {
         guard let myAuth = mskAuth(msk: msk, ofInitiator: false, idPrime: idrSent.idPrime) else { return }
         var out: [Payload] = [.auth(AuthPayload(method: .SHARED_KEY_MIC, data: myAuth))]
         isEstablished = true
+        establishedAt = lastActivity
         phase = .established
 
         // Configuration payload.
@@ -328,6 +333,7 @@ public final class IKEResponderSA: IKESA {
         }
         if childOK, let child = makeChild(&out) {
             children.append(child)
+            childCreatedAt[child.inboundSPI] = lastActivity
             actions.append(.installChildSA(child))
         }
         sendResponse(to: h, out)
@@ -409,72 +415,7 @@ public final class IKEResponderSA: IKESA {
 
     // MARK: CREATE_CHILD_SA (Child SA rekey, RFC 7296 §1.3.3 / §2.8)
 
-    func handleCreateChild(_ h: IKEHeader, _ payloads: [Payload]) {
-        guard let sa = payloads.sa, let peerNonce = payloads.nonce, let suite, let keys else {
-            sendResponse(to: h, [.notify(NotifyPayload(.INVALID_SYNTAX))]); return
-        }
-        if sa.proposals.contains(where: { $0.protocolID == .IKE }) {
-            // IKE SA rekeying is not implemented; the phone falls back to re-authentication.
-            log(.warning, "IKE SA rekey requested; not supported, answering NO_ADDITIONAL_SAS")
-            sendResponse(to: h, [.notify(NotifyPayload(.NO_ADDITIONAL_SAS))]); return
-        }
-        var old: ChildSADescription?
-        if let r = payloads.notify(.REKEY_SA) {
-            let spi = u32(r.spi)
-            guard let c = children.first(where: { $0.outboundSPI == spi }) else {
-                sendResponse(to: h, [.notify(NotifyPayload(.CHILD_SA_NOT_FOUND, protocolID: SecurityProtocol.ESP.rawValue, spi: r.spi))]); return
-            }
-            old = c
-        }
-        guard let (esp, offered) = ProposalSelection.chooseESP(sa.proposals, policy: policy) else {
-            log(.warning, "CREATE_CHILD_SA NO_PROPOSAL_CHOSEN: offered \(ProposalSelection.describe(sa.proposals))")
-            sendResponse(to: h, [.notify(NotifyPayload(.NO_PROPOSAL_CHOSEN))]); return
-        }
-        // Optional PFS: a KE for a group the chosen proposal lists.
-        var shared: [UInt8]?
-        var keOut: KEPayload?
-        var transforms = esp.transforms
-        if let ke = payloads.ke {
-            let groups = offered.transforms(.DH).compactMap { DHGroup(rawValue: $0.id) }.filter { policy.ikeDHGroups.contains($0) }
-            guard let g = DHGroup(rawValue: ke.dhGroup), groups.contains(g) else {
-                let pref = groups.first ?? policy.ikeDHGroups.first ?? .modp2048
-                sendResponse(to: h, [.notify(NotifyPayload(.INVALID_KE_PAYLOAD, data: [UInt8(pref.rawValue >> 8), UInt8(pref.rawValue & 0xff)]))]); return
-            }
-            do {
-                let pair = try DHKeyPair(group: g)
-                shared = try pair.sharedSecret(peerPublicValue: ke.keyData)
-                keOut = KEPayload(dhGroup: g.rawValue, keyData: pair.publicValue)
-                transforms.append(Transform(.DH, g.rawValue))
-            } catch {
-                sendResponse(to: h, [.notify(NotifyPayload(.INVALID_SYNTAX))]); return
-            }
-        }
-        let localTS = old?.localTS ?? (payloads.tsr?.selectors ?? [])
-        let remoteTS = old?.remoteTS ?? (payloads.tsi?.selectors ?? [])
-        guard !localTS.isEmpty, !remoteTS.isEmpty else {
-            sendResponse(to: h, [.notify(NotifyPayload(.TS_UNACCEPTABLE))]); return
-        }
-        let nonce = SecureRandom.bytes(32)
-        let ck: ChildKeys
-        do { ck = try KeySchedule.childKeys(prf: suite.prf, skD: keys.SK_d, newSharedSecret: shared, ni: peerNonce, nr: nonce, suite: esp) } catch {
-            sendResponse(to: h, [.notify(NotifyPayload(.NO_PROPOSAL_CHOSEN))]); return
-        }
-        let mySPI = allocateSPI()
-        var child = ChildSADescription(ikeSPIi: spiI, ikeSPIr: spiR, inboundSPI: mySPI, outboundSPI: u32(offered.spi), suite: esp,
-                                       inboundEncryptionKey: ck.encryptionI, inboundIntegrityKey: ck.integrityI,
-                                       outboundEncryptionKey: ck.encryptionR, outboundIntegrityKey: ck.integrityR,
-                                       localTS: localTS, remoteTS: remoteTS, local: local, remote: remote, udpEncapsulation: udpEncapsulation,
-                                       innerIPv4: addresses?.ipv4, innerIPv6: addresses?.ipv6, lifetimeSeconds: policy.espLifetime, imsi: imsi, apn: apn)
-        child.lifetimeSeconds = policy.espLifetime
-        var out: [Payload] = [.sa(SAPayload(proposals: [Proposal(number: offered.number, protocolID: .ESP, spi: be32(mySPI), transforms: transforms)])),
-                              .nonce(nonce)]
-        if let keOut { out.append(.ke(keOut)) }
-        out += [.tsi(TSPayload(remoteTS)), .tsr(TSPayload(localTS))]
-        children.append(child)
-        actions.append(.installChildSA(child))
-        log(.info, (old == nil ? "new " : "rekeyed (old in=0x\(String(old!.inboundSPI, radix: 16))) ") + child.description + (shared == nil ? "" : " with PFS"))
-        sendResponse(to: h, out)
-    }
+    override func allocateChildSPI() -> UInt32 { allocateSPI() }
 
     override func released() {
         if let a = addresses { pool.release(a, imsi: imsi, apn: apn); addresses = nil }
@@ -486,18 +427,32 @@ public final class IKEResponderSA: IKESA {
         guard !isDead else { return }
         if !isEstablished, now - createdAt >= policy.halfOpenTimeout {
             terminate(reason: "IKE_AUTH not completed within \(Int(policy.halfOpenTimeout)) s")
+        } else if isEstablished, let t = establishedAt, policy.ikeLifetime > 0, now - t >= Double(policy.ikeLifetime) {
+            // IKE SA rekeying from this side is not implemented: end the SA; the phone re-attaches.
+            _ = delete(now: now)
+        } else if isEstablished, pending == nil, let (spi, t) = oldestChild, policy.espLifetime > 0, now - t >= Double(policy.espLifetime) {
+            log(.info, "Child SA in=0x\(String(spi, radix: 16)) reached esp lifetime \(policy.espLifetime) s: rekeying")
+            startChildRekey(now: now, inboundSPI: spi, pfsGroup: nil)
         } else if isEstablished, pending == nil, policy.dpdInterval > 0, now - lastActivity >= Double(policy.dpdInterval) {
             sendDPD(now: now)
         }
     }
 
+    var oldestChild: (UInt32, Double)? { childCreatedAt.min { $0.value < $1.value }.map { ($0.key, $0.value) } }
+
+    override func handleResponse(_ h: IKEHeader, _ payloads: [Payload], now: Double) {
+        if h.exchangeType == .CREATE_CHILD_SA { handleRekeyResponse(payloads, now: now) }
+    }
+
     var wakeup: Double? {
         if isDead { return nil }
         if let t = nextDeadline { return isEstablished ? t : min(t, createdAt + policy.halfOpenTimeout) }
-        var t: Double? = nil
-        let other = isEstablished ? (policy.dpdInterval > 0 ? lastActivity + Double(policy.dpdInterval) : nil) : createdAt + policy.halfOpenTimeout
-        if let o = other { t = min(t ?? o, o) }
-        return t
+        if !isEstablished { return createdAt + policy.halfOpenTimeout }
+        var times: [Double] = []
+        if policy.dpdInterval > 0 { times.append(lastActivity + Double(policy.dpdInterval)) }
+        if policy.espLifetime > 0, let (_, c) = oldestChild { times.append(c + Double(policy.espLifetime)) }
+        if policy.ikeLifetime > 0, let e = establishedAt { times.append(e + Double(policy.ikeLifetime)) }
+        return times.min()
     }
 }
 
