@@ -77,6 +77,40 @@ final class ExchangeTests: XCTestCase {
         XCTAssertEqual(h.ue.state, .established)
     }
 
+    func testIKESARekeyKeepsChildSAsAndAddress() throws {
+        let h = try AttachHarness()
+        try h.makeUE()
+        h.run()
+        let oldSPIr = h.ue.spiR
+        let oldKeys = try XCTUnwrap(h.ue.keys)
+        h.ueActions = []; h.epdgActions = []
+        h.route(h.ue.rekeyIKESA(now: h.now), fromUE: true)
+        h.run(start: false)
+        XCTAssertNotEqual(h.ue.spiR, oldSPIr)
+        XCTAssertNotEqual(h.ue.keys, oldKeys)
+        XCTAssertEqual(h.epdg.count, 1, "old SA deleted by the phone, new one kept")
+        let sa = try XCTUnwrap(h.epdg.sa(spiR: h.ue.spiR))
+        XCTAssertEqual(sa.keys, h.ue.keys)
+        XCTAssertEqual(sa.children.count, 1)
+        XCTAssertEqual(sa.children.first?.ikeSPIr, h.ue.spiR)
+        XCTAssertEqual(h.pool.releases, 0)
+        XCTAssertFalse(h.epdgActions.contains { if case .deleteChildSA = $0 { true } else { false } })
+        XCTAssertTrue(h.epdgActions.contains { if case let .ikeSARekeyed(_, r, _) = $0 { r == oldSPIr } else { false } })
+        // The new SA works: a Child SA rekey over it derives from the new SK_d on both sides.
+        h.ueActions = []; h.epdgActions = []
+        h.route(h.ue.rekeyChildSA(now: h.now), fromUE: true)
+        h.run(start: false)
+        let nw = try XCTUnwrap(AttachHarness.children(h.epdgActions).first, "\(AttachHarness.logs(h.epdgActions + h.ueActions))")
+        let ue = try XCTUnwrap(AttachHarness.children(h.ueActions).first)
+        XCTAssertEqual(nw.inboundEncryptionKey, ue.outboundEncryptionKey)
+        XCTAssertEqual(sa.children.count, 1)
+        // Deleting the new IKE SA releases the address once.
+        h.route(h.ue.delete(now: h.now), fromUE: true)
+        h.run(start: false)
+        XCTAssertEqual(h.epdg.count, 0)
+        XCTAssertEqual(h.pool.releases, 1)
+    }
+
     func testInitiatorRetransmitsAndResponderAnswersFromCache() throws {
         let h = try AttachHarness()
         try h.makeUE()

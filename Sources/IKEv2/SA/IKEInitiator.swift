@@ -77,6 +77,8 @@ public final class IKEInitiator: IKESA {
     var tsiSent: [TrafficSelector] = []
     var tsrSent: [TrafficSelector] = []
     var keRetries = 0
+    struct IKERekeyContext { var spiI: UInt64; var nonce: [UInt8]; var dh: DHKeyPair; var suite: IKESuite }
+    var ikeRekey: IKERekeyContext?
     var responderSignatureChecked = false
     /// Whether the ePDG authenticated with a certificate signature (false: EAP-only).
     public var responderUsedCertificate: Bool { responderSignatureChecked }
@@ -174,7 +176,8 @@ public final class IKEInitiator: IKESA {
         case (.IKE_AUTH, .authSent), (.IKE_AUTH, .eapInProgress): handleEAPRequest(payloads, now: now)
         case (.IKE_AUTH, .finalAuthSent): handleFinalAuthResponse(payloads)
         case (.INFORMATIONAL, _): break
-        case (.CREATE_CHILD_SA, .established): handleRekeyResponse(payloads, now: now)
+        case (.CREATE_CHILD_SA, .established):
+            if ikeRekey != nil { handleIKERekeyResponse(payloads, now: now) } else { handleRekeyResponse(payloads, now: now) }
         default: log(.warning, "unexpected \(h.exchangeType) response in state \(state)")
         }
     }

@@ -43,10 +43,10 @@ public final class IKEResponder {
                 sa.receive(datagram, message: m, from: from, to: to, now: now)
                 return collect(sa)
             }
-            var spiR: UInt64
-            repeat { spiR = SecureRandom.uint64() } while spiR == 0 || sas[spiR] != nil
+            let spiR = newSPI()
             let sa = IKEResponderSA(policy: policy, vectors: vectors, pool: pool, signer: signer, spiI: h.spiI, spiR: spiR,
                                     local: to, remote: from, now: now, allocateSPI: allocateESPSPI)
+            sa.allocateIKESPI = { [unowned self] in self.newSPI() }
             sas[spiR] = sa
             byInitiator[key] = spiR
             sa.receive(datagram, message: m, from: from, to: to, now: now)
@@ -57,6 +57,12 @@ public final class IKEResponder {
         }
         sa.receive(datagram, message: m, from: from, to: to, now: now)
         return collect(sa)
+    }
+
+    func newSPI() -> UInt64 {
+        var spi: UInt64
+        repeat { spi = SecureRandom.uint64() } while spi == 0 || sas[spi] != nil
+        return spi
     }
 
     /// Runs timers (retransmissions, DPD, half-open expiry).
@@ -82,6 +88,11 @@ public final class IKEResponder {
 
     func collect(_ sa: IKEResponderSA) -> [IKEAction] {
         let a = sa.drain()
+        if let next = sa.spawned {
+            sa.spawned = nil
+            next.allocateIKESPI = sa.allocateIKESPI
+            sas[next.spiR] = next
+        }
         if sa.isDead {
             sas[sa.spiR] = nil
             byInitiator = byInitiator.filter { $0.value != sa.spiR }

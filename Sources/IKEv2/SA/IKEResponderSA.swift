@@ -45,6 +45,11 @@ public final class IKEResponderSA: IKESA {
     var addresses: InnerAddresses?
     var peerSupportsFragmentation = false
     var establishedAt: Double?
+    /// Set once this SA was rekeyed into `spawned`; it then only waits for the peer's Delete.
+    var superseded = false
+    var spawned: IKEResponderSA?
+    /// Allocates a fresh, unused IKE SPI (set by the owning `IKEResponder`).
+    var allocateIKESPI: () -> UInt64 = { max(1, SecureRandom.uint64()) }
     /// RFC 7427 hash IDs the peer announced in IKE_SA_INIT.
     var peerSignatureHashes: [UInt16] = []
 
@@ -417,6 +422,8 @@ public final class IKEResponderSA: IKESA {
 
     override func allocateChildSPI() -> UInt32 { allocateSPI() }
 
+    override func answerIKERekey(_ h: IKEHeader, _ payloads: [Payload], now: Double) { answerIKERekeyAsResponder(h, payloads, now: now) }
+
     override func released() {
         if let a = addresses { pool.release(a, imsi: imsi, apn: apn); addresses = nil }
     }
@@ -425,12 +432,16 @@ public final class IKEResponderSA: IKESA {
     func poll(now: Double) {
         pollTimers(now: now)
         guard !isDead else { return }
+        if superseded {
+            if now - lastActivity >= policy.halfOpenTimeout { terminate(reason: "superseded by rekey; old SA not deleted by peer") }
+            return
+        }
         if !isEstablished, now - createdAt >= policy.halfOpenTimeout {
             terminate(reason: "IKE_AUTH not completed within \(Int(policy.halfOpenTimeout)) s")
         } else if isEstablished, let t = establishedAt, policy.ikeLifetime > 0, now - t >= Double(policy.ikeLifetime) {
             // IKE SA rekeying from this side is not implemented: end the SA; the phone re-attaches.
             _ = delete(now: now)
-        } else if isEstablished, pending == nil, let (spi, t) = oldestChild, policy.espLifetime > 0, now - t >= Double(policy.espLifetime) {
+        } else if isEstablished, pending == nil, rekey == nil, let (spi, t) = oldestChild, policy.espLifetime > 0, now - t >= Double(policy.espLifetime) {
             log(.info, "Child SA in=0x\(String(spi, radix: 16)) reached esp lifetime \(policy.espLifetime) s: rekeying")
             startChildRekey(now: now, inboundSPI: spi, pfsGroup: nil)
         } else if isEstablished, pending == nil, policy.dpdInterval > 0, now - lastActivity >= Double(policy.dpdInterval) {
@@ -447,6 +458,7 @@ public final class IKEResponderSA: IKESA {
     var wakeup: Double? {
         if isDead { return nil }
         if let t = nextDeadline { return isEstablished ? t : min(t, createdAt + policy.halfOpenTimeout) }
+        if superseded { return lastActivity + policy.halfOpenTimeout }
         if !isEstablished { return createdAt + policy.halfOpenTimeout }
         var times: [Double] = []
         if policy.dpdInterval > 0 { times.append(lastActivity + Double(policy.dpdInterval)) }
