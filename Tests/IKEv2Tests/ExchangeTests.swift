@@ -111,6 +111,25 @@ final class ExchangeTests: XCTestCase {
         XCTAssertEqual(h.pool.releases, 1)
     }
 
+    func testDeviceIdentityEncodingAndReport() throws {
+        // TS 24.302 §8.2.9.2 examples (callbox-reference §9.5).
+        XCTAssertEqual(DeviceIdentity(kind: .imeisv, digits: "1234567891234567").notifyData,
+                       [0x00, 0x09, 0x02, 0x21, 0x43, 0x65, 0x87, 0x19, 0x32, 0x54, 0x76])
+        XCTAssertEqual(DeviceIdentity(kind: .imei, digits: "123456789123456").notifyData,
+                       [0x00, 0x09, 0x01, 0x21, 0x43, 0x65, 0x87, 0x19, 0x32, 0x54, 0xf6])
+        XCTAssertEqual(DeviceIdentity(notifyData: [0x00, 0x09, 0x01, 0x21, 0x43, 0x65, 0x87, 0x19, 0x32, 0x54, 0xf6]),
+                       DeviceIdentity(kind: .imei, digits: "123456789123456"))
+        XCTAssertNil(DeviceIdentity(notifyData: [0x00, 0x09, 0x01, 0x21]))
+        XCTAssertNil(DeviceIdentity(notifyData: [0x00, 0x02, 0x03, 0x21]))
+        let h = try AttachHarness()
+        var cfg = IKEInitiatorConfig(imsi: AttachHarness.imsi, mcc: "001", mnc: "01")
+        cfg.deviceIdentity = DeviceIdentity(kind: .imeisv, digits: "3534900698733101")
+        try h.makeUE(cfg)
+        h.run()
+        XCTAssertEqual(h.ue.state, .established)
+        XCTAssertEqual(h.epdg.allSAs.first?.deviceIdentity, cfg.deviceIdentity)
+    }
+
     func testInitiatorRetransmitsAndResponderAnswersFromCache() throws {
         let h = try AttachHarness()
         try h.makeUE()

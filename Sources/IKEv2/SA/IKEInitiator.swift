@@ -27,6 +27,8 @@ public struct IKEInitiatorConfig: Sendable {
     public var natTraversalPort: UInt16
     public var retransmitTimeout: Double
     public var maxRetransmits: Int
+    /// Sent as N(DEVICE_IDENTITY) in the first IKE_AUTH request when set.
+    public var deviceIdentity: DeviceIdentity? = nil
 
     public init(imsi: String, mcc: String, mnc: String, useAKAPrime: Bool = false, apn: String = "ims",
                 ikeSuites: [IKESuite] = [IKESuite(encryption: .ENCR_AES_CBC(keyBits: 128), integrity: .AUTH_HMAC_SHA2_256_128, prf: .PRF_HMAC_SHA2_256, dhGroup: .modp2048)],
@@ -236,6 +238,7 @@ public final class IKEInitiator: IKESA {
                                    .sa(SAPayload(proposals: proposals)), .tsi(TSPayload(tsiSent)), .tsr(TSPayload(tsrSent)),
                                    .notify(NotifyPayload(.INITIAL_CONTACT))]
         if config.eapOnly { payloads.append(.notify(NotifyPayload(.EAP_ONLY_AUTHENTICATION))) }
+        if let d = config.deviceIdentity { payloads.append(.notify(NotifyPayload(.DEVICE_IDENTITY, data: d.notifyData))) }
         imsi = config.imsi
         apn = config.apn
         state = .authSent

@@ -95,7 +95,7 @@ public final class IKEResponder {
         }
         if sa.isDead {
             sas[sa.spiR] = nil
-            byInitiator = byInitiator.filter { $0.value != sa.spiR }
+            byInitiator[InitKey(spiI: sa.initialSPIi, remote: sa.initialRemote)] = nil
         }
         return a
     }

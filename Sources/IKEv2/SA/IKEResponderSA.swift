@@ -45,6 +45,8 @@ public final class IKEResponderSA: IKESA {
     var addresses: InnerAddresses?
     var peerSupportsFragmentation = false
     var establishedAt: Double?
+    /// IMEI or IMEISV from N(DEVICE_IDENTITY), if the phone sent one.
+    public internal(set) var deviceIdentity: DeviceIdentity?
     /// Set once this SA was rekeyed into `spawned`; it then only waits for the peer's Delete.
     var superseded = false
     var spawned: IKEResponderSA?
@@ -160,6 +162,7 @@ public final class IKEResponderSA: IKESA {
             reject(h, [NotifyPayload(.AUTHENTICATION_FAILED)], reason: "peer uses AUTH without EAP; only EAP-AKA is accepted"); return
         }
         self.idi = idi
+        noteDeviceIdentity(payloads)
         childProposals = sai2.proposals
         tsi = tsiP.selectors; tsr = tsrP.selectors
         cpRequest = payloads.cp
@@ -169,12 +172,13 @@ public final class IKEResponderSA: IKESA {
         }
         apnPolicy = ap
         apn = ap.name
-        idrSent = payloads.idr ?? IDPayload(.ID_FQDN, ap.name)
-        var out: [Payload] = [.idr(idrSent!)]
+        let myID = payloads.idr ?? IDPayload(.ID_FQDN, ap.name)
+        idrSent = myID
+        var out: [Payload] = [.idr(myID)]
         let eapOnly = payloads.has(.EAP_ONLY_AUTHENTICATION)
         if let signer, !policy.omitAuthInFirstAuthResponse {
             do {
-                guard let octets = authOctets(ofInitiator: false, idPrime: idrSent!.idPrime) else { return }
+                guard let octets = authOctets(ofInitiator: false, idPrime: myID.idPrime) else { return }
                 out.append(.cert(CertPayload(encoding: CertPayload.X509_SIGNATURE, data: signer.certificateDER)))
                 out.append(.auth(try signer.sign(octets, peerHashes: peerSignatureHashes)))
             } catch {
@@ -196,6 +200,17 @@ public final class IKEResponderSA: IKESA {
             return
         }
         startChallenge(h, nai: n, out: out, resynced: false)
+    }
+
+    /// Records the IMEI/IMEISV a phone sends in N(DEVICE_IDENTITY) (TS 24.302 §8.2.9.2).
+    func noteDeviceIdentity(_ payloads: [Payload]) {
+        guard let d = payloads.notify(.DEVICE_IDENTITY)?.data, !d.isEmpty else { return }
+        if let id = DeviceIdentity(notifyData: d) {
+            deviceIdentity = id
+            log(.info, "device identity \(id)")
+        } else {
+            log(.warning, "malformed DEVICE_IDENTITY \(d.hexString)")
+        }
     }
 
     func takeEAPID() -> UInt8 { defer { nextEAPID &+= 1 }; return nextEAPID }
@@ -253,6 +268,7 @@ public final class IKEResponderSA: IKESA {
     // MARK: IKE_AUTH, EAP rounds
 
     func handleEAP(_ h: IKEHeader, _ payloads: [Payload], expectedID: UInt8) {
+        noteDeviceIdentity(payloads)
         guard let bytes = payloads.eap, let pkt = try? EAPPacket(parsing: bytes), pkt.code == .response else {
             reject(h, [NotifyPayload(.AUTHENTICATION_FAILED)], reason: "IKE_AUTH without a valid EAP-Response"); return
         }

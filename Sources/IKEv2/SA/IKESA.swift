@@ -48,6 +48,9 @@ public class IKESA {
     var fragmentFirstInner: PayloadType = .none
     var lastActivity: Double
     let createdAt: Double
+    /// SPIi and peer endpoint of the IKE_SA_INIT that created this SA (the half-open lookup key).
+    let initialSPIi: UInt64
+    let initialRemote: IKEEndpoint
 
     var actions: [IKEAction] = []
     /// A Child SA rekey we started, waiting for its CREATE_CHILD_SA response.
@@ -62,6 +65,7 @@ public class IKESA {
     init(isInitiator: Bool, spiI: UInt64, spiR: UInt64, local: IKEEndpoint, remote: IKEEndpoint, now: Double) {
         self.isInitiator = isInitiator; self.spiI = spiI; self.spiR = spiR
         self.local = local; self.remote = remote; lastActivity = now; createdAt = now
+        initialSPIi = spiI; initialRemote = remote
     }
 
     func drain() -> [IKEAction] { defer { actions = [] }; return actions }
