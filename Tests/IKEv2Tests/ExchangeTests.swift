@@ -130,6 +130,58 @@ final class ExchangeTests: XCTestCase {
         XCTAssertEqual(h.epdg.allSAs.first?.deviceIdentity, cfg.deviceIdentity)
     }
 
+    func testErrorInjection() throws {
+        // Reject the first IKE_AUTH with the doc's example notifies.
+        var h = try AttachHarness()
+        h.epdg.errorInjection = IKEErrorInjection(exchange: .ike_auth_step1, rejectNotifies: [NotifyPayload(.NO_APN_SUBSCRIPTION, data: [0x12, 0x34]),
+                                                                                            NotifyPayload(.AUTHORIZATION_REJECTED, data: [0x56, 0x78])], ttl: 1)
+        try h.makeUE()
+        h.run()
+        XCTAssertEqual(h.ue.state, .failed(reason: "IKE_AUTH rejected with NO_APN_SUBSCRIPTION", notify: .NO_APN_SUBSCRIPTION))
+        XCTAssertEqual(h.epdg.errorInjection?.ttl, 0)
+        // ttl used up: the next attach works.
+        try h.makeUE()
+        h.ueActions = []
+        h.run()
+        XCTAssertEqual(h.ue.state, .established)
+
+        // Reject IKE_SA_INIT for one APN only: IKE_SA_INIT has no APN yet, so an APN filter never matches there.
+        h = try AttachHarness()
+        h.epdg.errorInjection = IKEErrorInjection(exchange: .ike_sa_init, rejectNotifies: [NotifyPayload(.NON_3GPP_ACCESS_TO_EPC_NOT_ALLOWED)])
+        try h.makeUE()
+        h.run()
+        XCTAssertEqual(h.ue.state, .failed(reason: "IKE_SA_INIT rejected with NON_3GPP_ACCESS_TO_EPC_NOT_ALLOWED", notify: .NON_3GPP_ACCESS_TO_EPC_NOT_ALLOWED))
+        XCTAssertEqual(h.epdg.count, 0)
+
+        // Ignore the EAP response once: the phone's retransmission goes through.
+        h = try AttachHarness()
+        h.epdg.errorInjection = IKEErrorInjection(exchange: .ike_auth_step2, ttl: 1, apns: ["IMS"])
+        try h.makeUE()
+        h.run()
+        XCTAssertNotEqual(h.ue.state, .established)
+        h.now += 2
+        h.route(h.ue.poll(now: h.now), fromUE: true)
+        h.run(start: false)
+        XCTAssertEqual(h.ue.state, .established, "\(AttachHarness.logs(h.epdgActions))")
+        XCTAssertTrue(AttachHarness.logs(h.epdgActions).contains { $0.contains("ike_generate_error: ignoring IKE_AUTH #2") })
+    }
+
+    func testOperatorReactivationAndPCSCFPush() throws {
+        let h = try AttachHarness()
+        try h.makeUE()
+        h.run()
+        h.route(h.epdg.sendPCSCF(imsi: AttachHarness.imsi, addresses: [IPAddress("198.51.100.9")!], now: h.now), fromUE: false)
+        h.run(start: false)
+        XCTAssertEqual(h.ue.assigned?.pcscf, [IPAddress("198.51.100.9")!])
+        XCTAssertEqual(h.epdg.allSAs.first?.pending == nil, true, "CFG_ACK received")
+        h.route(h.epdg.requestReactivation(imsi: AttachHarness.imsi, now: h.now), fromUE: false)
+        XCTAssertEqual(h.epdg.count, 0)
+        XCTAssertEqual(h.pool.releases, 1)
+        h.run(start: false)
+        XCTAssertTrue(h.ue.isDead)
+        XCTAssertTrue(AttachHarness.logs(h.ueActions).contains { $0.contains("reactivation (cause 39)") })
+    }
+
     func testInitiatorRetransmitsAndResponderAnswersFromCache() throws {
         let h = try AttachHarness()
         try h.makeUE()

@@ -423,6 +423,24 @@ public final class IKEInitiator: IKESA {
         }
     }
 
+    /// Network-initiated INFORMATIONAL: a CP(CFG_SET) with new P-CSCF addresses updates `assigned`.
+    override func handleInformational(_ h: IKEHeader, _ payloads: [Payload], now: Double) {
+        if let cp = payloads.cp, cp.cfgType == CPPayload.CFG_SET {
+            let types: Set<UInt16> = [config.pcscfIPv4AttributeType, config.pcscfIPv6AttributeType,
+                                      CPPayload.Attribute.P_CSCF_IP4_ADDRESS, CPPayload.Attribute.P_CSCF_IP6_ADDRESS]
+            let p = cp.attributes.filter { types.contains($0.type) }.compactMap(\.address)
+            if assigned == nil { assigned = AssignedConfiguration() }
+            assigned?.pcscf = p
+            log(.info, "network sent P-CSCF \(p.map(\.description))")
+            sendResponse(to: h, [.cp(CPPayload(cfgType: CPPayload.CFG_ACK, attributes: []))])
+            return
+        }
+        if let r = payloads.notify(.REACTIVATION_REQUESTED_CAUSE) {
+            log(.info, "network requests PDN reactivation (cause \(r.data.first.map(String.init) ?? "-"))")
+        }
+        super.handleInformational(h, payloads, now: now)
+    }
+
     /// The Child SA the network installed, once established.
     public var childSA: ChildSADescription? { children.first }
 }

@@ -52,6 +52,33 @@ public final class IKEResponderSA: IKESA {
     var spawned: IKEResponderSA?
     /// Allocates a fresh, unused IKE SPI (set by the owning `IKEResponder`).
     var allocateIKESPI: () -> UInt64 = { max(1, SecureRandom.uint64()) }
+    /// The owner's `ike_generate_error` hook.
+    var injection: (IKEErrorInjection.Exchange, String?) -> InjectedError? = { _, _ in nil }
+
+    /// Applies the error hook at `step`; true when the message was consumed (ignored or rejected).
+    func inject(_ step: IKEErrorInjection.Exchange, _ h: IKEHeader, apn: String?) -> Bool {
+        switch injection(step, apn) {
+        case nil: return false
+        case .ignore:
+            log(.info, "ike_generate_error: ignoring \(h.exchangeType) #\(h.messageID) (\(step))")
+            expectedPeerRequestID = h.messageID // a retransmission is processed normally
+            if h.exchangeType == .IKE_SA_INIT { isDead = true }
+            return true
+        case let .reject(notifies):
+            log(.info, "ike_generate_error: rejecting \(step) with \(notifies.map(\.type.name))")
+            if h.exchangeType == .IKE_SA_INIT {
+                let m = IKEMessage(header: IKEHeader(spiI: spiI, spiR: 0, exchangeType: .IKE_SA_INIT, isInitiator: false, isResponse: true, messageID: 0),
+                                   payloads: notifies.map { .notify($0) })
+                sendPackets([m.serialize()])
+                isDead = true
+            } else if step == .dpd {
+                sendResponse(to: h, notifies.map { .notify($0) })
+            } else {
+                reject(h, notifies, reason: "ike_generate_error at \(step)")
+            }
+            return true
+        }
+    }
     /// RFC 7427 hash IDs the peer announced in IKE_SA_INIT.
     var peerSignatureHashes: [UInt16] = []
 
@@ -90,6 +117,7 @@ public final class IKEResponderSA: IKESA {
     // MARK: IKE_SA_INIT
 
     func handleInit(_ h: IKEHeader, _ payloads: [Payload], now: Double) {
+        if inject(.ike_sa_init, h, apn: nil) { return }
         initRequestBytes = lastReceivedRaw
         guard let sa = payloads.sa, let ke = payloads.ke, let nonce = payloads.nonce else {
             sendResponse(to: h, [.notify(NotifyPayload(.INVALID_SYNTAX))])
@@ -155,6 +183,7 @@ public final class IKEResponderSA: IKESA {
     // MARK: IKE_AUTH, first request: identities, then the EAP challenge
 
     func handleFirstAuth(_ h: IKEHeader, _ payloads: [Payload]) {
+        if inject(.ike_auth_step1, h, apn: payloads.idr?.text ?? policy.defaultAPN) { return }
         guard let idi = payloads.idi, let sai2 = payloads.sa, let tsiP = payloads.tsi, let tsrP = payloads.tsr else {
             reject(h, [NotifyPayload(.INVALID_SYNTAX)], reason: "IKE_AUTH without IDi, SA, TSi or TSr"); return
         }
@@ -268,6 +297,7 @@ public final class IKEResponderSA: IKESA {
     // MARK: IKE_AUTH, EAP rounds
 
     func handleEAP(_ h: IKEHeader, _ payloads: [Payload], expectedID: UInt8) {
+        if inject(.ike_auth_step2, h, apn: apn) { return }
         noteDeviceIdentity(payloads)
         guard let bytes = payloads.eap, let pkt = try? EAPPacket(parsing: bytes), pkt.code == .response else {
             reject(h, [NotifyPayload(.AUTHENTICATION_FAILED)], reason: "IKE_AUTH without a valid EAP-Response"); return
@@ -323,6 +353,7 @@ public final class IKEResponderSA: IKESA {
     // MARK: IKE_AUTH, last request: AUTH from the MSK, then configuration and the Child SA
 
     func handleFinalAuth(_ h: IKEHeader, _ payloads: [Payload], msk: [UInt8]) {
+        if inject(.ike_auth_step3, h, apn: apn) { return }
         guard let auth = payloads.auth, let idi, let idrSent else {
             reject(h, [NotifyPayload(.AUTHENTICATION_FAILED)], reason: "final IKE_AUTH without AUTH"); return
         }
@@ -437,6 +468,11 @@ public final class IKEResponderSA: IKESA {
     // MARK: CREATE_CHILD_SA (Child SA rekey, RFC 7296 §1.3.3 / §2.8)
 
     override func allocateChildSPI() -> UInt32 { allocateSPI() }
+
+    override func handleInformational(_ h: IKEHeader, _ payloads: [Payload], now: Double) {
+        if payloads.isEmpty, inject(.dpd, h, apn: apn) { return }
+        super.handleInformational(h, payloads, now: now)
+    }
 
     override func answerIKERekey(_ h: IKEHeader, _ payloads: [Payload], now: Double) { answerIKERekeyAsResponder(h, payloads, now: now) }
 
