@@ -53,7 +53,8 @@ final class AttachHarness {
     let hss = FakeHSS()
     let pool = FakePool()
     var policy: IKEResponderPolicy
-    lazy var epdg = IKEResponder(policy: policy, vectors: hss, pool: pool)
+    var signer: IKEAuthSigner?
+    lazy var epdg = IKEResponder(policy: policy, vectors: hss, pool: pool, signer: signer)
     var ue: IKEInitiator!
     var ueActions: [IKEAction] = []
     var epdgActions: [IKEAction] = []
@@ -73,7 +74,23 @@ final class AttachHarness {
         ue = IKEInitiator(config: cfg, usim: usim, local: ueEnd, remote: epdgEnd, now: now)
     }
 
+    /// With `nat`, the ePDG sees the phone at 198.51.100.77 with mapped ports (500→40000, 4500→40001).
+    var nat = false
+    func seen(_ e: IKEEndpoint) -> IKEEndpoint {
+        nat ? IKEEndpoint(IPAddress(v4: 198, 51, 100, 77), e.port == 500 ? 40000 : 40001) : e
+    }
+    func unseen(_ e: IKEEndpoint) -> IKEEndpoint {
+        nat ? IKEEndpoint(ueEnd.address, e.port == 40000 ? 500 : 4500) : e
+    }
+    var packetsToEPDG: [(bytes: [UInt8], from: IKEEndpoint, to: IKEEndpoint)] = []
+    var packetsToUE: [(bytes: [UInt8], from: IKEEndpoint, to: IKEEndpoint)] = []
+
     func route(_ actions: [IKEAction], fromUE: Bool) {
+        for a in actions {
+            if case let .send(bytes, from, to) = a {
+                if fromUE { packetsToEPDG.append((bytes, seen(from), to)) } else { packetsToUE.append((bytes, from, unseen(to))) }
+            }
+        }
         for a in actions {
             if case let .send(bytes, _, _) = a { if fromUE { toEPDG.append(bytes) } else { toUE.append(bytes) } }
         }
@@ -87,10 +104,11 @@ final class AttachHarness {
         while (!toEPDG.isEmpty || !toUE.isEmpty) && rounds < 100 {
             rounds += 1
             now += 0.01
-            let a = toEPDG; toEPDG = []
-            for m in a { route(epdg.handle(datagram: m, from: ueEnd, to: epdgEnd, now: now), fromUE: false) }
-            let b = toUE; toUE = []
-            for m in b { route(ue.handle(datagram: m, from: epdgEnd, to: ueEnd, now: now), fromUE: true) }
+            toEPDG = []; toUE = []
+            let a = packetsToEPDG; packetsToEPDG = []
+            for m in a { route(epdg.handle(datagram: m.bytes, from: m.from, to: m.to, now: now), fromUE: false) }
+            let b = packetsToUE; packetsToUE = []
+            for m in b { route(ue.handle(datagram: m.bytes, from: m.from, to: m.to, now: now), fromUE: true) }
         }
     }
 

@@ -161,7 +161,9 @@ final class AttachTests: XCTestCase {
     }
 
     func testDPDAndDelete() throws {
-        let h = try AttachHarness()
+        var p = try AttachHarness().policy
+        p.espLifetime = 3600
+        let h = try AttachHarness(policy: p)
         try h.makeUE()
         h.run()
         XCTAssertEqual(h.ue.state, .established)

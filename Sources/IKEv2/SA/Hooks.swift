@@ -40,11 +40,12 @@ public struct InnerAddresses: Sendable, Equatable {
     }
 }
 
-/// The ePDG's certificate-based AUTH (RFC 7296 §2.15 / RFC 7427). Supplied by the host once
-/// signatures exist in Crypto; without one the ePDG authenticates by EAP only (RFC 5998).
+/// The ePDG's certificate-based AUTH (RFC 7296 §2.15 / RFC 7427). Without one the ePDG
+/// authenticates by EAP only (RFC 5998). `CertificateSigner` is the OpenSSL-backed one.
 public protocol IKEAuthSigner: AnyObject {
     /// DER X.509 certificate sent in CERT (encoding 4).
     var certificateDER: [UInt8] { get }
-    /// The AUTH payload (method and data) over the responder's signed octets.
-    func sign(_ signedOctets: [UInt8]) throws -> AuthPayload
+    /// The AUTH payload (method and data) over the responder's signed octets. `peerHashes`
+    /// are the RFC 7427 hash IDs from the peer's SIGNATURE_HASH_ALGORITHMS (empty if none).
+    func sign(_ signedOctets: [UInt8], peerHashes: [UInt16]) throws -> AuthPayload
 }

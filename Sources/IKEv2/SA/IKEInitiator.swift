@@ -27,6 +27,8 @@ public struct IKEInitiatorConfig: Sendable {
     public var natTraversalPort: UInt16
     public var retransmitTimeout: Double
     public var maxRetransmits: Int
+    /// Sent as N(DEVICE_IDENTITY) in the first IKE_AUTH request when set.
+    public var deviceIdentity: DeviceIdentity? = nil
 
     public init(imsi: String, mcc: String, mnc: String, useAKAPrime: Bool = false, apn: String = "ims",
                 ikeSuites: [IKESuite] = [IKESuite(encryption: .ENCR_AES_CBC(keyBits: 128), integrity: .AUTH_HMAC_SHA2_256_128, prf: .PRF_HMAC_SHA2_256, dhGroup: .modp2048)],
@@ -77,6 +79,11 @@ public final class IKEInitiator: IKESA {
     var tsiSent: [TrafficSelector] = []
     var tsrSent: [TrafficSelector] = []
     var keRetries = 0
+    struct IKERekeyContext { var spiI: UInt64; var nonce: [UInt8]; var dh: DHKeyPair; var suite: IKESuite }
+    var ikeRekey: IKERekeyContext?
+    var responderSignatureChecked = false
+    /// Whether the ePDG authenticated with a certificate signature (false: EAP-only).
+    public var responderUsedCertificate: Bool { responderSignatureChecked }
 
     public init(config: IKEInitiatorConfig, usim: USIM, local: IKEEndpoint, remote: IKEEndpoint, now: Double) {
         self.config = config
@@ -109,6 +116,7 @@ public final class IKEInitiator: IKESA {
                 .notify(NotifyPayload(.NAT_DETECTION_SOURCE_IP, data: NATDetection.hash(spiI: spiI, spiR: 0, local))),
                 .notify(NotifyPayload(.NAT_DETECTION_DESTINATION_IP, data: NATDetection.hash(spiI: spiI, spiR: 0, remote))),
                 .notify(NotifyPayload(.IKEV2_FRAGMENTATION_SUPPORTED)),
+                .notify(NotifyPayload(.SIGNATURE_HASH_ALGORITHMS, data: [0, 2, 0, 3, 0, 4])),
             ]
             nextRequestID = 0
             let h = header(.IKE_SA_INIT, response: false, id: 0)
@@ -151,7 +159,7 @@ public final class IKEInitiator: IKESA {
     public var wakeup: Double? { nextDeadline }
 
     override func handleResponse(_ h: IKEHeader, _ payloads: [Payload], now: Double) {
-        if let err = payloads.notifies.first(where: { $0.type.isError }), h.exchangeType != .INFORMATIONAL || state != .established {
+        if let err = payloads.notifies.first(where: { $0.type.isError }), h.exchangeType == .IKE_SA_INIT || h.exchangeType == .IKE_AUTH {
             if h.exchangeType == .IKE_SA_INIT, err.type == .INVALID_KE_PAYLOAD, err.data.count == 2, keRetries < 2,
                let g = DHGroup(rawValue: UInt16(err.data[0]) << 8 | UInt16(err.data[1])) {
                 keRetries += 1
@@ -170,6 +178,8 @@ public final class IKEInitiator: IKESA {
         case (.IKE_AUTH, .authSent), (.IKE_AUTH, .eapInProgress): handleEAPRequest(payloads, now: now)
         case (.IKE_AUTH, .finalAuthSent): handleFinalAuthResponse(payloads)
         case (.INFORMATIONAL, _): break
+        case (.CREATE_CHILD_SA, .established):
+            if ikeRekey != nil { handleIKERekeyResponse(payloads, now: now) } else { handleRekeyResponse(payloads, now: now) }
         default: log(.warning, "unexpected \(h.exchangeType) response in state \(state)")
         }
     }
@@ -228,6 +238,7 @@ public final class IKEInitiator: IKESA {
                                    .sa(SAPayload(proposals: proposals)), .tsi(TSPayload(tsiSent)), .tsr(TSPayload(tsrSent)),
                                    .notify(NotifyPayload(.INITIAL_CONTACT))]
         if config.eapOnly { payloads.append(.notify(NotifyPayload(.EAP_ONLY_AUTHENTICATION))) }
+        if let d = config.deviceIdentity { payloads.append(.notify(NotifyPayload(.DEVICE_IDENTITY, data: d.notifyData))) }
         imsi = config.imsi
         apn = config.apn
         state = .authSent
@@ -238,7 +249,17 @@ public final class IKEInitiator: IKESA {
         guard let bytes = payloads.eap, let pkt = try? EAPPacket(parsing: bytes) else {
             fail("IKE_AUTH response without EAP"); return
         }
-        if payloads.auth != nil { log(.info, "responder sent certificate AUTH (not verified by this simulator)") }
+        if let auth = payloads.auth, !responderSignatureChecked {
+            // The ePDG's certificate AUTH (RFC 7296 §2.16): check the signature with the certificate's key.
+            // The certificate chain itself is not validated (test networks use self-signed certificates).
+            guard let der = payloads.certs.first?.data, let cert = try? Certificate(der: der), let publicKey = try? cert.publicKey,
+                  let idr = payloads.idr, let octets = authOctets(ofInitiator: false, idPrime: idr.idPrime),
+                  SignatureAuthVerifier.verify(auth, signedOctets: octets, publicKey: publicKey) else {
+                fail("responder signature AUTH does not verify", notify: .AUTHENTICATION_FAILED); return
+            }
+            responderSignatureChecked = true
+            log(.info, "responder \(auth.method) AUTH verified with certificate \(cert.subject)")
+        }
         switch pkt.code {
         case .success:
             guard let msk else { fail("EAP-Success before a challenge"); return }
@@ -385,6 +406,39 @@ public final class IKEInitiator: IKESA {
         let p = super.open(raw, m)
         if let p, m.header.exchangeType == .IKE_AUTH, idrForAuth == nil, let idr = p.idr { idrForAuth = idr }
         return p
+    }
+
+    override func handleRequest(_ h: IKEHeader, _ payloads: [Payload], now: Double) {
+        guard h.exchangeType == .CREATE_CHILD_SA, state == .established else {
+            sendResponse(to: h, [.notify(NotifyPayload(.INVALID_SYNTAX))]); return
+        }
+        answerCreateChild(h, payloads, now: now, dhGroups: config.ikeSuites.map(\.dhGroup), lifetime: 0) { proposals in
+            for p in proposals where p.protocolID == .ESP && p.spi.count == 4 {
+                for s in self.config.espSuites where p.transforms(.ENCR).contains(where: { $0.id == s.encryption.transformID && $0.keyLength.map(Int.init) == s.encryption.keyLengthAttribute })
+                    && (s.integrity == nil || p.transforms(.INTEG).contains(where: { $0.id == s.integrity!.rawValue })) {
+                    return (s, p)
+                }
+            }
+            return nil
+        }
+    }
+
+    /// Network-initiated INFORMATIONAL: a CP(CFG_SET) with new P-CSCF addresses updates `assigned`.
+    override func handleInformational(_ h: IKEHeader, _ payloads: [Payload], now: Double) {
+        if let cp = payloads.cp, cp.cfgType == CPPayload.CFG_SET {
+            let types: Set<UInt16> = [config.pcscfIPv4AttributeType, config.pcscfIPv6AttributeType,
+                                      CPPayload.Attribute.P_CSCF_IP4_ADDRESS, CPPayload.Attribute.P_CSCF_IP6_ADDRESS]
+            let p = cp.attributes.filter { types.contains($0.type) }.compactMap(\.address)
+            if assigned == nil { assigned = AssignedConfiguration() }
+            assigned?.pcscf = p
+            log(.info, "network sent P-CSCF \(p.map(\.description))")
+            sendResponse(to: h, [.cp(CPPayload(cfgType: CPPayload.CFG_ACK, attributes: []))])
+            return
+        }
+        if let r = payloads.notify(.REACTIVATION_REQUESTED_CAUSE) {
+            log(.info, "network requests PDN reactivation (cause \(r.data.first.map(String.init) ?? "-"))")
+        }
+        super.handleInformational(h, payloads, now: now)
     }
 
     /// The Child SA the network installed, once established.

@@ -16,6 +16,22 @@ public final class IKEResponder {
     struct InitKey: Hashable { var spiI: UInt64; var remote: IKEEndpoint }
     /// Chooses inbound ESP SPIs; the host may replace it to coordinate with its SA database.
     public var allocateESPSPI: () -> UInt32 = { max(0x100, SecureRandom.uint32()) }
+    /// The `ike_generate_error` test hook; may be changed at run time.
+    public var errorInjection: IKEErrorInjection?
+
+    /// Consumes one use of the error hook if it applies to `step` and `apn`.
+    func injectedError(_ step: IKEErrorInjection.Exchange, apn: String?) -> InjectedError? {
+        guard var e = errorInjection, e.exchange == step else { return nil }
+        if !e.apns.isEmpty {
+            guard let apn, e.apns.contains(where: { $0.lowercased() == apn.lowercased() }) else { return nil }
+        }
+        if let t = e.ttl {
+            if t <= 0 { return nil }
+            e.ttl = t - 1
+            errorInjection = e
+        }
+        return e.rejectNotifies.map { .reject($0) } ?? .ignore
+    }
 
     public init(policy: IKEResponderPolicy, vectors: AuthenticationVectorSource, pool: InnerAddressPool, signer: IKEAuthSigner? = nil) {
         self.policy = policy; self.vectors = vectors; self.pool = pool; self.signer = signer
@@ -43,10 +59,11 @@ public final class IKEResponder {
                 sa.receive(datagram, message: m, from: from, to: to, now: now)
                 return collect(sa)
             }
-            var spiR: UInt64
-            repeat { spiR = SecureRandom.uint64() } while spiR == 0 || sas[spiR] != nil
+            let spiR = newSPI()
             let sa = IKEResponderSA(policy: policy, vectors: vectors, pool: pool, signer: signer, spiI: h.spiI, spiR: spiR,
                                     local: to, remote: from, now: now, allocateSPI: allocateESPSPI)
+            sa.allocateIKESPI = { [unowned self] in self.newSPI() }
+            sa.injection = { [unowned self] step, apn in self.injectedError(step, apn: apn) }
             sas[spiR] = sa
             byInitiator[key] = spiR
             sa.receive(datagram, message: m, from: from, to: to, now: now)
@@ -57,6 +74,12 @@ public final class IKEResponder {
         }
         sa.receive(datagram, message: m, from: from, to: to, now: now)
         return collect(sa)
+    }
+
+    func newSPI() -> UInt64 {
+        var spi: UInt64
+        repeat { spi = SecureRandom.uint64() } while spi == 0 || sas[spi] != nil
+        return spi
     }
 
     /// Runs timers (retransmissions, DPD, half-open expiry).
@@ -80,11 +103,54 @@ public final class IKEResponder {
         return collect(sa)
     }
 
+    /// Established SAs of a subscriber.
+    public func sas(imsi: String) -> [IKEResponderSA] { sas.values.filter { $0.imsi == imsi && $0.isEstablished && !$0.isDead } }
+
+    /// Ends every IKE SA of a subscriber (Delete sent to the phone).
+    public func delete(imsi: String, now: Double) -> [IKEAction] {
+        sas(imsi: imsi).flatMap { delete(spiR: $0.spiR, now: now) }
+    }
+
+    /// Callbox `epdg_pdn_reestab`: asks the phone to re-establish the PDN connection
+    /// (INFORMATIONAL with Delete of the IKE SA and N(REACTIVATION_REQUESTED_CAUSE), TS 24.302).
+    public func requestReactivation(imsi: String, now: Double) -> [IKEAction] {
+        var out: [IKEAction] = []
+        for sa in sas(imsi: imsi) {
+            sa.pending = nil
+            sa.sendRequest(.INFORMATIONAL, [.delete(DeletePayload(protocolID: .IKE)),
+                                            .notify(NotifyPayload(.REACTIVATION_REQUESTED_CAUSE, data: [39]))], now: now)
+            sa.terminate(reason: "reactivation requested")
+            out += collect(sa)
+        }
+        return out
+    }
+
+    /// Callbox `epdg_send_p_cscf`: pushes the APN's current P-CSCF addresses in an INFORMATIONAL
+    /// with CP(CFG_SET) (P-CSCF restoration).
+    public func sendPCSCF(imsi: String, addresses: [IPAddress], now: Double) -> [IKEAction] {
+        var out: [IKEAction] = []
+        for sa in sas(imsi: imsi) where sa.pending == nil {
+            let attrs = addresses.map { a in
+                CPPayload.Attribute(a.isIPv4 ? (policy.pcscfIPv4AttributeType ?? CPPayload.Attribute.P_CSCF_IP4_ADDRESS)
+                                             : (policy.pcscfIPv6AttributeType ?? CPPayload.Attribute.P_CSCF_IP6_ADDRESS), a.bytes)
+            }
+            sa.sendRequest(.INFORMATIONAL, [.cp(CPPayload(cfgType: CPPayload.CFG_SET, attributes: attrs))], now: now)
+            out += collect(sa)
+        }
+        return out
+    }
+
     func collect(_ sa: IKEResponderSA) -> [IKEAction] {
         let a = sa.drain()
+        if let next = sa.spawned {
+            sa.spawned = nil
+            next.allocateIKESPI = sa.allocateIKESPI
+            next.injection = sa.injection
+            sas[next.spiR] = next
+        }
         if sa.isDead {
             sas[sa.spiR] = nil
-            byInitiator = byInitiator.filter { $0.value != sa.spiR }
+            byInitiator[InitKey(spiI: sa.initialSPIi, remote: sa.initialRemote)] = nil
         }
         return a
     }

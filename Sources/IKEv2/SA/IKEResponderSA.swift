@@ -44,6 +44,43 @@ public final class IKEResponderSA: IKESA {
     var nextEAPID: UInt8 = 1
     var addresses: InnerAddresses?
     var peerSupportsFragmentation = false
+    var establishedAt: Double?
+    /// IMEI or IMEISV from N(DEVICE_IDENTITY), if the phone sent one.
+    public internal(set) var deviceIdentity: DeviceIdentity?
+    /// Set once this SA was rekeyed into `spawned`; it then only waits for the peer's Delete.
+    var superseded = false
+    var spawned: IKEResponderSA?
+    /// Allocates a fresh, unused IKE SPI (set by the owning `IKEResponder`).
+    var allocateIKESPI: () -> UInt64 = { max(1, SecureRandom.uint64()) }
+    /// The owner's `ike_generate_error` hook.
+    var injection: (IKEErrorInjection.Exchange, String?) -> InjectedError? = { _, _ in nil }
+
+    /// Applies the error hook at `step`; true when the message was consumed (ignored or rejected).
+    func inject(_ step: IKEErrorInjection.Exchange, _ h: IKEHeader, apn: String?) -> Bool {
+        switch injection(step, apn) {
+        case nil: return false
+        case .ignore:
+            log(.info, "ike_generate_error: ignoring \(h.exchangeType) #\(h.messageID) (\(step))")
+            expectedPeerRequestID = h.messageID // a retransmission is processed normally
+            if h.exchangeType == .IKE_SA_INIT { isDead = true }
+            return true
+        case let .reject(notifies):
+            log(.info, "ike_generate_error: rejecting \(step) with \(notifies.map(\.type.name))")
+            if h.exchangeType == .IKE_SA_INIT {
+                let m = IKEMessage(header: IKEHeader(spiI: spiI, spiR: 0, exchangeType: .IKE_SA_INIT, isInitiator: false, isResponse: true, messageID: 0),
+                                   payloads: notifies.map { .notify($0) })
+                sendPackets([m.serialize()])
+                isDead = true
+            } else if step == .dpd {
+                sendResponse(to: h, notifies.map { .notify($0) })
+            } else {
+                reject(h, notifies, reason: "ike_generate_error at \(step)")
+            }
+            return true
+        }
+    }
+    /// RFC 7427 hash IDs the peer announced in IKE_SA_INIT.
+    var peerSignatureHashes: [UInt16] = []
 
     init(policy: IKEResponderPolicy, vectors: AuthenticationVectorSource, pool: InnerAddressPool, signer: IKEAuthSigner?,
          spiI: UInt64, spiR: UInt64, local: IKEEndpoint, remote: IKEEndpoint, now: Double, allocateSPI: @escaping () -> UInt32) {
@@ -68,9 +105,9 @@ public final class IKEResponderSA: IKESA {
         case (.IKE_AUTH, .challengeSent(let c)): handleEAP(h, payloads, expectedID: c.eapID)
         case (.IKE_AUTH, .eapSucceeded(let msk)): handleFinalAuth(h, payloads, msk: msk)
         case (.CREATE_CHILD_SA, .established):
-            // Rekeying is not implemented: refuse politely so the peer keeps the SA it has.
-            log(.warning, "CREATE_CHILD_SA not supported; answering NO_ADDITIONAL_SAS")
-            sendResponse(to: h, [.notify(NotifyPayload(.NO_ADDITIONAL_SAS))])
+            answerCreateChild(h, payloads, now: now, dhGroups: policy.ikeDHGroups, lifetime: policy.espLifetime) {
+                ProposalSelection.chooseESP($0, policy: self.policy)
+            }
         default:
             log(.warning, "unexpected \(h.exchangeType) request in phase \(phase)")
             sendResponse(to: h, [.notify(NotifyPayload(.INVALID_SYNTAX))])
@@ -80,6 +117,7 @@ public final class IKEResponderSA: IKESA {
     // MARK: IKE_SA_INIT
 
     func handleInit(_ h: IKEHeader, _ payloads: [Payload], now: Double) {
+        if inject(.ike_sa_init, h, apn: nil) { return }
         initRequestBytes = lastReceivedRaw
         guard let sa = payloads.sa, let ke = payloads.ke, let nonce = payloads.nonce else {
             sendResponse(to: h, [.notify(NotifyPayload(.INVALID_SYNTAX))])
@@ -114,6 +152,9 @@ public final class IKEResponderSA: IKESA {
                     natDetected = dst != dstSeen || (!srcs.isEmpty && !srcs.contains(srcSeen))
                 }
                 peerSupportsFragmentation = payloads.has(.IKEV2_FRAGMENTATION_SUPPORTED)
+                if let d = payloads.notify(.SIGNATURE_HASH_ALGORITHMS)?.data {
+                    peerSignatureHashes = stride(from: 0, to: d.count - 1, by: 2).map { UInt16(d[$0]) << 8 | UInt16(d[$0 + 1]) }
+                }
                 var out: [Payload] = [.sa(SAPayload(proposals: [proposal])), .ke(KEPayload(dhGroup: suite.dhGroup.rawValue, keyData: pair.publicValue)),
                                       .nonce(nr),
                                       .notify(NotifyPayload(.NAT_DETECTION_SOURCE_IP, data: NATDetection.hash(spiI: spiI, spiR: spiR, local))),
@@ -142,6 +183,7 @@ public final class IKEResponderSA: IKESA {
     // MARK: IKE_AUTH, first request: identities, then the EAP challenge
 
     func handleFirstAuth(_ h: IKEHeader, _ payloads: [Payload]) {
+        if inject(.ike_auth_step1, h, apn: payloads.idr?.text ?? policy.defaultAPN) { return }
         guard let idi = payloads.idi, let sai2 = payloads.sa, let tsiP = payloads.tsi, let tsrP = payloads.tsr else {
             reject(h, [NotifyPayload(.INVALID_SYNTAX)], reason: "IKE_AUTH without IDi, SA, TSi or TSr"); return
         }
@@ -149,6 +191,7 @@ public final class IKEResponderSA: IKESA {
             reject(h, [NotifyPayload(.AUTHENTICATION_FAILED)], reason: "peer uses AUTH without EAP; only EAP-AKA is accepted"); return
         }
         self.idi = idi
+        noteDeviceIdentity(payloads)
         childProposals = sai2.proposals
         tsi = tsiP.selectors; tsr = tsrP.selectors
         cpRequest = payloads.cp
@@ -158,14 +201,15 @@ public final class IKEResponderSA: IKESA {
         }
         apnPolicy = ap
         apn = ap.name
-        idrSent = payloads.idr ?? IDPayload(.ID_FQDN, ap.name)
-        var out: [Payload] = [.idr(idrSent!)]
+        let myID = payloads.idr ?? IDPayload(.ID_FQDN, ap.name)
+        idrSent = myID
+        var out: [Payload] = [.idr(myID)]
         let eapOnly = payloads.has(.EAP_ONLY_AUTHENTICATION)
         if let signer, !policy.omitAuthInFirstAuthResponse {
             do {
-                guard let octets = authOctets(ofInitiator: false, idPrime: idrSent!.idPrime) else { return }
+                guard let octets = authOctets(ofInitiator: false, idPrime: myID.idPrime) else { return }
                 out.append(.cert(CertPayload(encoding: CertPayload.X509_SIGNATURE, data: signer.certificateDER)))
-                out.append(.auth(try signer.sign(octets)))
+                out.append(.auth(try signer.sign(octets, peerHashes: peerSignatureHashes)))
             } catch {
                 reject(h, [NotifyPayload(.AUTHENTICATION_FAILED)], reason: "cannot sign AUTH: \(error)"); return
             }
@@ -185,6 +229,17 @@ public final class IKEResponderSA: IKESA {
             return
         }
         startChallenge(h, nai: n, out: out, resynced: false)
+    }
+
+    /// Records the IMEI/IMEISV a phone sends in N(DEVICE_IDENTITY) (TS 24.302 §8.2.9.2).
+    func noteDeviceIdentity(_ payloads: [Payload]) {
+        guard let d = payloads.notify(.DEVICE_IDENTITY)?.data, !d.isEmpty else { return }
+        if let id = DeviceIdentity(notifyData: d) {
+            deviceIdentity = id
+            log(.info, "device identity \(id)")
+        } else {
+            log(.warning, "malformed DEVICE_IDENTITY \(d.hexString)")
+        }
     }
 
     func takeEAPID() -> UInt8 { defer { nextEAPID &+= 1 }; return nextEAPID }
@@ -242,6 +297,8 @@ public final class IKEResponderSA: IKESA {
     // MARK: IKE_AUTH, EAP rounds
 
     func handleEAP(_ h: IKEHeader, _ payloads: [Payload], expectedID: UInt8) {
+        if inject(.ike_auth_step2, h, apn: apn) { return }
+        noteDeviceIdentity(payloads)
         guard let bytes = payloads.eap, let pkt = try? EAPPacket(parsing: bytes), pkt.code == .response else {
             reject(h, [NotifyPayload(.AUTHENTICATION_FAILED)], reason: "IKE_AUTH without a valid EAP-Response"); return
         }
@@ -296,6 +353,7 @@ public final class IKEResponderSA: IKESA {
     // MARK: IKE_AUTH, last request: AUTH from the MSK, then configuration and the Child SA
 
     func handleFinalAuth(_ h: IKEHeader, _ payloads: [Payload], msk: [UInt8]) {
+        if inject(.ike_auth_step3, h, apn: apn) { return }
         guard let auth = payloads.auth, let idi, let idrSent else {
             reject(h, [NotifyPayload(.AUTHENTICATION_FAILED)], reason: "final IKE_AUTH without AUTH"); return
         }
@@ -306,6 +364,7 @@ public final class IKEResponderSA: IKESA {
         guard let myAuth = mskAuth(msk: msk, ofInitiator: false, idPrime: idrSent.idPrime) else { return }
         var out: [Payload] = [.auth(AuthPayload(method: .SHARED_KEY_MIC, data: myAuth))]
         isEstablished = true
+        establishedAt = lastActivity
         phase = .established
 
         // Configuration payload.
@@ -326,6 +385,7 @@ public final class IKEResponderSA: IKESA {
         }
         if childOK, let child = makeChild(&out) {
             children.append(child)
+            childCreatedAt[child.inboundSPI] = lastActivity
             actions.append(.installChildSA(child))
         }
         sendResponse(to: h, out)
@@ -405,6 +465,17 @@ public final class IKEResponderSA: IKESA {
                                   innerIPv4: addresses?.ipv4, innerIPv6: addresses?.ipv6, lifetimeSeconds: policy.espLifetime, imsi: imsi, apn: apn)
     }
 
+    // MARK: CREATE_CHILD_SA (Child SA rekey, RFC 7296 §1.3.3 / §2.8)
+
+    override func allocateChildSPI() -> UInt32 { allocateSPI() }
+
+    override func handleInformational(_ h: IKEHeader, _ payloads: [Payload], now: Double) {
+        if payloads.isEmpty, inject(.dpd, h, apn: apn) { return }
+        super.handleInformational(h, payloads, now: now)
+    }
+
+    override func answerIKERekey(_ h: IKEHeader, _ payloads: [Payload], now: Double) { answerIKERekeyAsResponder(h, payloads, now: now) }
+
     override func released() {
         if let a = addresses { pool.release(a, imsi: imsi, apn: apn); addresses = nil }
     }
@@ -413,20 +484,39 @@ public final class IKEResponderSA: IKESA {
     func poll(now: Double) {
         pollTimers(now: now)
         guard !isDead else { return }
+        if superseded {
+            if now - lastActivity >= policy.halfOpenTimeout { terminate(reason: "superseded by rekey; old SA not deleted by peer") }
+            return
+        }
         if !isEstablished, now - createdAt >= policy.halfOpenTimeout {
             terminate(reason: "IKE_AUTH not completed within \(Int(policy.halfOpenTimeout)) s")
+        } else if isEstablished, let t = establishedAt, policy.ikeLifetime > 0, now - t >= Double(policy.ikeLifetime) {
+            // IKE SA rekeying from this side is not implemented: end the SA; the phone re-attaches.
+            _ = delete(now: now)
+        } else if isEstablished, pending == nil, rekey == nil, let (spi, t) = oldestChild, policy.espLifetime > 0, now - t >= Double(policy.espLifetime) {
+            log(.info, "Child SA in=0x\(String(spi, radix: 16)) reached esp lifetime \(policy.espLifetime) s: rekeying")
+            startChildRekey(now: now, inboundSPI: spi, pfsGroup: nil)
         } else if isEstablished, pending == nil, policy.dpdInterval > 0, now - lastActivity >= Double(policy.dpdInterval) {
             sendDPD(now: now)
         }
     }
 
+    var oldestChild: (UInt32, Double)? { childCreatedAt.min { $0.value < $1.value }.map { ($0.key, $0.value) } }
+
+    override func handleResponse(_ h: IKEHeader, _ payloads: [Payload], now: Double) {
+        if h.exchangeType == .CREATE_CHILD_SA { handleRekeyResponse(payloads, now: now) }
+    }
+
     var wakeup: Double? {
         if isDead { return nil }
         if let t = nextDeadline { return isEstablished ? t : min(t, createdAt + policy.halfOpenTimeout) }
-        var t: Double? = nil
-        let other = isEstablished ? (policy.dpdInterval > 0 ? lastActivity + Double(policy.dpdInterval) : nil) : createdAt + policy.halfOpenTimeout
-        if let o = other { t = min(t ?? o, o) }
-        return t
+        if superseded { return lastActivity + policy.halfOpenTimeout }
+        if !isEstablished { return createdAt + policy.halfOpenTimeout }
+        var times: [Double] = []
+        if policy.dpdInterval > 0 { times.append(lastActivity + Double(policy.dpdInterval)) }
+        if policy.espLifetime > 0, let (_, c) = oldestChild { times.append(c + Double(policy.espLifetime)) }
+        if policy.ikeLifetime > 0, let e = establishedAt { times.append(e + Double(policy.ikeLifetime)) }
+        return times.min()
     }
 }
 

@@ -1,0 +1,254 @@
+import XCTest
+import AKA
+import Crypto
+import Wire
+@testable import IKEv2
+
+final class ExchangeTests: XCTestCase {
+    func testNATTraversalMovesTo4500AndEncapsulates() throws {
+        let h = try AttachHarness()
+        h.nat = true
+        try h.makeUE()
+        h.run()
+        XCTAssertEqual(h.ue.state, .established, "\(AttachHarness.logs(h.ueActions + h.epdgActions))")
+        let nw = try XCTUnwrap(AttachHarness.children(h.epdgActions).first)
+        let ue = try XCTUnwrap(AttachHarness.children(h.ueActions).first)
+        XCTAssertTrue(nw.udpEncapsulation)
+        XCTAssertTrue(ue.udpEncapsulation)
+        XCTAssertEqual(nw.remote, IKEEndpoint(IPAddress(v4: 198, 51, 100, 77), 40001), "ePDG follows the NAT mapping of port 4500")
+        XCTAssertEqual(nw.local.port, 4500)
+        XCTAssertEqual(ue.remote.port, 4500)
+        XCTAssertEqual(ue.local.port, 4500)
+        // Every IKE_AUTH went over 4500.
+        let sends = h.ueActions.compactMap { if case let .send(_, from, to) = $0 { (from.port, to.port) } else { nil } }
+        XCTAssertEqual(sends.first?.1, 500)
+        XCTAssertTrue(sends.dropFirst().allSatisfy { $0 == (4500, 4500) })
+    }
+
+    func testChildSARekeyWithAndWithoutPFS() throws {
+        for pfs in [nil, DHGroup.ecp256] {
+            let h = try AttachHarness()
+            try h.makeUE()
+            h.run()
+            XCTAssertEqual(h.ue.state, .established)
+            let first = try XCTUnwrap(AttachHarness.children(h.epdgActions).first)
+            h.ueActions = []; h.epdgActions = []
+            h.route(h.ue.rekeyChildSA(now: h.now, pfsGroup: pfs), fromUE: true)
+            h.run(start: false)
+            let nw = try XCTUnwrap(AttachHarness.children(h.epdgActions).first, "\(AttachHarness.logs(h.epdgActions))")
+            let ue = try XCTUnwrap(AttachHarness.children(h.ueActions).first)
+            XCTAssertEqual(nw.inboundSPI, ue.outboundSPI)
+            XCTAssertEqual(nw.outboundSPI, ue.inboundSPI)
+            XCTAssertEqual(nw.inboundEncryptionKey, ue.outboundEncryptionKey)
+            XCTAssertEqual(nw.outboundIntegrityKey, ue.inboundIntegrityKey)
+            XCTAssertNotEqual(nw.inboundEncryptionKey, first.inboundEncryptionKey)
+            XCTAssertNotEqual(nw.inboundSPI, first.inboundSPI)
+            XCTAssertEqual(nw.remoteTS, first.remoteTS)
+            XCTAssertEqual(AttachHarness.logs(h.epdgActions).contains { $0.contains("with PFS") }, pfs != nil)
+            // The phone deleted the old pair; the ePDG removed it and kept the new one.
+            XCTAssertTrue(h.epdgActions.contains(.deleteChildSA(inboundSPI: first.inboundSPI, outboundSPI: first.outboundSPI)))
+            let sa = try XCTUnwrap(h.epdg.allSAs.first)
+            XCTAssertEqual(sa.children.map(\.inboundSPI), [nw.inboundSPI])
+        }
+    }
+
+    func testEPDGRekeysChildSAAtESPLifetime() throws {
+        let h = try AttachHarness()
+        try h.makeUE()
+        h.run()
+        let first = try XCTUnwrap(AttachHarness.children(h.epdgActions).first)
+        let sa = try XCTUnwrap(h.epdg.allSAs.first)
+        XCTAssertEqual(try XCTUnwrap(h.epdg.nextWakeup), sa.lastActivity + 300, accuracy: 0.001, "esp lifetime 300 s = DPD 300 s here")
+        h.ueActions = []; h.epdgActions = []
+        h.now = try XCTUnwrap(h.epdg.nextWakeup)
+        h.route(h.epdg.poll(now: h.now), fromUE: false)
+        h.run(start: false)
+        XCTAssertTrue(AttachHarness.logs(h.epdgActions).contains { $0.contains("reached esp lifetime") })
+        let nw = try XCTUnwrap(AttachHarness.children(h.epdgActions).first)
+        let ue = try XCTUnwrap(AttachHarness.children(h.ueActions).first)
+        // The ePDG started this exchange, so its outbound keys are the exchange initiator's.
+        XCTAssertEqual(nw.outboundEncryptionKey, ue.inboundEncryptionKey)
+        XCTAssertEqual(nw.inboundIntegrityKey, ue.outboundIntegrityKey)
+        XCTAssertEqual(nw.outboundSPI, ue.inboundSPI)
+        XCTAssertTrue(h.epdgActions.contains(.deleteChildSA(inboundSPI: first.inboundSPI, outboundSPI: first.outboundSPI)))
+        XCTAssertTrue(h.ueActions.contains(.deleteChildSA(inboundSPI: first.outboundSPI, outboundSPI: first.inboundSPI)))
+        XCTAssertEqual(sa.children.count, 1)
+        XCTAssertEqual(h.ue.children.count, 1)
+        XCTAssertEqual(h.ue.state, .established)
+    }
+
+    func testIKESARekeyKeepsChildSAsAndAddress() throws {
+        let h = try AttachHarness()
+        try h.makeUE()
+        h.run()
+        let oldSPIr = h.ue.spiR
+        let oldKeys = try XCTUnwrap(h.ue.keys)
+        h.ueActions = []; h.epdgActions = []
+        h.route(h.ue.rekeyIKESA(now: h.now), fromUE: true)
+        h.run(start: false)
+        XCTAssertNotEqual(h.ue.spiR, oldSPIr)
+        XCTAssertNotEqual(h.ue.keys, oldKeys)
+        XCTAssertEqual(h.epdg.count, 1, "old SA deleted by the phone, new one kept")
+        let sa = try XCTUnwrap(h.epdg.sa(spiR: h.ue.spiR))
+        XCTAssertEqual(sa.keys, h.ue.keys)
+        XCTAssertEqual(sa.children.count, 1)
+        XCTAssertEqual(sa.children.first?.ikeSPIr, h.ue.spiR)
+        XCTAssertEqual(h.pool.releases, 0)
+        XCTAssertFalse(h.epdgActions.contains { if case .deleteChildSA = $0 { true } else { false } })
+        XCTAssertTrue(h.epdgActions.contains { if case let .ikeSARekeyed(_, r, _) = $0 { r == oldSPIr } else { false } })
+        // The new SA works: a Child SA rekey over it derives from the new SK_d on both sides.
+        h.ueActions = []; h.epdgActions = []
+        h.route(h.ue.rekeyChildSA(now: h.now), fromUE: true)
+        h.run(start: false)
+        let nw = try XCTUnwrap(AttachHarness.children(h.epdgActions).first, "\(AttachHarness.logs(h.epdgActions + h.ueActions))")
+        let ue = try XCTUnwrap(AttachHarness.children(h.ueActions).first)
+        XCTAssertEqual(nw.inboundEncryptionKey, ue.outboundEncryptionKey)
+        XCTAssertEqual(sa.children.count, 1)
+        // Deleting the new IKE SA releases the address once.
+        h.route(h.ue.delete(now: h.now), fromUE: true)
+        h.run(start: false)
+        XCTAssertEqual(h.epdg.count, 0)
+        XCTAssertEqual(h.pool.releases, 1)
+    }
+
+    func testDeviceIdentityEncodingAndReport() throws {
+        // TS 24.302 §8.2.9.2 examples (callbox-reference §9.5).
+        XCTAssertEqual(DeviceIdentity(kind: .imeisv, digits: "1234567891234567").notifyData,
+                       [0x00, 0x09, 0x02, 0x21, 0x43, 0x65, 0x87, 0x19, 0x32, 0x54, 0x76])
+        XCTAssertEqual(DeviceIdentity(kind: .imei, digits: "123456789123456").notifyData,
+                       [0x00, 0x09, 0x01, 0x21, 0x43, 0x65, 0x87, 0x19, 0x32, 0x54, 0xf6])
+        XCTAssertEqual(DeviceIdentity(notifyData: [0x00, 0x09, 0x01, 0x21, 0x43, 0x65, 0x87, 0x19, 0x32, 0x54, 0xf6]),
+                       DeviceIdentity(kind: .imei, digits: "123456789123456"))
+        XCTAssertNil(DeviceIdentity(notifyData: [0x00, 0x09, 0x01, 0x21]))
+        XCTAssertNil(DeviceIdentity(notifyData: [0x00, 0x02, 0x03, 0x21]))
+        let h = try AttachHarness()
+        var cfg = IKEInitiatorConfig(imsi: AttachHarness.imsi, mcc: "001", mnc: "01")
+        cfg.deviceIdentity = DeviceIdentity(kind: .imeisv, digits: "3534900698733101")
+        try h.makeUE(cfg)
+        h.run()
+        XCTAssertEqual(h.ue.state, .established)
+        XCTAssertEqual(h.epdg.allSAs.first?.deviceIdentity, cfg.deviceIdentity)
+    }
+
+    func testErrorInjection() throws {
+        // Reject the first IKE_AUTH with the doc's example notifies.
+        var h = try AttachHarness()
+        h.epdg.errorInjection = IKEErrorInjection(exchange: .ike_auth_step1, rejectNotifies: [NotifyPayload(.NO_APN_SUBSCRIPTION, data: [0x12, 0x34]),
+                                                                                            NotifyPayload(.AUTHORIZATION_REJECTED, data: [0x56, 0x78])], ttl: 1)
+        try h.makeUE()
+        h.run()
+        XCTAssertEqual(h.ue.state, .failed(reason: "IKE_AUTH rejected with NO_APN_SUBSCRIPTION", notify: .NO_APN_SUBSCRIPTION))
+        XCTAssertEqual(h.epdg.errorInjection?.ttl, 0)
+        // ttl used up: the next attach works.
+        try h.makeUE()
+        h.ueActions = []
+        h.run()
+        XCTAssertEqual(h.ue.state, .established)
+
+        // Reject IKE_SA_INIT for one APN only: IKE_SA_INIT has no APN yet, so an APN filter never matches there.
+        h = try AttachHarness()
+        h.epdg.errorInjection = IKEErrorInjection(exchange: .ike_sa_init, rejectNotifies: [NotifyPayload(.NON_3GPP_ACCESS_TO_EPC_NOT_ALLOWED)])
+        try h.makeUE()
+        h.run()
+        XCTAssertEqual(h.ue.state, .failed(reason: "IKE_SA_INIT rejected with NON_3GPP_ACCESS_TO_EPC_NOT_ALLOWED", notify: .NON_3GPP_ACCESS_TO_EPC_NOT_ALLOWED))
+        XCTAssertEqual(h.epdg.count, 0)
+
+        // Ignore the EAP response once: the phone's retransmission goes through.
+        h = try AttachHarness()
+        h.epdg.errorInjection = IKEErrorInjection(exchange: .ike_auth_step2, ttl: 1, apns: ["IMS"])
+        try h.makeUE()
+        h.run()
+        XCTAssertNotEqual(h.ue.state, .established)
+        h.now += 2
+        h.route(h.ue.poll(now: h.now), fromUE: true)
+        h.run(start: false)
+        XCTAssertEqual(h.ue.state, .established, "\(AttachHarness.logs(h.epdgActions))")
+        XCTAssertTrue(AttachHarness.logs(h.epdgActions).contains { $0.contains("ike_generate_error: ignoring IKE_AUTH #2") })
+    }
+
+    func testOperatorReactivationAndPCSCFPush() throws {
+        let h = try AttachHarness()
+        try h.makeUE()
+        h.run()
+        h.route(h.epdg.sendPCSCF(imsi: AttachHarness.imsi, addresses: [IPAddress("198.51.100.9")!], now: h.now), fromUE: false)
+        h.run(start: false)
+        XCTAssertEqual(h.ue.assigned?.pcscf, [IPAddress("198.51.100.9")!])
+        XCTAssertEqual(h.epdg.allSAs.first?.pending == nil, true, "CFG_ACK received")
+        h.route(h.epdg.requestReactivation(imsi: AttachHarness.imsi, now: h.now), fromUE: false)
+        XCTAssertEqual(h.epdg.count, 0)
+        XCTAssertEqual(h.pool.releases, 1)
+        h.run(start: false)
+        XCTAssertTrue(h.ue.isDead)
+        XCTAssertTrue(AttachHarness.logs(h.ueActions).contains { $0.contains("reactivation (cause 39)") })
+    }
+
+    func testInitiatorRetransmitsAndResponderAnswersFromCache() throws {
+        let h = try AttachHarness()
+        try h.makeUE()
+        h.route(h.ue.start(now: h.now), fromUE: true)
+        h.packetsToEPDG = [] // lost
+        XCTAssertEqual(h.ue.wakeup, h.now + 2)
+        h.route(h.ue.poll(now: h.now + 1), fromUE: true)
+        XCTAssertTrue(h.packetsToEPDG.isEmpty, "not yet")
+        h.route(h.ue.poll(now: h.now + 2), fromUE: true)
+        XCTAssertEqual(h.packetsToEPDG.count, 1, "retransmitted")
+        h.now += 2
+        h.run(start: false)
+        XCTAssertEqual(h.ue.state, .established)
+    }
+
+    func testInitiatorGivesUpWhenNobodyAnswers() throws {
+        let h = try AttachHarness()
+        try h.makeUE()
+        h.route(h.ue.start(now: h.now), fromUE: true)
+        var t = h.now
+        for _ in 0..<10 {
+            guard let w = h.ue.wakeup else { break }
+            t = w
+            _ = h.ue.poll(now: t)
+        }
+        XCTAssertEqual(h.ue.state, .failed(reason: "peer not responding", notify: nil))
+        XCTAssertEqual(t - h.now, 2 + 4 + 8 + 16 + 32 + 64, accuracy: 0.001)
+    }
+
+    func testUnsupportedCriticalPayloadInIKEAuth() throws {
+        let h = try AttachHarness()
+        try h.makeUE()
+        h.route(h.ue.start(now: h.now), fromUE: true)
+        h.run(start: false) // runs to completion; now inject a crafted INFORMATIONAL with a critical unknown payload
+        XCTAssertEqual(h.ue.state, .established)
+        let sa = try XCTUnwrap(h.epdg.allSAs.first)
+        let ueSA = h.ue!
+        // Build a request from the phone's side with the phone's keys.
+        let header = IKEHeader(spiI: sa.spiI, spiR: sa.spiR, exchangeType: .INFORMATIONAL, isInitiator: true, isResponse: false,
+                               messageID: ueSA.nextRequestID)
+        let wire = try XCTUnwrap(ueSA.protection).protect(header: header, payloads: [.unknown(type: PayloadType(rawValue: 99), critical: true, body: [1])])
+        let out = AttachHarness.sends(h.epdg.handle(datagram: wire, from: h.ueEnd, to: h.epdgEnd, now: h.now))
+        XCTAssertEqual(out.count, 1)
+        let m = try IKEMessage(parsing: out[0])
+        let inner = try XCTUnwrap(ueSA.protection).unprotect(raw: out[0], message: m)
+        XCTAssertEqual(inner, [.notify(NotifyPayload(.UNSUPPORTED_CRITICAL_PAYLOAD, data: [99]))])
+    }
+
+    /// Mutated copies of every message of a real attach must never crash the ePDG.
+    func testResponderSurvivesMutatedMessages() throws {
+        let h = try AttachHarness()
+        try h.makeUE()
+        h.run()
+        let msgs = AttachHarness.sends(h.ueActions)
+        var rng = SystemRandomNumberGenerator()
+        for i in 0..<1500 {
+            var m = msgs[i % msgs.count]
+            let n = Int.random(in: 1...4, using: &rng)
+            for _ in 0..<n { m[Int.random(in: 0..<m.count, using: &rng)] = UInt8.random(in: 0...255, using: &rng) }
+            if i % 7 == 0 { m = Array(m.prefix(Int.random(in: 0..<m.count, using: &rng))) }
+            _ = h.epdg.handle(datagram: m, from: h.ueEnd, to: h.epdgEnd, now: h.now)
+        }
+        // Random garbage too.
+        for _ in 0..<500 {
+            let g = (0..<Int.random(in: 0..<200, using: &rng)).map { _ in UInt8.random(in: 0...255, using: &rng) }
+            _ = h.epdg.handle(datagram: g, from: h.ueEnd, to: h.epdgEnd, now: h.now)
+        }
+        XCTAssertLessThanOrEqual(h.epdg.count, 200)
+    }
+}
