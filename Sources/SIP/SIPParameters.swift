@@ -56,13 +56,13 @@ public struct SIPParameters: Sendable, Equatable, Sequence {
         for piece in pieces {
             let t = piece.sipTrimmed
             if t.isEmpty { throw SIPParseError.badHeaderValue(header: context, reason: "empty parameter") }
-            if let eq = t.firstIndex(of: "=") {
+            if let eq = t.firstByteIndex(UInt8(ascii: "=")) {
                 let name = t[..<eq].sipTrimmed
                 let value = t[t.index(after: eq)...].sipTrimmed
                 guard SIPChar.isTokenString(name) else {
                     throw SIPParseError.badHeaderValue(header: context, reason: "bad parameter name '\(name)'")
                 }
-                if value.first == "\"" {
+                if value.firstByte == 0x22 {
                     guard SIPQuoting.isCompleteQuoted(value) else {
                         throw SIPParseError.badHeaderValue(header: context, reason: "unterminated quoted parameter '\(name)'")
                     }
@@ -85,9 +85,10 @@ public struct SIPParameters: Sendable, Equatable, Sequence {
 /// header values at separators that are outside quotes and angle brackets.
 public enum SIPQuoting {
     /// `"abc \"x\""` → `abc "x"`; a value without surrounding quotes is returned unchanged.
-    public static func unquote<S: StringProtocol>(_ s: S) -> String {
+    public static func unquote(_ s: String) -> String {
+        guard s.utf8.first == 0x22 else { return s }
         let u = Array(s.utf8)
-        guard u.count >= 2, u.first == 0x22, u.last == 0x22 else { return String(s) }
+        guard u.count >= 2, u.last == 0x22 else { return s }
         var out: [UInt8] = []
         out.reserveCapacity(u.count)
         var i = 1
@@ -108,7 +109,7 @@ public enum SIPQuoting {
     }
 
     /// True when `s` is exactly one quoted string whose closing quote is not escaped.
-    static func isCompleteQuoted<S: StringProtocol>(_ s: S) -> Bool {
+    static func isCompleteQuoted(_ s: Substring) -> Bool {
         let u = Array(s.utf8)
         guard u.count >= 2, u[0] == 0x22 else { return false }
         var i = 1

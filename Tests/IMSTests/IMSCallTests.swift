@@ -7,11 +7,8 @@ func summary(_ x: (SIPMessage, SIPPeer)) -> String {
     "\(x.0.statusCode ?? 0) \((try? x.0.cseq().method) ?? "?")"
 }
 
-final class IMSCallTests: XCTestCase {
-    func ue(_ i: Int) -> TestUE {
-        TestUE(imsi: "00101000000000\(i)", address: "2001:db8:3000:1::\(i + 1)", usim: try! USIM(algorithm: milenage()))
-    }
-
+/// Request builders shared by the call and robustness tests.
+extension XCTestCase {
     func offerSDP(_ ue: TestUE, local: String = "none", port: Int = 31000) -> String {
         [
             "v=0", "o=rue 3251 3251 IN IP6 \(ue.peer.address)", "s=-", "b=AS:41", "t=0 0",
@@ -52,6 +49,13 @@ final class IMSCallTests: XCTestCase {
         ["Supported: 100rel,timer" + (precondition ? ",precondition" : "") + ",replaces,sec-agree",
          "Allow: INVITE,ACK,OPTIONS,BYE,CANCEL,UPDATE,INFO,PRACK,NOTIFY,MESSAGE,REFER",
          "Session-Expires: 1800", "Min-SE: 90", "P-Preferred-Service: urn:urn-7:3gpp-service.ims.icsi.mmtel"]
+    }
+
+}
+
+final class IMSCallTests: XCTestCase {
+    func ue(_ i: Int) -> TestUE {
+        TestUE(imsi: "00101000000000\(i)", address: "2001:db8:3000:1::\(i + 1)", usim: try! USIM(algorithm: milenage()))
     }
 
     func testEchoCallWithPreconditionsPRACKUpdate() throws {
