@@ -3,3 +3,13 @@
 public enum AAALayer {
     public static let name = "aaa"
 }
+
+/// Severity of an AAA log line; mirrors Runtime's error/info/debug so the host maps 1:1.
+public enum AAALogLevel: Int, Sendable, Comparable {
+    case error = 1, info, debug
+    public static func < (a: AAALogLevel, b: AAALogLevel) -> Bool { a.rawValue < b.rawValue }
+}
+
+/// Where AAA log lines go. The AAA target cannot import Runtime (Runtime imports AAA),
+/// so the host passes a closure that forwards to its Logger (layer "eap"/"aaa").
+public typealias AAALogSink = @Sendable (AAALogLevel, String) -> Void
