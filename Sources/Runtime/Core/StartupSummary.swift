@@ -16,7 +16,7 @@ extension VoWiFiCore {
         l.append("            integ \(policy.ikeIntegrity.map { "\($0)" }.joined(separator: ",")) prf \(policy.ikePRF.map { "\($0)" }.joined(separator: ","))")
         l.append("            dh \(policy.ikeDHGroups.map { "\($0.rawValue)" }.joined(separator: ","))  ESP enc \(policy.espEncryption.map(\.description).joined(separator: ","))")
         if !unsupportedAlgorithms.isEmpty { l.append("  skipped   \(unsupportedAlgorithms.joined(separator: "; "))") }
-        if let s = signer { l.append("  cert      \(s.certificate.subject)\(s.generated ? " (self-signed, generated now)" : "")") }
+        l.append("  cert      \(certificate.certificate.subject)\(certificate.generated ? " (self-signed, generated now)" : "")")
         l.append("  HSS       \(hss.subscriberCount) subscribers, SQN database \(options.sqnDatabase ?? epdgConfig.sqnDB)")
         if let h = imsHost {
             l.append("  IMS       domain \(h.core.config.domain)  SIP \(h.bound.isEmpty ? "(no sockets)" : h.bound.joined(separator: " "))\(inProcess != nil ? " + in-process P-CSCF \(h.core.config.sipAddresses.joined(separator: ","))" : "")")

@@ -18,7 +18,7 @@ public final class VoWiFiCore: @unchecked Sendable {
     public let logger: Logger
     public let policy: IKEResponderPolicy
     public let unsupportedAlgorithms: [String]
-    public let signer: CertificateSigner?
+    public let certificate: EPDGCertificate.Loaded
     public let warnings: [String]
     public private(set) var group: EventLoopGroup?
     public private(set) var epdg: EPDGService?
@@ -60,7 +60,7 @@ public final class VoWiFiCore: @unchecked Sendable {
         policy = mapped.policy
         unsupportedAlgorithms = mapped.unsupported
         let fqdn = "epdg.epc.mnc\(mme.plmn.mnc3).mcc\(mme.plmn.mcc).pub.3gppnetwork.org"
-        do { signer = try CertificateSigner(keyPath: epdg.privateKeyPath, certificatePath: epdg.certificatePath, fqdn: fqdn) }
+        do { certificate = try EPDGCertificate.load(keyPath: epdg.privateKeyPath, certificatePath: epdg.certificatePath, fqdn: fqdn) }
         catch { throw CoreError.startup("ePDG certificate: cannot load or create \(epdg.privateKeyPath) / \(epdg.certificatePath): \(error)") }
         pool = PDNAddressPool(pdns: mme.pdnList, emergencyAlias: epdg.idrForEmergency)
     }
@@ -97,7 +97,7 @@ public final class VoWiFiCore: @unchecked Sendable {
         do {
             try loop.submit { [self] in
                 // The protocol cores are made on the loop that will own them.
-                let responder = IKEResponder(policy: policy, vectors: HSSVectorSource(hss: hss), pool: pool, signer: signer)
+                let responder = IKEResponder(policy: policy, vectors: HSSVectorSource(hss: hss), pool: pool, signer: certificate.signer)
                 let imsConfig = IMSConfigMapping.make(ims, mme: mme)
                 let core = IMSCore(config: imsConfig, subscribers: HSSIMSSubscribers(hss: hss, ueDB: ims.ueDB.isEmpty ? mme.ueDB : ims.ueDB,
                                                                                      plmn: mme.plmn, domain: imsConfig.domain))

@@ -150,6 +150,11 @@ public final class EPDGService: ServiceHandler, Service, @unchecked Sendable {
                 keyLog?.ikeSA(WiresharkIKEv2Table.row(spii: info.spiI, spir: info.spiR, encryption: info.suite.encryption,
                                                       skEi: info.keys.SK_ei, skEr: info.keys.SK_er, integrity: info.suite.integrity,
                                                       skAi: info.keys.SK_ai, skAr: info.keys.SK_ar))
+            case let .ikeSARekeyed(oldI, _, info):
+                logger.info(.ikev2, "IKE SA \(String(oldI, radix: 16)) rekeyed to \(String(info.spiI, radix: 16))/\(String(info.spiR, radix: 16)) \(info.suite)", ue: info.imsi)
+                keyLog?.ikeSA(WiresharkIKEv2Table.row(spii: info.spiI, spir: info.spiR, encryption: info.suite.encryption,
+                                                      skEi: info.keys.SK_ei, skEr: info.keys.SK_er, integrity: info.suite.integrity,
+                                                      skAi: info.keys.SK_ai, skAr: info.keys.SK_ar))
             case let .ikeSADeleted(spiI, _, reason):
                 logger.info(.ikev2, "IKE SA \(String(spiI, radix: 16)) deleted: \(reason)")
             }
