@@ -29,6 +29,10 @@ public struct IKEInitiatorConfig: Sendable {
     public var maxRetransmits: Int
     /// Sent as N(DEVICE_IDENTITY) in the first IKE_AUTH request when set.
     public var deviceIdentity: DeviceIdentity? = nil
+    /// Always move to the NAT-T port and encapsulate ESP in UDP, as phones that force
+    /// NAT-T do: the NAT_DETECTION_SOURCE_IP hash is made not to match (RFC 7296 §2.23
+    /// lets a host pretend to be behind a NAT), so the responder encapsulates too.
+    public var forceUDPEncapsulation = false
 
     public init(imsi: String, mcc: String, mnc: String, useAKAPrime: Bool = false, apn: String = "ims",
                 ikeSuites: [IKESuite] = [IKESuite(encryption: .ENCR_AES_CBC(keyBits: 128), integrity: .AUTH_HMAC_SHA2_256_128, prf: .PRF_HMAC_SHA2_256, dhGroup: .modp2048)],
@@ -113,7 +117,8 @@ public final class IKEInitiator: IKESA {
             }
             let payloads: [Payload] = [
                 .sa(SAPayload(proposals: proposals)), .ke(KEPayload(dhGroup: kePreference.rawValue, keyData: pair.publicValue)), .nonce(ni),
-                .notify(NotifyPayload(.NAT_DETECTION_SOURCE_IP, data: NATDetection.hash(spiI: spiI, spiR: 0, local))),
+                .notify(NotifyPayload(.NAT_DETECTION_SOURCE_IP, data: NATDetection.hash(spiI: spiI, spiR: 0,
+                    config.forceUDPEncapsulation ? IKEEndpoint(local.address.isIPv6 ? .anyV6 : .anyV4, 0) : local))),
                 .notify(NotifyPayload(.NAT_DETECTION_DESTINATION_IP, data: NATDetection.hash(spiI: spiI, spiR: 0, remote))),
                 .notify(NotifyPayload(.IKEV2_FRAGMENTATION_SUPPORTED)),
                 .notify(NotifyPayload(.SIGNATURE_HASH_ALGORITHMS, data: [0, 2, 0, 3, 0, 4])),
@@ -210,10 +215,11 @@ public final class IKEInitiator: IKESA {
         if let src = payloads.notify(.NAT_DETECTION_SOURCE_IP)?.data, src != NATDetection.hash(spiI: spiI, spiR: spiR, remote) {
             natDetected = true
         }
-        if natDetected, remote.port == 500 {
-            log(.info, "NAT detected: moving to UDP \(config.natTraversalPort)")
-            local.port = config.natTraversalPort
-            remote.port = 4500
+        if config.forceUDPEncapsulation { natDetected = true }
+        if natDetected, remote.port != config.natTraversalPort {
+            log(.info, "\(config.forceUDPEncapsulation ? "forcing UDP encapsulation" : "NAT detected"): moving to UDP \(config.natTraversalPort)")
+            if local.port == 500 { local.port = config.natTraversalPort }
+            remote.port = config.natTraversalPort
         }
         log(.info, "IKE SA keys derived (\(suite))")
         sendFirstAuth(now: now)
