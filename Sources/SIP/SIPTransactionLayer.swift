@@ -1,0 +1,153 @@
+/// Holds the transactions of one SIP element, matches messages to them (§17.1.3, §17.2.3),
+/// keeps their timer deadlines, and tells the transaction user (TU) what to do. Sans-I/O:
+/// feed received messages, TU sends, and `tick(now:)` when `nextDeadline` passes.
+public struct SIPTransactionLayer: Sendable {
+    public enum Output: Sendable, Equatable {
+        /// Transmit a message to a peer.
+        case send(SIPMessage, to: SIPPeer)
+        /// A new request (or an ACK for a 2xx) or a response for the TU.
+        case deliver(SIPMessage, from: SIPPeer)
+        /// A client transaction got no final response, or a server transaction no ACK (§17).
+        case timedOut(SIPMessage)
+    }
+
+    enum Machine: Sendable {
+        case ict(SIPInviteClientTransaction)
+        case nict(SIPNonInviteClientTransaction)
+        case ist(SIPInviteServerTransaction)
+        case nist(SIPNonInviteServerTransaction)
+
+        mutating func handle(_ e: SIPTransactionEvent, now: Double) -> [SIPTransactionAction] {
+            switch self {
+            case .ict(var t): let a = t.handle(e, now: now); self = .ict(t); return a
+            case .nict(var t): let a = t.handle(e, now: now); self = .nict(t); return a
+            case .ist(var t): let a = t.handle(e, now: now); self = .ist(t); return a
+            case .nist(var t): let a = t.handle(e, now: now); self = .nist(t); return a
+            }
+        }
+
+        var request: SIPMessage {
+            switch self {
+            case .ict(let t): return t.request
+            case .nict(let t): return t.request
+            case .ist(let t): return t.request
+            case .nist(let t): return t.request
+            }
+        }
+    }
+
+    struct Record: Sendable {
+        var machine: Machine
+        var peer: SIPPeer
+        var deadlines: [SIPTransactionTimer: Double] = [:]
+    }
+
+    public var timers: SIPTimerValues
+    var servers: [SIPTransactionKey: Record] = [:]
+    var clients: [SIPTransactionKey: Record] = [:]
+
+    public init(timers: SIPTimerValues = SIPTimerValues()) { self.timers = timers }
+
+    public var serverCount: Int { servers.count }
+    public var clientCount: Int { clients.count }
+
+    /// The earliest armed timer, when `tick` should next be called.
+    public var nextDeadline: Double? {
+        (servers.values.flatMap { $0.deadlines.values } + clients.values.flatMap { $0.deadlines.values }).min()
+    }
+
+    /// A message received from `peer`. Requests that match no transaction start one (ACK excepted)
+    /// and are delivered; responses that match none (2xx retransmissions, proxied responses) are delivered as is.
+    public mutating func receive(_ message: SIPMessage, from peer: SIPPeer, now: Double) -> [Output] {
+        if message.isRequest {
+            guard let key = try? SIPTransactionKey.server(for: message) else { return [] }
+            if var rec = servers[key] {
+                let acts = rec.machine.handle(.received(message), now: now)
+                return apply(acts, to: &rec, key: key, server: true)
+            }
+            if message.method == "ACK" { return [.deliver(message, from: peer)] }
+            let reliable = peer.transport.isReliable
+            var rec: Record
+            var acts: [SIPTransactionAction]
+            if message.method == "INVITE" {
+                var t = SIPInviteServerTransaction(request: message, reliable: reliable, timers: timers)
+                acts = t.start(now: now)
+                rec = Record(machine: .ist(t), peer: peer)
+            } else {
+                var t = SIPNonInviteServerTransaction(request: message, reliable: reliable, timers: timers)
+                acts = t.start(now: now)
+                rec = Record(machine: .nist(t), peer: peer)
+            }
+            return apply(acts, to: &rec, key: key, server: true)
+        }
+        guard let key = try? SIPTransactionKey.client(for: message) else { return [] }
+        guard var rec = clients[key] else { return [.deliver(message, from: peer)] }
+        let acts = rec.machine.handle(.received(message), now: now)
+        return apply(acts, to: &rec, key: key, server: false)
+    }
+
+    /// The TU answers a request it was given. Without a matching server transaction (an ACK-less
+    /// stateless answer), the response is sent to `fallbackPeer`.
+    public mutating func respond(_ response: SIPMessage, now: Double, fallbackPeer: SIPPeer? = nil) -> [Output] {
+        if let key = try? SIPTransactionKey.client(for: response), var rec = servers[key] {
+            let acts = rec.machine.handle(.send(response), now: now)
+            return apply(acts, to: &rec, key: key, server: true)
+        }
+        return fallbackPeer.map { [.send(response, to: $0)] } ?? []
+    }
+
+    /// The TU sends a request. ACK (for a 2xx) has no transaction and is simply sent.
+    public mutating func sendRequest(_ request: SIPMessage, to peer: SIPPeer, now: Double) -> [Output] {
+        guard request.method != "ACK", let via = try? request.topVia(), let cs = try? request.cseq() else {
+            return [.send(request, to: peer)]
+        }
+        let key = SIPTransactionKey(branch: via.branch ?? "", sentBy: via.sentBy, method: cs.method)
+        let reliable = peer.transport.isReliable
+        var rec: Record
+        var acts: [SIPTransactionAction]
+        if request.method == "INVITE" {
+            var t = SIPInviteClientTransaction(request: request, reliable: reliable, timers: timers)
+            acts = t.start(now: now)
+            rec = Record(machine: .ict(t), peer: peer)
+        } else {
+            var t = SIPNonInviteClientTransaction(request: request, reliable: reliable, timers: timers)
+            acts = t.start(now: now)
+            rec = Record(machine: .nict(t), peer: peer)
+        }
+        return apply(acts, to: &rec, key: key, server: false)
+    }
+
+    /// Fires every timer due at `now`.
+    public mutating func tick(now: Double) -> [Output] {
+        var out: [Output] = []
+        for server in [true, false] {
+            let keys = Array(server ? servers.keys : clients.keys)
+            for key in keys {
+                while var rec = server ? servers[key] : clients[key],
+                      let (timer, _) = rec.deadlines.filter({ $0.value <= now }).min(by: { $0.value < $1.value }) {
+                    rec.deadlines[timer] = nil
+                    let acts = rec.machine.handle(.timer(timer), now: now)
+                    out += apply(acts, to: &rec, key: key, server: server)
+                }
+            }
+        }
+        return out
+    }
+
+    private mutating func apply(_ actions: [SIPTransactionAction], to rec: inout Record, key: SIPTransactionKey, server: Bool) -> [Output] {
+        var out: [Output] = []
+        var terminated = false
+        for a in actions {
+            switch a {
+            case .transmit(let m): out.append(.send(m, to: rec.peer))
+            case .deliver(let m): out.append(.deliver(m, from: rec.peer))
+            case .arm(let t, let at): rec.deadlines[t] = at
+            case .cancel(let t): rec.deadlines[t] = nil
+            case .timedOut: out.append(.timedOut(rec.machine.request))
+            case .terminated: terminated = true
+            }
+        }
+        if server { servers[key] = terminated ? nil : rec } else { clients[key] = terminated ? nil : rec }
+        return out
+    }
+}
