@@ -46,7 +46,7 @@ extension SIPUserAgent {
             guard let ch = try? r.authorization(name) else { return failRegistration(code, "\(code) without a usable \(name)") }
             var out: [SIPUAOutput] = [.event(.challenged(algorithm: ch["algorithm"] ?? "MD5"))]
             let outcome = SIPUADigest.answer(challenge: ch, method: "REGISTER", uri: "sip:" + config.homeDomain, impi: config.impi,
-                                            password: config.password, usim: &usim, cnonce: ids.cnonce())
+                                            password: config.password, usim: &usim, cnonce: cnonceOverride ?? ids.cnonce())
             let header = code == 401 ? "Authorization" : "Proxy-Authorization"
             switch outcome {
             case let .credentials(auth, ck, ik):

@@ -21,6 +21,8 @@ public struct SIPUserAgent: Sendable {
     var regCSeq: UInt32 = 0
     var regChallenges = 0
     var regExpiresRequested: UInt32 = 0
+    /// Tests pin the cnonce to reproduce published/derived digest examples.
+    var cnonceOverride: String?
     public internal(set) var serviceRoute: [String] = []
     public internal(set) var associatedURIs: [String] = []
     public internal(set) var registeredExpires: UInt32?
