@@ -99,7 +99,7 @@ public struct SessionDescription: Sendable, Equatable {
         var dir = "sendrecv"
         var sid: UInt64 = 0, ver: UInt64 = 0
         var inAudio = false, sawAudio = false
-        for raw in text.split(omittingEmptySubsequences: true, whereSeparator: { $0 == "\r" || $0 == "\n" }) {
+        for raw in text.split(omittingEmptySubsequences: true, whereSeparator: { $0 == "\r\n" || $0 == "\n" || $0 == "\r" }) {
             guard raw.count >= 2, let key = raw.first, raw[raw.index(after: raw.startIndex)] == "=" else { continue }
             let value = raw.dropFirst(2)
             let f = value.split(separator: " ", omittingEmptySubsequences: true)
