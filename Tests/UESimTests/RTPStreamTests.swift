@@ -68,7 +68,7 @@ final class RTPStreamTests: XCTestCase {
         XCTAssertEqual(r.rttMax ?? 0, 0.038, accuracy: 1e-9)
         XCTAssertFalse(r.passed)
         // Packets sent within the grace period are in flight, not lost.
-        XCTAssertEqual(st.report(now: 0.7, grace: 0.5).lost, 1)   // #10 settled, #20 (sent 0.4) still in flight
+        XCTAssertEqual(st.report(now: 0.75, grace: 0.5).lost, 1)   // #10 settled, #20 (sent 0.4) still in flight
     }
 
     func testCleanEchoPasses() throws {
