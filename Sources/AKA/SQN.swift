@@ -107,12 +107,13 @@ public struct USIMSequenceState: Sendable, Equatable {
     /// The highest SQN accepted so far (SQN_MS).
     public private(set) var sqnMS: SQN
 
-    /// `last` is the highest SQN the USIM has already accepted (0 for a fresh card).
+    /// `last` is the highest SQN the USIM has already accepted (0 for a fresh card). Every
+    /// slot starts at SEQ(last), as if the card had used all IND values up to there, so
+    /// no SQN with SEQ <= SEQ(last) is fresh.
     public init(parameters: SQNParameters = .default, last: SQN = .zero) {
         self.parameters = parameters
-        seqArray = [UInt64](repeating: 0, count: 1 << parameters.indBits)
+        seqArray = [UInt64](repeating: last.seq(indBits: parameters.indBits), count: 1 << parameters.indBits)
         sqnMS = last
-        seqArray[Int(last.ind(indBits: parameters.indBits))] = last.seq(indBits: parameters.indBits)
     }
 
     /// SEQ_MS: the highest SEQ in the array.

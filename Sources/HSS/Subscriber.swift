@@ -1,0 +1,138 @@
+import AKA
+
+/// `sim_algo` of a ue_db entry.
+public enum SIMAlgorithm: String, Sendable, CaseIterable {
+    case xor, milenage
+}
+
+/// `authent_type` of a ue_db entry, weakest first.
+public enum IMSAuthenticationType: String, Sendable, CaseIterable {
+    case none = "none"
+    case md5 = "MD5"
+    case akav1 = "AKAv1"
+    case akav2 = "AKAv2"
+    case akav2SHA256 = "AKAv2-SHA-256"
+}
+
+/// One ue_db subscriber, built from plain values (the Config layer maps its JSON here).
+public struct Subscriber: Sendable, Equatable {
+    public var imsi: String
+    public var algorithm: SIMAlgorithm
+    public var k: [UInt8]?
+    public var op: [UInt8]?
+    public var opc: [UInt8]?
+    /// Non-default MILENAGE r/c; nil means TS 35.206 defaults.
+    public var milenageConstants: MilenageConstants?
+    public var amf: UInt16
+    /// Initial SQN (ue_db `sqn`): the HSS starts with SEQ just above it.
+    public var sqn: SQN
+    public var resLength: Int
+    public var impi: String?
+    public var impu: [String]
+    /// Explicit `authent_type`; see `effectiveAuthenticationType` for the default.
+    public var authenticationType: IMSAuthenticationType?
+    public var pwd: String?
+    public var msisdn: String?
+
+    public init(imsi: String, algorithm: SIMAlgorithm = .xor, k: [UInt8]? = nil, op: [UInt8]? = nil,
+                opc: [UInt8]? = nil, milenageConstants: MilenageConstants? = nil, amf: UInt16 = 0x9001,
+                sqn: SQN = .zero, resLength: Int = 8, impi: String? = nil, impu: [String] = [],
+                authenticationType: IMSAuthenticationType? = nil, pwd: String? = nil, msisdn: String? = nil) {
+        self.imsi = imsi; self.algorithm = algorithm; self.k = k; self.op = op; self.opc = opc
+        self.milenageConstants = milenageConstants; self.amf = amf; self.sqn = sqn; self.resLength = resLength
+        self.impi = impi; self.impu = impu; self.authenticationType = authenticationType; self.pwd = pwd; self.msisdn = msisdn
+    }
+
+    /// The callbox rule: AKAv1 unless set; MD5 if only `pwd` is given.
+    public var effectiveAuthenticationType: IMSAuthenticationType {
+        authenticationType ?? (pwd != nil ? .md5 : .akav1)
+    }
+
+    /// AMF as two bytes.
+    public var amfBytes: [UInt8] { AMF.bytes(amf) }
+
+    /// Checks the fields that do not depend on the algorithm being used (IMSI, key sizes).
+    public func validate() throws {
+        guard (5...15).contains(imsi.count), imsi.utf8.allSatisfy({ (48...57).contains($0) }) else {
+            throw HSSError.invalidSubscriber(imsi, "IMSI must be 5 to 15 digits")
+        }
+        for (name, v) in [("K", k), ("OP", op), ("OPc", opc)] {
+            if let v, v.count != 16 { throw HSSError.invalidSubscriber(imsi, "\(name) must be 16 bytes, got \(v.count)") }
+        }
+        guard (4...16).contains(resLength) else { throw HSSError.invalidSubscriber(imsi, "res_len \(resLength) outside 4..16") }
+    }
+
+    /// The USIM's function set: XOR needs K; MILENAGE needs K and OPc or OP (OPc wins).
+    public func authenticationAlgorithm() throws -> AuthenticationAlgorithm {
+        guard let k else { throw HSSError.missingKey(imsi, "K") }
+        do {
+            let alg: AuthenticationAlgorithm
+            switch algorithm {
+            case .xor:
+                alg = .xor(try XORTestAlgorithm(k: k))
+            case .milenage:
+                let c = milenageConstants ?? .standard
+                if let opc { alg = .milenage(try Milenage(k: k, opc: opc, constants: c)) }
+                else if let op { alg = .milenage(try Milenage(k: k, op: op, constants: c)) }
+                else { throw HSSError.missingKey(imsi, "OP or OPc") }
+            }
+            try alg.validateResLength(resLength)
+            return alg
+        } catch let e as AKAError {
+            throw HSSError.invalidSubscriber(imsi, e.description)
+        }
+    }
+
+    /// ue_db `count`: `count` entries, the i-th with IMSI + i (same digit count) and
+    /// K + i (128-bit big-endian, wrapping). Occurrences of the original IMSI inside impi
+    /// and impu are replaced by the new IMSI; everything else is copied.
+    public func expanded(count: Int) throws -> [Subscriber] {
+        guard count >= 1 else { throw HSSError.invalidSubscriber(imsi, "count \(count) must be at least 1") }
+        try validate()
+        var out: [Subscriber] = []
+        out.reserveCapacity(count)
+        for i in 0..<count {
+            guard let newIMSI = Subscriber.addDecimal(imsi, UInt64(i)) else {
+                throw HSSError.invalidSubscriber(imsi, "count \(count) overflows the IMSI's \(imsi.count) digits")
+            }
+            var s = self
+            s.imsi = newIMSI
+            s.k = k.map { Subscriber.add128($0, UInt64(i)) }
+            if i > 0 {
+                s.impi = impi.map { $0.replacing(imsi, with: newIMSI) }
+                s.impu = impu.map { $0.replacing(imsi, with: newIMSI) }
+            }
+            out.append(s)
+        }
+        return out
+    }
+
+    /// Decimal string + n keeping the digit count; nil on overflow.
+    static func addDecimal(_ digits: String, _ n: UInt64) -> String? {
+        var d = Array(digits.utf8).map { Int($0) - 48 }
+        var carry = n
+        var i = d.count - 1
+        while carry > 0 {
+            guard i >= 0 else { return nil }
+            let s = UInt64(d[i]) + carry
+            d[i] = Int(s % 10)
+            carry = s / 10
+            i -= 1
+        }
+        return String(decoding: d.map { UInt8($0 + 48) }, as: UTF8.self)
+    }
+
+    /// Big-endian 128-bit K + n, modulo 2^128.
+    static func add128(_ k: [UInt8], _ n: UInt64) -> [UInt8] {
+        var out = k
+        var carry = n
+        var i = out.count - 1
+        while carry > 0 && i >= 0 {
+            let s = UInt64(out[i]) + (carry & 0xFF)
+            out[i] = UInt8(truncatingIfNeeded: s)
+            carry = (carry >> 8) + (s >> 8)
+            i -= 1
+        }
+        return out
+    }
+}
