@@ -1,0 +1,332 @@
+import Crypto
+import Wire
+
+/// Mechanics shared by both roles of an IKE SA: message IDs, the SK payload, retransmission
+/// of our requests, the cached response for duplicate requests, fragment reassembly,
+/// INFORMATIONAL (DPD, Delete) and Child SA bookkeeping. Subclasses handle the exchanges
+/// that differ (IKE_SA_INIT, IKE_AUTH). Sans-I/O: every entry point takes `now` and appends
+/// to `actions`, which the caller drains.
+public class IKESA {
+    public let isInitiator: Bool
+    public internal(set) var spiI: UInt64
+    public internal(set) var spiR: UInt64
+    public internal(set) var local: IKEEndpoint
+    public internal(set) var remote: IKEEndpoint
+    public internal(set) var suite: IKESuite?
+    public internal(set) var keys: IKEKeys?
+    public internal(set) var children: [ChildSADescription] = []
+    /// True once IKE_AUTH has completed.
+    public internal(set) var isEstablished = false
+    /// True once the SA is gone; the owner forgets it.
+    public internal(set) var isDead = false
+    public internal(set) var natDetected = false
+    /// Subscriber identity and APN, for logs and the Child SA description.
+    public internal(set) var imsi = ""
+    public internal(set) var apn = ""
+
+    var protection: SKProtection?
+    var ni: [UInt8] = []
+    var nr: [UInt8] = []
+    /// RealMessage1 / RealMessage2 for AUTH (RFC 7296 §2.15).
+    var initRequestBytes: [UInt8] = []
+    var initResponseBytes: [UInt8] = []
+
+    // Peer's requests.
+    var expectedPeerRequestID: UInt32 = 0
+    var lastResponse: (id: UInt32, packets: [[UInt8]])?
+    // Our requests.
+    var nextRequestID: UInt32 = 0
+    struct Pending {
+        var id: UInt32
+        var exchange: ExchangeType
+        var packets: [[UInt8]]
+        var sentAt: Double
+        var retries: Int
+    }
+    var pending: Pending?
+    var fragments: [UInt16: [UInt8]] = [:]
+    var fragmentFirstInner: PayloadType = .none
+    var lastActivity: Double
+    let createdAt: Double
+
+    var actions: [IKEAction] = []
+    /// The datagram being processed (RealMessage1/2 are kept from it).
+    var lastReceivedRaw: [UInt8] = []
+    var retransmitBase: Double = 2
+    var maxRetransmits = 5
+
+    init(isInitiator: Bool, spiI: UInt64, spiR: UInt64, local: IKEEndpoint, remote: IKEEndpoint, now: Double) {
+        self.isInitiator = isInitiator; self.spiI = spiI; self.spiR = spiR
+        self.local = local; self.remote = remote; lastActivity = now; createdAt = now
+    }
+
+    func drain() -> [IKEAction] { defer { actions = [] }; return actions }
+
+    func log(_ level: IKELogLevel, _ message: String, layer: String = "ikev2") {
+        actions.append(.log(IKELogEvent(level: level, layer: layer, spiI: spiI, message: message)))
+    }
+
+    var udpEncapsulation: Bool { natDetected || local.port != 500 || remote.port != 500 }
+
+    func header(_ exchange: ExchangeType, response: Bool, id: UInt32) -> IKEHeader {
+        IKEHeader(spiI: spiI, spiR: spiR, exchangeType: exchange, isInitiator: isInitiator, isResponse: response, messageID: id)
+    }
+
+    func encode(_ h: IKEHeader, _ payloads: [Payload]) -> [[UInt8]] {
+        if h.exchangeType == .IKE_SA_INIT || protection == nil { return [IKEMessage(header: h, payloads: payloads).serialize()] }
+        guard let protection else { return [] }
+        do { return [try protection.protect(header: h, payloads: payloads)] } catch {
+            log(.error, "cannot protect \(h.exchangeType): \(error)")
+            return []
+        }
+    }
+
+    func sendPackets(_ packets: [[UInt8]]) {
+        for p in packets { actions.append(.send(bytes: p, from: local, to: remote)) }
+    }
+
+    /// Sends a request of ours and remembers it for retransmission.
+    func sendRequest(_ exchange: ExchangeType, _ payloads: [Payload], now: Double) {
+        let id = nextRequestID
+        nextRequestID &+= 1
+        let packets = encode(header(exchange, response: false, id: id), payloads)
+        pending = Pending(id: id, exchange: exchange, packets: packets, sentAt: now, retries: 0)
+        log(.info, "send \(exchange) request #\(id) " + describe(payloads))
+        sendPackets(packets)
+        actions.append(.armTimer(at: now + retransmitBase))
+    }
+
+    func sendResponse(to h: IKEHeader, _ payloads: [Payload]) {
+        let packets = encode(header(h.exchangeType, response: true, id: h.messageID), payloads)
+        lastResponse = (h.messageID, packets)
+        log(.info, "send \(h.exchangeType) response #\(h.messageID) " + describe(payloads))
+        sendPackets(packets)
+    }
+
+    func describe(_ p: [Payload]) -> String {
+        "[" + p.map { pl -> String in
+            switch pl {
+            case let .notify(n): return n.description
+            case let .idi(i): return "IDi(\(i))"
+            case let .idr(i): return "IDr(\(i))"
+            case let .eap(e): return (try? EAPPacket(parsing: e)).map { "EAP(\($0))" } ?? "EAP"
+            case let .cp(c): return "CP(\(c.cfgType): " + c.attributes.map(\.description).joined(separator: ", ") + ")"
+            case let .tsi(t): return "TSi(\(t))"
+            case let .tsr(t): return "TSr(\(t))"
+            default: return pl.type.description
+            }
+        }.joined(separator: " ") + "]"
+    }
+
+    /// Entry point for one datagram addressed to this SA.
+    func receive(_ raw: [UInt8], message m: IKEMessage, from: IKEEndpoint, to: IKEEndpoint, now: Double) {
+        lastReceivedRaw = raw
+        let h = m.header
+        if h.isInitiator == isInitiator {
+            log(.warning, "dropping message with our own I flag"); return
+        }
+        if h.isResponse {
+            guard let p = pending, p.id == h.messageID, p.exchange == h.exchangeType else {
+                log(.debug, "dropping unexpected response #\(h.messageID) \(h.exchangeType)"); return
+            }
+            guard let payloads = open(raw, m) else { return }
+            pending = nil
+            lastActivity = now
+            noteAddress(from: from, to: to)
+            handleResponse(h, payloads, now: now)
+            return
+        }
+        // A request from the peer.
+        if !isInitiator, h.exchangeType == .IKE_SA_INIT, h.messageID == 0, !initResponseBytes.isEmpty {
+            log(.debug, "retransmitted IKE_SA_INIT: resending our response")
+            sendPackets([initResponseBytes])
+            return
+        }
+        if let last = lastResponse, h.messageID == last.id {
+            log(.debug, "retransmitted \(h.exchangeType) request #\(h.messageID): resending cached response")
+            sendPackets(last.packets)
+            return
+        }
+        guard h.messageID == expectedPeerRequestID else {
+            log(.warning, "dropping \(h.exchangeType) request #\(h.messageID), expected #\(expectedPeerRequestID)"); return
+        }
+        guard let payloads = open(raw, m) else { return }
+        lastActivity = now
+        noteAddress(from: from, to: to)
+        expectedPeerRequestID &+= 1
+        if let crit = payloads.unsupportedCritical {
+            log(.warning, "unsupported critical payload \(crit)")
+            sendResponse(to: h, [.notify(NotifyPayload(.UNSUPPORTED_CRITICAL_PAYLOAD, data: [crit.rawValue]))])
+            return
+        }
+        if h.exchangeType == .INFORMATIONAL {
+            handleInformational(h, payloads, now: now)
+        } else {
+            handleRequest(h, payloads, now: now)
+        }
+    }
+
+    /// Decrypts (and reassembles) a message; nil means "not yet complete" or "dropped".
+    func open(_ raw: [UInt8], _ m: IKEMessage) -> [Payload]? {
+        if m.header.exchangeType == .IKE_SA_INIT { return m.payloads }
+        guard let protection else { log(.warning, "dropping \(m.header.exchangeType): no keys yet"); return nil }
+        do {
+            if let f = m.payloads.skf {
+                let plain = try protection.unprotectFragment(raw: raw, fragment: f)
+                if f.fragmentNumber == 1 { fragmentFirstInner = f.firstInnerPayload }
+                fragments[f.fragmentNumber] = plain
+                guard fragments.count == Int(f.totalFragments) else { return nil }
+                var all: [UInt8] = []
+                for n in 1...f.totalFragments {
+                    guard let part = fragments[n] else { return nil }
+                    all += part
+                }
+                fragments = [:]
+                var r = ByteReader(all)
+                return try Payload.parseChain(first: fragmentFirstInner, &r)
+            }
+            return try protection.unprotect(raw: raw, message: m)
+        } catch {
+            log(.warning, "dropping \(m.header.exchangeType) #\(m.header.messageID): \(error)")
+            return nil
+        }
+    }
+
+    /// NAT-T: follow the peer to a new address/port once a protected message proves it (RFC 7296 §2.23).
+    func noteAddress(from: IKEEndpoint, to: IKEEndpoint) {
+        if from != remote || to != local {
+            if protection != nil || from.address == remote.address {
+                log(.info, "peer moved \(remote) -> \(from) (local \(to))")
+                remote = from; local = to
+            }
+        }
+    }
+
+    // MARK: Subclass hooks
+
+    func handleRequest(_ h: IKEHeader, _ payloads: [Payload], now: Double) {
+        sendResponse(to: h, [.notify(NotifyPayload(.INVALID_SYNTAX))])
+    }
+
+    func handleResponse(_ h: IKEHeader, _ payloads: [Payload], now: Double) {}
+
+    /// INFORMATIONAL requests: liveness check, Delete of the IKE SA or of Child SAs.
+    func handleInformational(_ h: IKEHeader, _ payloads: [Payload], now: Double) {
+        var reply: [Payload] = []
+        var deleteIKE = false
+        for d in payloads.deletes {
+            switch d.protocolID {
+            case .IKE: deleteIKE = true
+            case .ESP, .AH:
+                var ours: [[UInt8]] = []
+                for spi in d.spis where spi.count == 4 {
+                    let v = spi.reduce(UInt32(0)) { $0 << 8 | UInt32($1) }
+                    if let i = children.firstIndex(where: { $0.outboundSPI == v }) {
+                        let c = children.remove(at: i)
+                        ours.append(be32(c.inboundSPI))
+                        actions.append(.deleteChildSA(inboundSPI: c.inboundSPI, outboundSPI: c.outboundSPI))
+                        log(.info, "peer deleted Child SA out=0x\(String(c.outboundSPI, radix: 16))")
+                    }
+                }
+                if !ours.isEmpty { reply.append(.delete(DeletePayload(protocolID: d.protocolID, spis: ours))) }
+            case .none: break
+            }
+        }
+        if deleteIKE {
+            sendResponse(to: h, [])
+            terminate(reason: "deleted by peer")
+            return
+        }
+        if payloads.isEmpty { log(.debug, "liveness check (DPD) from peer") }
+        reply += informationalExtra(payloads)
+        sendResponse(to: h, reply)
+    }
+
+    /// Extra payloads a subclass adds to an INFORMATIONAL response (e.g. DEVICE_IDENTITY).
+    func informationalExtra(_ payloads: [Payload]) -> [Payload] { [] }
+
+    /// Our own INFORMATIONAL: DPD when idle, Delete on request.
+    public func sendDPD(now: Double) {
+        guard pending == nil, isEstablished else { return }
+        sendRequest(.INFORMATIONAL, [], now: now)
+    }
+
+    /// Deletes the IKE SA (and with it every Child SA): INFORMATIONAL with D(IKE).
+    public func delete(now: Double) -> [IKEAction] {
+        if isEstablished && !isDead {
+            pending = nil
+            sendRequest(.INFORMATIONAL, [.delete(DeletePayload(protocolID: .IKE))], now: now)
+        }
+        terminate(reason: "deleted locally")
+        return drain()
+    }
+
+    /// Releases everything; the owner drops the SA.
+    func terminate(reason: String) {
+        guard !isDead else { return }
+        for c in children { actions.append(.deleteChildSA(inboundSPI: c.inboundSPI, outboundSPI: c.outboundSPI)) }
+        children = []
+        isDead = true
+        log(.info, "IKE SA closed: \(reason)")
+        actions.append(.ikeSADeleted(spiI: spiI, spiR: spiR, reason: reason))
+        released()
+    }
+
+    /// Subclass hook: give back addresses etc.
+    func released() {}
+
+    /// Retransmits our pending request with exponential back-off, or gives up.
+    func pollTimers(now: Double) {
+        guard !isDead, var p = pending else { return }
+        let due = p.sentAt + retransmitBase * Double(1 << min(p.retries, 10))
+        guard now >= due else { return }
+        if p.retries >= maxRetransmits {
+            pending = nil
+            log(.warning, "no answer to \(p.exchange) #\(p.id) after \(p.retries) retransmissions")
+            terminate(reason: "peer not responding")
+            return
+        }
+        p.retries += 1
+        p.sentAt = now
+        pending = p
+        log(.debug, "retransmit \(p.exchange) #\(p.id) (\(p.retries))")
+        sendPackets(p.packets)
+        actions.append(.armTimer(at: now + retransmitBase * Double(1 << min(p.retries, 10))))
+    }
+
+    /// The earliest time `poll` has something to do.
+    var nextDeadline: Double? {
+        guard let p = pending, !isDead else { return nil }
+        return p.sentAt + retransmitBase * Double(1 << min(p.retries, 10))
+    }
+
+    func info() -> IKESAInfo? {
+        guard let suite, let keys else { return nil }
+        return IKESAInfo(spiI: spiI, spiR: spiR, suite: suite, keys: keys, local: local, remote: remote, imsi: imsi, apn: apn)
+    }
+
+    /// Derives SKEYSEED and the SA keys, and sets up SK protection.
+    func deriveKeys(suite: IKESuite, sharedSecret: [UInt8]) throws {
+        let seed = KeySchedule.skeyseed(prf: suite.prf, ni: ni, nr: nr, sharedSecret: sharedSecret)
+        let k = try KeySchedule.ikeKeys(suite: suite, skeyseed: seed, ni: ni, nr: nr, spiI: spiI, spiR: spiR)
+        self.suite = suite
+        keys = k
+        protection = try SKProtection(suite: suite, keys: k, isInitiator: isInitiator)
+    }
+
+    /// Our AUTH octets or the peer's, per role.
+    func authOctets(ofInitiator: Bool, idPrime: [UInt8]) -> [UInt8]? {
+        guard let suite, let keys else { return nil }
+        return ofInitiator
+            ? AuthComputation.signedOctets(prf: suite.prf, message: initRequestBytes, peerNonce: nr, skP: keys.SK_pi, idPrime: idPrime)
+            : AuthComputation.signedOctets(prf: suite.prf, message: initResponseBytes, peerNonce: ni, skP: keys.SK_pr, idPrime: idPrime)
+    }
+
+    func mskAuth(msk: [UInt8], ofInitiator: Bool, idPrime: [UInt8]) -> [UInt8]? {
+        guard let suite, let octets = authOctets(ofInitiator: ofInitiator, idPrime: idPrime) else { return nil }
+        return AuthComputation.sharedKeyAuth(prf: suite.prf, sharedSecret: msk, signedOctets: octets)
+    }
+}
+
+func be32(_ v: UInt32) -> [UInt8] { [UInt8(v >> 24), UInt8((v >> 16) & 0xff), UInt8((v >> 8) & 0xff), UInt8(v & 0xff)] }
+func u32(_ b: [UInt8]) -> UInt32 { b.prefix(4).reduce(UInt32(0)) { $0 << 8 | UInt32($1) } }

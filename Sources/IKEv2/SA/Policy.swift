@@ -1,0 +1,73 @@
+import Crypto
+import Wire
+
+/// What the ePDG offers to one APN (IDr): DNS and P-CSCF addresses for CFG_REPLY.
+public struct APNPolicy: Sendable, Equatable {
+    public var name: String
+    public var dnsServers: [IPAddress]
+    public var pcscfAddresses: [IPAddress]
+    public init(name: String, dnsServers: [IPAddress] = [], pcscfAddresses: [IPAddress] = []) {
+        self.name = name; self.dnsServers = dnsServers; self.pcscfAddresses = pcscfAddresses
+    }
+}
+
+/// The ePDG's IKEv2 settings, filled by the host from the Config layer (the callbox `epdg`
+/// object). Algorithm lists are most-preferred first.
+public struct IKEResponderPolicy: Sendable {
+    public var ikeEncryption: [EncryptionAlgorithm]
+    public var ikeIntegrity: [IntegrityAlgorithm]
+    public var ikePRF: [PseudoRandomFunction]
+    public var ikeDHGroups: [DHGroup]
+    public var espEncryption: [EncryptionAlgorithm]
+    /// nil stands for "null" (no integrity transform), acceptable with AEAD or NULL-less setups.
+    public var espIntegrity: [IntegrityAlgorithm?]
+    /// Seconds.
+    public var ikeLifetime: Int
+    public var espLifetime: Int
+    public var dpdInterval: Int
+    /// Do not put AUTH in the first IKE_AUTH response (callbox `omit_auth_in_first_auth_rsp`).
+    public var omitAuthInFirstAuthResponse: Bool
+    /// Private CP attribute types to use for P-CSCF addresses instead of 20/21 (16384–32767).
+    public var pcscfIPv4AttributeType: UInt16?
+    public var pcscfIPv6AttributeType: UInt16?
+    /// Known APNs by IDr; an IDr not listed gets NO_APN_SUBSCRIPTION unless `defaultAPN` is set.
+    public var apns: [APNPolicy]
+    public var defaultAPN: String?
+    /// EAP-AKA' network name (AT_KDF_INPUT), TS 24.302 "WLAN".
+    public var accessNetworkName: String
+    /// Announce and accept RFC 7383 fragments.
+    public var fragmentation: Bool
+    /// Half-open SAs (IKE_SA_INIT done, IKE_AUTH not finished) are dropped after this many seconds.
+    public var halfOpenTimeout: Double
+
+    public init(ikeEncryption: [EncryptionAlgorithm] = [.ENCR_AES_CBC(keyBits: 128), .ENCR_AES_CBC(keyBits: 192), .ENCR_AES_CBC(keyBits: 256),
+                                                        .ENCR_AES_GCM_16(keyBits: 128), .ENCR_AES_GCM_16(keyBits: 256),
+                                                        .ENCR_AES_CTR(keyBits: 128), .ENCR_AES_CTR(keyBits: 192), .ENCR_AES_CTR(keyBits: 256)],
+                ikeIntegrity: [IntegrityAlgorithm] = [.AUTH_HMAC_SHA1_96, .AUTH_HMAC_SHA1_160, .AUTH_HMAC_SHA2_256_128, .AUTH_HMAC_SHA2_384_192,
+                                                      .AUTH_HMAC_SHA2_512_256, .AUTH_HMAC_MD5_96, .AUTH_HMAC_MD5_128, .AUTH_AES_CMAC_96],
+                ikePRF: [PseudoRandomFunction] = [.PRF_HMAC_SHA1, .PRF_HMAC_SHA2_256, .PRF_HMAC_SHA2_384, .PRF_HMAC_SHA2_512, .PRF_HMAC_MD5, .PRF_AES128_XCBC],
+                ikeDHGroups: [DHGroup] = [.modp1536, .modp2048, .modp3072, .modp4096, .modp6144, .modp8192, .ecp256, .modp1024s160, .modp2048s224, .modp2048s256],
+                espEncryption: [EncryptionAlgorithm] = [.ENCR_NULL, .ENCR_AES_CBC(keyBits: 128), .ENCR_AES_CBC(keyBits: 192), .ENCR_AES_CBC(keyBits: 256),
+                                                        .ENCR_AES_GCM_16(keyBits: 128), .ENCR_AES_GCM_16(keyBits: 192), .ENCR_AES_GCM_16(keyBits: 256),
+                                                        .ENCR_AES_CTR(keyBits: 128), .ENCR_AES_CTR(keyBits: 192), .ENCR_AES_CTR(keyBits: 256)],
+                espIntegrity: [IntegrityAlgorithm?] = [nil, .AUTH_HMAC_SHA1_96, .AUTH_HMAC_SHA1_160, .AUTH_HMAC_SHA2_256_128, .AUTH_HMAC_SHA2_384_192,
+                                                       .AUTH_HMAC_SHA2_512_256, .AUTH_HMAC_MD5_96, .AUTH_HMAC_MD5_128, .AUTH_AES_CMAC_96],
+                ikeLifetime: Int = 24 * 3600, espLifetime: Int = 300, dpdInterval: Int = 300,
+                omitAuthInFirstAuthResponse: Bool = false, pcscfIPv4AttributeType: UInt16? = nil, pcscfIPv6AttributeType: UInt16? = nil,
+                apns: [APNPolicy] = [], defaultAPN: String? = nil, accessNetworkName: String = "WLAN",
+                fragmentation: Bool = true, halfOpenTimeout: Double = 30) {
+        self.ikeEncryption = ikeEncryption; self.ikeIntegrity = ikeIntegrity; self.ikePRF = ikePRF; self.ikeDHGroups = ikeDHGroups
+        self.espEncryption = espEncryption; self.espIntegrity = espIntegrity
+        self.ikeLifetime = ikeLifetime; self.espLifetime = espLifetime; self.dpdInterval = dpdInterval
+        self.omitAuthInFirstAuthResponse = omitAuthInFirstAuthResponse
+        self.pcscfIPv4AttributeType = pcscfIPv4AttributeType; self.pcscfIPv6AttributeType = pcscfIPv6AttributeType
+        self.apns = apns; self.defaultAPN = defaultAPN; self.accessNetworkName = accessNetworkName
+        self.fragmentation = fragmentation; self.halfOpenTimeout = halfOpenTimeout
+    }
+
+    func apn(for idr: String) -> APNPolicy? {
+        if let a = apns.first(where: { $0.name.lowercased() == idr.lowercased() }) { return a }
+        if let d = defaultAPN { return apns.first(where: { $0.name == d }) ?? APNPolicy(name: d) }
+        return nil
+    }
+}
