@@ -1,0 +1,80 @@
+import SIP
+
+/// The `precondition` option of ims.cfg.
+public enum IMSPreconditionMode: String, Sendable {
+    /// 3GPP QoS preconditions when the phone supports them (183 + PRACK + UPDATE).
+    case on
+    /// IETF mode: no preconditions.
+    case off
+    /// Dedicated bearers always, preconditions not signalled (treated as off here: no Rx).
+    case silent
+}
+
+/// One `echo` list entry: a number answered by the IMS itself, or with a fixed status code.
+public struct IMSEchoEntry: Sendable, Equatable {
+    /// `tel:666`, `tel:+666`, `urn:service:sos`...
+    public var impu: String
+    /// Answer with this status instead of echoing (e.g. 404 for the "tel:404" test entry).
+    public var code: Int?
+    /// Calls allowed without registration (emergency entries).
+    public var anonymous: Bool
+    public init(impu: String, code: Int? = nil, anonymous: Bool = false) {
+        self.impu = impu; self.code = code; self.anonymous = anonymous
+    }
+}
+
+/// The IMS options the core uses (a subset of ims.cfg, §4.1 of the callbox reference).
+public struct IMSConfig: Sendable {
+    /// Global SIP domain (IMPUs without host, realm when the IMPI has none).
+    public var domain: String
+    /// Our SIP addresses (IP literals; `sip_addr`), the first of the peer's family is used in
+    /// Via, Record-Route, Service-Route and SDP.
+    public var sipAddresses: [String]
+    public var sipPort: UInt16
+    /// UDP media port range for echo calls (`port_min`/`port_max`).
+    public var mediaPortMin: UInt16
+    public var mediaPortMax: UInt16
+    /// Path header value (`""` disables it).
+    public var path: String
+    /// Largest registration lifetime granted (`binding_expires`).
+    public var bindingExpires: UInt32
+    /// Reg-event subscription lifetime; 0 = the UE's value (`subscribe_expires`).
+    public var subscribeExpires: UInt32
+    public var precondition: IMSPreconditionMode
+    /// Send 183 reliably when the phone supports 100rel (`100rel`).
+    public var use100rel: Bool
+    public var echo: [IMSEchoEntry]
+    public var timers: SIPTimerValues
+    public var userAgent: String
+    /// MNC length used to derive an IMPI from an IMSI-shaped user part.
+    public var mncDigits: Int
+    /// Lifetime of an outstanding challenge (seconds).
+    public var challengeLifetime: Double
+
+    public init(domain: String = "ims.mnc001.mcc001.3gppnetwork.org",
+                sipAddresses: [String] = ["192.168.4.1", "2001:468:3000:1::"], sipPort: UInt16 = 5060,
+                mediaPortMin: UInt16 = 10000, mediaPortMax: UInt16 = 20000,
+                path: String = "sip:ims.mnc001.mcc001.3gppnetwork.org", bindingExpires: UInt32 = 3600,
+                subscribeExpires: UInt32 = 0, precondition: IMSPreconditionMode = .on, use100rel: Bool = true,
+                echo: [IMSEchoEntry] = [IMSEchoEntry(impu: "tel:666"), IMSEchoEntry(impu: "tel:+666"), IMSEchoEntry(impu: "tel:404", code: 404)],
+                timers: SIPTimerValues = SIPTimerValues(t1: 2, t2: 16, t4: 17),
+                userAgent: String = "VoWiFi-Core-IMS", mncDigits: Int = 2, challengeLifetime: Double = 60) {
+        self.domain = domain; self.sipAddresses = sipAddresses; self.sipPort = sipPort
+        self.mediaPortMin = mediaPortMin; self.mediaPortMax = mediaPortMax; self.path = path
+        self.bindingExpires = bindingExpires; self.subscribeExpires = subscribeExpires
+        self.precondition = precondition; self.use100rel = use100rel; self.echo = echo; self.timers = timers
+        self.userAgent = userAgent; self.mncDigits = mncDigits; self.challengeLifetime = challengeLifetime
+    }
+
+    /// Our address in the family of `peer` (IPv6 when the peer's address has a colon).
+    public func localAddress(for peer: SIPPeer) -> String {
+        let v6 = peer.address.contains(":")
+        return sipAddresses.first(where: { $0.contains(":") == v6 }) ?? sipAddresses.first ?? (v6 ? "::1" : "127.0.0.1")
+    }
+
+    /// host[:port] form of our address for URIs and Via (IPv6 in brackets).
+    public func localHostPort(for peer: SIPPeer) -> String {
+        let a = localAddress(for: peer)
+        return (a.contains(":") ? "[" + a + "]" : a) + ":" + String(sipPort)
+    }
+}

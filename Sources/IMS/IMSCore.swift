@@ -1,0 +1,294 @@
+import SIP
+import AKA
+
+/// The IMS core: P-CSCF and S-CSCF in one element, with a registrar (IMS AKA / MD5 digest),
+/// the reg event package, echo (loopback) numbers and routing of calls and MESSAGEs between
+/// registered phones. Sans-I/O: the runtime feeds datagrams or stream bytes with their
+/// source, calls `tick(now:)` at `nextDeadline`, and performs the returned actions.
+/// Not thread-safe: one owner (an event loop) drives it.
+public final class IMSCore {
+    public let config: IMSConfig
+    public let subscribers: any IMSSubscriberSource
+    var layer: SIPTransactionLayer
+    var framers: [SIPPeer: SIPStreamFramer] = [:]
+
+    // Registrar state.
+    var registrations: [String: IMSRegistration] = [:]
+    var challenges: [String: Challenge] = [:]
+    var authenticated: [String: Challenge] = [:]
+    // Reg event subscriptions, by Call-ID of the SUBSCRIBE dialog.
+    var regSubscriptions: [String: RegSubscription] = [:]
+    // Echo dialogs by Call-ID, and the dialogs proxied between phones.
+    var echoCalls: [String: EchoCall] = [:]
+    var proxiedCalls: Set<String> = []
+    var nextMediaPort: UInt16
+    var usedMediaPorts: Set<UInt16> = []
+
+    public init(config: IMSConfig, subscribers: any IMSSubscriberSource) {
+        self.config = config
+        self.subscribers = subscribers
+        self.layer = SIPTransactionLayer(timers: config.timers)
+        self.nextMediaPort = config.mediaPortMin & ~1
+    }
+
+    /// Current registrations, by IMPI.
+    public var currentRegistrations: [IMSRegistration] { Array(registrations.values) }
+    /// Call-IDs of echo dialogs in progress.
+    public var activeEchoCalls: [String] { Array(echoCalls.keys) }
+
+    // MARK: input
+
+    /// One UDP datagram (a whole SIP message) from `peer`.
+    public func receive(datagram: [UInt8], from peer: SIPPeer, now: Double) -> [IMSAction] {
+        // A lone CRLF keep-alive (RFC 5626) needs no answer over UDP.
+        if datagram.allSatisfy({ $0 == 0x0D || $0 == 0x0A }) { return [] }
+        do {
+            let m = try SIPMessage(parsing: datagram)
+            return handle(m, from: peer, now: now)
+        } catch let e as SIPParseError {
+            return [.event(.parseError(peer: peer, error: "\(e)"))] + badRequestReply(datagram, error: e, peer: peer)
+        } catch {
+            return [.event(.parseError(peer: peer, error: "\(error)"))]
+        }
+    }
+
+    /// Bytes read from the TCP connection with `peer`; framed by Content-Length.
+    public func receive(stream bytes: [UInt8], from peer: SIPPeer, now: Double) -> [IMSAction] {
+        var framer = framers[peer] ?? SIPStreamFramer()
+        framer.append(bytes)
+        var out: [IMSAction] = []
+        while true {
+            do {
+                guard let msg = try framer.nextMessage() else { break }
+                out += receive(datagram: msg, from: peer, now: now)
+            } catch {
+                framers[peer] = nil
+                return out + [.event(.parseError(peer: peer, error: "\(error)")), .closeConnection(peer)]
+            }
+        }
+        framers[peer] = framer
+        return out
+    }
+
+    /// The runtime closed the connection with `peer`.
+    public func connectionClosed(_ peer: SIPPeer) { framers[peer] = nil }
+
+    /// When `tick` must next run (transaction timers, retransmissions, binding expiry).
+    public var nextDeadline: Double? {
+        var d: [Double] = []
+        if let t = layer.nextDeadline { d.append(t) }
+        for r in registrations.values { for b in r.bindings { d.append(b.expiresAt) } }
+        for s in regSubscriptions.values { d.append(s.expiresAt) }
+        for c in echoCalls.values { if let t = c.nextDeadline { d.append(t) } }
+        for c in challenges.values { d.append(c.expiresAt) }
+        return d.min()
+    }
+
+    /// Runs everything due at `now`.
+    public func tick(now: Double) -> [IMSAction] {
+        var out = convert(layer.tick(now: now), now: now)
+        out += expireRegistrations(now: now)
+        out += expireSubscriptions(now: now)
+        for id in Array(echoCalls.keys) { out += echoTick(id, now: now) }
+        challenges = challenges.filter { $0.value.expiresAt > now }
+        return out
+    }
+
+    // MARK: dispatch
+
+    func handle(_ m: SIPMessage, from peer: SIPPeer, now: Double) -> [IMSAction] {
+        if !m.isRequest {
+            // Responses to requests we proxied carry our Via on top of the sender's.
+            if let vias = try? m.vias(), vias.count >= 2, isOurBranch(vias[0]) {
+                return proxyResponse(m, now: now)
+            }
+            return convert(layer.receive(m, from: peer, now: now), now: now)
+        }
+        guard let method = m.method else { return [] }
+        if let mf = try? m.maxForwards(), mf == 0, method != "ACK", method != "REGISTER" {
+            return reply(m, 483, peer: peer, now: now, stateless: true)
+        }
+        let callID = (try? m.callID()) ?? ""
+        // Requests inside a proxied dialog, and new INVITE/MESSAGE towards a registered phone, are
+        // forwarded statelessly; everything else is ours (UAS) and goes through the transaction layer.
+        if proxiedCalls.contains(callID) && echoCalls[callID] == nil {
+            let initial = method == "INVITE" && (try? m.to().tag) == nil
+            return proxyRequest(m, from: peer, now: now, initial: initial)
+        }
+        if ["INVITE", "MESSAGE"].contains(method), (try? m.to().tag) == nil, echoCalls[callID] == nil,
+           let uri = m.requestURI, echoEntry(for: uri) == nil, findRegistration(for: uri) != nil,
+           isRegisteredCaller(m, peer: peer) {
+            return proxyRequest(m, from: peer, now: now, initial: true)
+        }
+        return convert(layer.receive(m, from: peer, now: now), now: now)
+    }
+
+    /// Turns transaction-layer outputs into actions, handing delivered messages to the TU.
+    func convert(_ outs: [SIPTransactionLayer.Output], now: Double) -> [IMSAction] {
+        var actions: [IMSAction] = []
+        for o in outs {
+            switch o {
+            case .send(let m, let to): actions.append(.send(m.serialized(), to: to))
+            case .deliver(let m, let from): actions += m.isRequest ? handleRequest(m, from: from, now: now) : handleResponse(m, now: now)
+            case .timedOut(let req): actions += handleTimeout(req, now: now)
+            }
+        }
+        return actions
+    }
+
+    func handleRequest(_ m: SIPMessage, from peer: SIPPeer, now: Double) -> [IMSAction] {
+        let callID = (try? m.callID()) ?? ""
+        switch m.method ?? "" {
+        case "REGISTER": return handleRegister(m, from: peer, now: now)
+        case "SUBSCRIBE": return handleSubscribe(m, from: peer, now: now)
+        case "OPTIONS":
+            var r = makeResponse(to: m, code: 200)
+            r.addHeader("Allow", IMSCore.allow)
+            r.addHeader("Accept", "application/sdp")
+            return respond(r, now: now)
+        case "INVITE":
+            if echoCalls[callID] != nil { return echoRequest(m, from: peer, now: now) }
+            return handleInitialInvite(m, from: peer, now: now)
+        case "ACK", "PRACK", "UPDATE", "BYE", "CANCEL", "INFO":
+            if echoCalls[callID] != nil { return echoRequest(m, from: peer, now: now) }
+            if m.method == "ACK" { return [] }
+            return reply(m, 481, peer: peer, now: now)
+        case "MESSAGE":
+            guard let uri = m.requestURI else { return reply(m, 400, peer: peer, now: now) }
+            guard isRegisteredCaller(m, peer: peer) else { return reply(m, 403, peer: peer, now: now) }
+            return reply(m, isKnownIMPU(uri) ? 480 : 404, peer: peer, now: now)
+        case "NOTIFY", "PUBLISH":
+            return reply(m, 200, peer: peer, now: now)
+        default:
+            var r = makeResponse(to: m, code: 405)
+            r.addHeader("Allow", IMSCore.allow)
+            return respond(r, now: now)
+        }
+    }
+
+    func handleResponse(_ m: SIPMessage, now: Double) -> [IMSAction] {
+        // Responses to our NOTIFYs: a 481 or 4xx/5xx ends the subscription (RFC 6665 §4.1.3).
+        if let cs = try? m.cseq(), cs.method == "NOTIFY", let code = m.statusCode, code >= 300,
+           let cid = try? m.callID() {
+            regSubscriptions[cid] = nil
+        }
+        return []
+    }
+
+    func handleTimeout(_ request: SIPMessage, now: Double) -> [IMSAction] {
+        if request.method == "NOTIFY", let cid = try? request.callID() { regSubscriptions[cid] = nil }
+        if request.method == "INVITE", let cid = try? request.callID(), echoCalls[cid] != nil {
+            return endEcho(cid, reason: "no ACK")
+        }
+        return []
+    }
+
+    static let allow = "INVITE, ACK, CANCEL, BYE, PRACK, UPDATE, OPTIONS, MESSAGE, SUBSCRIBE, NOTIFY, REGISTER, INFO"
+
+    // MARK: responses
+
+    /// A response echoing Via, From, To (adding our tag), Call-ID and CSeq (RFC 3261 §8.2.6.2).
+    func makeResponse(to req: SIPMessage, code: Int, reason: String? = nil, toTag: String? = nil) -> SIPMessage {
+        var r = SIPMessage.response(code, reason)
+        for v in req.headerLines("Via") { r.addHeader("Via", v) }
+        if let f = req.header("From") { r.addHeader("From", f) }
+        if var to = try? req.to() {
+            if to.tag == nil, code > 100 { to.tag = toTag ?? IMSCore.token() }
+            r.addHeader("To", to.description)
+        } else if let t = req.header("To") { r.addHeader("To", t) }
+        if let c = req.header("Call-ID") { r.addHeader("Call-ID", c) }
+        if let c = req.header("CSeq") { r.addHeader("CSeq", c) }
+        r.addHeader("Server", config.userAgent)
+        return r
+    }
+
+    func respond(_ r: SIPMessage, now: Double, fallback: SIPPeer? = nil) -> [IMSAction] {
+        convert(layer.respond(r, now: now, fallbackPeer: fallback), now: now)
+    }
+
+    func reply(_ req: SIPMessage, _ code: Int, peer: SIPPeer, now: Double, stateless: Bool = false) -> [IMSAction] {
+        let r = makeResponse(to: req, code: code)
+        if stateless { return [.send(r.serialized(), to: peer)] }
+        return respond(r, now: now, fallback: peer)
+    }
+
+    /// A 400 (or 505) for a request we could not parse, when its Via/From/To/Call-ID/CSeq can still be read.
+    func badRequestReply(_ bytes: [UInt8], error: SIPParseError, peer: SIPPeer) -> [IMSAction] {
+        guard let m = try? SIPMessage(parsing: bytes, validate: false), m.isRequest, m.method != "ACK",
+              (try? m.topVia()) != nil, (try? m.callID()) != nil, (try? m.cseq()) != nil else { return [] }
+        let code: Int
+        if case .unsupportedVersion = error { code = 505 } else { code = 400 }
+        var reason = "Bad Request"
+        if case .badHeaderValue(let h, _) = error { reason = "Bad Header " + h }
+        if case .missingHeader(let h) = error { reason = "Missing " + h }
+        var r = SIPMessage.response(code, code == 505 ? nil : reason)
+        for v in m.headerLines("Via") { r.addHeader("Via", v) }
+        for n in ["From", "To", "Call-ID", "CSeq"] { if let v = m.header(n) { r.addHeader(n, v) } }
+        return [.send(r.serialized(), to: peer)]
+    }
+
+    // MARK: helpers
+
+    /// Random hex token for tags, branches and nonces.
+    static func token(_ bytes: Int = 8) -> String {
+        var g = SystemRandomNumberGenerator()
+        let hex = Array("0123456789abcdef")
+        var s = ""
+        for _ in 0..<bytes {
+            let b = UInt8.random(in: 0...255, using: &g)
+            s.append(hex[Int(b >> 4)]); s.append(hex[Int(b & 15)])
+        }
+        return s
+    }
+
+    static let branchPrefix = "z9hG4bKvwc"
+
+    func isOurBranch(_ via: SIPVia) -> Bool { via.branch?.hasPrefix(IMSCore.branchPrefix) ?? false }
+
+    func ourVia(for peer: SIPPeer, branch: String) -> String {
+        "SIP/2.0/\(peer.transport.rawValue) \(config.localHostPort(for: peer));branch=\(branch)"
+    }
+
+    func ourURI(for peer: SIPPeer) -> String { "sip:" + config.localHostPort(for: peer) }
+
+    /// The peer to reach a URI by its host and port (IP literals only; no DNS in the core).
+    static func peer(for uri: SIPURI, transport: SIPTransport = .udp) -> SIPPeer? {
+        let host = uri.hostAddress
+        guard host.contains(":") || host.split(separator: ".").count == 4 && host.allSatisfy({ $0.isNumber || $0 == "." }) else { return nil }
+        var t = transport
+        if let tp = uri.parameters["transport"]?.lowercased() { t = tp == "tcp" ? .tcp : tp == "tls" ? .tls : .udp }
+        return SIPPeer(address: host, port: uri.port ?? 5060, transport: t)
+    }
+
+    /// Where a response goes according to a Via (RFC 3261 §18.2.2 and RFC 3581 received/rport).
+    static func peer(for via: SIPVia) -> SIPPeer {
+        let t: SIPTransport = via.transport == "TCP" ? .tcp : via.transport == "TLS" ? .tls : .udp
+        let addr = via.received ?? via.hostAddress
+        let port = (via.rport).flatMap { $0 == 0 ? nil : $0 } ?? via.port ?? 5060
+        return SIPPeer(address: addr, port: port, transport: t)
+    }
+
+    func echoEntry(for uri: SIPAnyURI) -> IMSEchoEntry? {
+        let keys = IMSIdentity.lookupKeys(uri)
+        return config.echo.first { keys.contains(IMSIdentity.key($0.impu)) }
+    }
+
+    /// The request comes from a registered phone: its From IMPU is registered, or it comes
+    /// from the address of a registered binding.
+    func isRegisteredCaller(_ m: SIPMessage, peer: SIPPeer) -> Bool {
+        if let from = try? m.from(), findRegistration(for: from.uri) != nil { return true }
+        return registrations.values.contains { $0.bindings.contains { $0.peer.address == peer.address } }
+    }
+
+    func isKnownIMPU(_ uri: SIPAnyURI) -> Bool {
+        for k in IMSIdentity.lookupKeys(uri) where subscribers.subscriber(impu: k) != nil { return true }
+        return false
+    }
+
+    func findRegistration(for uri: SIPAnyURI) -> IMSRegistration? {
+        let keys = IMSIdentity.lookupKeys(uri)
+        return registrations.values.first { reg in
+            !reg.bindings.isEmpty && reg.impus.contains { keys.contains(IMSIdentity.key($0)) }
+        }
+    }
+}

@@ -1,0 +1,212 @@
+import SIP
+import AKA
+
+/// An outstanding (or, once answered, the last successful) digest challenge of one IMPI.
+struct Challenge: Sendable {
+    var impi: String
+    var realm: String
+    var nonce: String
+    var algorithm: DigestAlgorithmName
+    /// The digest password: RES-derived for AKA (RFC 3310 / RFC 4169), the pwd for MD5.
+    var password: [UInt8]
+    var rand: [UInt8]
+    var expiresAt: Double
+}
+
+/// S-CSCF registrar (TS 24.229 §5.4.1): IMS AKA or MD5 digest, bindings, Path/Service-Route.
+extension IMSCore {
+    enum Verdict {
+        case ok
+        case challenge
+        case resync(rand: [UInt8], auts: [UInt8])
+        case fail(String)
+    }
+
+    func handleRegister(_ m: SIPMessage, from peer: SIPPeer, now: Double) -> [IMSAction] {
+        guard let to = try? m.to() else { return reply(m, 400, peer: peer, now: now) }
+        let auth: SIPAuthHeader?
+        do { auth = try m.authorization() } catch { return reply(m, 400, peer: peer, now: now) }
+        guard let sub = identify(to: to.uri, auth: auth) else {
+            let who = auth?["username"] ?? to.uri.description
+            return [.event(.authenticationFailed(impi: who, reason: "unknown subscriber"))] + reply(m, 403, peer: peer, now: now)
+        }
+        let impus = IMSIdentity.impuURIs(sub, defaultDomain: config.domain)
+        let toKey = IMSIdentity.key(to.uri)
+        guard impus.contains(where: { IMSIdentity.key($0) == toKey }) || IMSIdentity.key("sip:" + sub.impi) == toKey else {
+            return [.event(.authenticationFailed(impi: sub.impi, reason: "IMPU \(to.uri) not owned"))] + reply(m, 403, peer: peer, now: now)
+        }
+        if sub.authentType != .none {
+            switch verify(auth, subscriber: sub, method: m.method ?? "REGISTER", now: now) {
+            case .ok:
+                break
+            case .challenge:
+                return challenge(m, subscriber: sub, peer: peer, now: now)
+            case .resync(let rand, let auts):
+                do {
+                    try subscribers.resynchronize(impi: sub.impi, rand: rand, auts: auts)
+                } catch {
+                    return [.event(.authenticationFailed(impi: sub.impi, reason: "resync: \(error)"))] + reply(m, 403, peer: peer, now: now)
+                }
+                return [.event(.resynchronized(impi: sub.impi))] + challenge(m, subscriber: sub, peer: peer, now: now)
+            case .fail(let reason):
+                return [.event(.authenticationFailed(impi: sub.impi, reason: reason))] + reply(m, 403, peer: peer, now: now)
+            }
+        }
+        return bind(m, subscriber: sub, impus: impus, peer: peer, now: now)
+    }
+
+    /// The IMPI is the Authorization username; without one, the IMPU's owner, or an IMPI
+    /// derived from an IMSI-shaped user part of the IMPU.
+    func identify(to uri: SIPAnyURI, auth: SIPAuthHeader?) -> IMSSubscriber? {
+        if let u = auth?["username"], !u.isEmpty { return subscribers.subscriber(impi: u) }
+        for k in IMSIdentity.lookupKeys(uri) { if let s = subscribers.subscriber(impu: k) { return s } }
+        if case .sip(let s) = uri, let user = s.userDecoded, user.count >= 14, user.allSatisfy(\.isNumber) {
+            let derived = s.host.lowercased().hasPrefix("ims.mnc") ? user + "@" + s.host.lowercased()
+                : IMSIdentity.impi(imsi: user, mncDigits: config.mncDigits)
+            if let d = derived { return subscribers.subscriber(impi: d) }
+        }
+        return nil
+    }
+
+    func verify(_ auth: SIPAuthHeader?, subscriber sub: IMSSubscriber, method: String, now: Double) -> Verdict {
+        guard let auth, auth.scheme.lowercased() == "digest", let nonce = auth["nonce"], !nonce.isEmpty else { return .challenge }
+        let ch: Challenge
+        if let c = challenges[nonce], c.impi == sub.impi, c.expiresAt > now {
+            ch = c
+        } else if let c = authenticated[sub.impi], c.nonce == nonce {
+            ch = c
+        } else {
+            return .challenge  // unknown or stale nonce: challenge again
+        }
+        guard auth["username"] == sub.impi else { return .fail("username differs from IMPI") }
+        if let autsText = auth["auts"], !autsText.isEmpty, ch.algorithm.akaVersion != nil {
+            guard let auts = Base64.decode(autsText), auts.count == 14 else { return .fail("malformed auts") }
+            challenges[nonce] = nil
+            return .resync(rand: ch.rand, auts: auts)
+        }
+        guard let response = auth["response"], !response.isEmpty else { return .challenge }
+        let qop = auth["qop"].flatMap { DigestQOP(rawValue: $0.lowercased()) }
+        guard let expected = try? DigestAuth.response(algorithm: ch.algorithm, username: sub.impi, realm: ch.realm,
+                                                       password: ch.password, method: method, uri: auth["uri"] ?? "",
+                                                       nonce: nonce, nc: auth["nc"], cnonce: auth["cnonce"], qop: qop)
+        else { return .fail("digest parameters missing (nc/cnonce)") }
+        guard constantTimeEqual(Array(expected.utf8), Array(response.lowercased().utf8)) else {
+            challenges[nonce] = nil
+            return .fail("wrong digest response")
+        }
+        challenges[nonce] = nil
+        authenticated[sub.impi] = ch
+        return .ok
+    }
+
+    /// 401 with a fresh challenge (RFC 3310 §3.1 for AKA: nonce = base64(RAND || AUTN)).
+    func challenge(_ m: SIPMessage, subscriber sub: IMSSubscriber, peer: SIPPeer, now: Double) -> [IMSAction] {
+        guard let algorithm = sub.authentType.digestAlgorithm else { return reply(m, 500, peer: peer, now: now) }
+        let realm = sub.impi.split(separator: "@", maxSplits: 1).dropFirst().first.map(String.init) ?? config.domain
+        var ch: Challenge
+        if algorithm.akaVersion != nil {
+            let v: AuthenticationVector
+            let nonce: String
+            do {
+                v = try subscribers.authenticationVector(impi: sub.impi)
+                nonce = try DigestAKA.nonce(rand: v.rand, autn: v.autn)
+            } catch {
+                return [.event(.authenticationFailed(impi: sub.impi, reason: "no vector: \(error)"))] + reply(m, 500, peer: peer, now: now)
+            }
+            let pwd = DigestAKA.password(algorithm: algorithm, res: v.xres, ik: v.ik, ck: v.ck) ?? v.xres
+            ch = Challenge(impi: sub.impi, realm: realm, nonce: nonce, algorithm: algorithm, password: pwd, rand: v.rand,
+                           expiresAt: now + config.challengeLifetime)
+        } else {
+            guard let pwd = sub.pwd else { return reply(m, 403, peer: peer, now: now) }
+            ch = Challenge(impi: sub.impi, realm: realm, nonce: IMSCore.token(16), algorithm: algorithm, password: Array(pwd.utf8),
+                           rand: [], expiresAt: now + config.challengeLifetime)
+        }
+        challenges[ch.nonce] = ch
+        var r = makeResponse(to: m, code: 401)
+        r.addHeader("WWW-Authenticate", "Digest realm=\"\(ch.realm)\",nonce=\"\(ch.nonce)\",algorithm=\(algorithm.rawValue),qop=\"auth\"")
+        return respond(r, now: now, fallback: peer)
+    }
+
+    /// Adds, refreshes or removes bindings and answers 200 (RFC 3261 §10.3, TS 24.229 §5.4.1.2.2).
+    func bind(_ m: SIPMessage, subscriber sub: IMSSubscriber, impus: [String], peer: SIPPeer, now: Double) -> [IMSAction] {
+        var reg = registrations[sub.impi] ?? IMSRegistration(impi: sub.impi, impus: impus, bindings: [])
+        reg.impus = impus
+        var events: [IMSAction] = []
+        let callID = (try? m.callID()) ?? ""
+        let cseq = (try? m.cseq().sequence) ?? 0
+        let headerExpires: UInt32?
+        let contacts: [SIPAddress]
+        do {
+            headerExpires = try m.expires()
+            contacts = try m.contacts()
+        } catch { return reply(m, 400, peer: peer, now: now) }
+        if m.isWildcardContact {
+            guard headerExpires == 0 else { return reply(m, 400, peer: peer, now: now) }
+            for b in reg.bindings { events.append(.event(.deregistered(impi: sub.impi, contact: b.contact.uri.description))) }
+            reg.bindings.removeAll()
+        }
+        for c in contacts {
+            let requested: UInt32
+            if let e = c.parameters["expires"] {
+                guard let v = UInt32(e) else { return reply(m, 400, peer: peer, now: now) }
+                requested = v
+            } else {
+                requested = headerExpires ?? config.bindingExpires
+            }
+            let granted = min(requested, config.bindingExpires)
+            let key = IMSCore.contactKey(c.uri)
+            if granted == 0 {
+                if reg.bindings.contains(where: { IMSCore.contactKey($0.contact.uri) == key }) {
+                    events.append(.event(.deregistered(impi: sub.impi, contact: c.uri.description)))
+                }
+                reg.bindings.removeAll { IMSCore.contactKey($0.contact.uri) == key }
+                continue
+            }
+            var contact = c
+            contact.parameters["expires"] = nil
+            let binding = IMSBinding(contact: contact, peer: peer, expiresAt: now + Double(granted), callID: callID, cseq: cseq)
+            if let i = reg.bindings.firstIndex(where: { IMSCore.contactKey($0.contact.uri) == key }) {
+                reg.bindings[i] = binding
+            } else {
+                reg.bindings.append(binding)
+            }
+            events.append(.event(.registered(impi: sub.impi, contact: c.uri.description, expires: granted)))
+        }
+        registrations[sub.impi] = reg.bindings.isEmpty ? nil : reg
+        if reg.bindings.isEmpty { authenticated[sub.impi] = nil }
+
+        var r = makeResponse(to: m, code: 200)
+        for b in reg.bindings {
+            var c = b.contact
+            c.parameters["expires"] = String(max(0, Int((b.expiresAt - now).rounded())))
+            r.addHeader("Contact", c.description)
+        }
+        if !config.path.isEmpty { r.addHeader("Path", "<" + config.path + ";lr>") }
+        r.addHeader("Service-Route", "<" + ourURI(for: peer) + ";lr>")
+        r.addHeader("P-Associated-URI", impus.map { "<" + $0 + ">" }.joined(separator: ", "))
+        var out = respond(r, now: now, fallback: peer)
+        out += events
+        if !events.isEmpty { out += notifyRegSubscribers(impi: sub.impi, now: now) }
+        return out
+    }
+
+    func expireRegistrations(now: Double) -> [IMSAction] {
+        var out: [IMSAction] = []
+        for (impi, var reg) in registrations {
+            let expired = reg.bindings.filter { $0.expiresAt <= now }
+            guard !expired.isEmpty else { continue }
+            reg.bindings.removeAll { $0.expiresAt <= now }
+            registrations[impi] = reg.bindings.isEmpty ? nil : reg
+            if reg.bindings.isEmpty { authenticated[impi] = nil }
+            for b in expired { out.append(.event(.deregistered(impi: impi, contact: b.contact.uri.description))) }
+            out += notifyRegSubscribers(impi: impi, now: now)
+        }
+        return out
+    }
+
+    /// Contacts are the same binding when user, host and port match (RFC 3261 §19.1.4, simplified).
+    static func contactKey(_ u: SIPAnyURI) -> String {
+        guard case .sip(let s) = u else { return u.description.lowercased() }
+        return (s.user ?? "") + "@" + s.hostAddress.lowercased() + ":" + String(s.port ?? 5060)
+    }
+}

@@ -1,0 +1,262 @@
+import XCTest
+import AKA
+import SIP
+@testable import IMS
+
+final class IMSRegistrationTests: XCTestCase {
+    func ue(_ i: Int, usimSQN: SQN = .zero) -> TestUE {
+        TestUE(imsi: "00101000000000\(i)", address: "2001:db8:3000:1::\(i + 1)", usim: try! USIM(algorithm: milenage(), lastSQN: usimSQN))
+    }
+
+    func testAKAv1ChallengeAndRegistration() throws {
+        let (ims, subs) = makeIMS()
+        subs.randSource = { Array(0..<16).map { UInt8($0) } }
+        let a = ue(1)
+        let first = ims.receive(datagram: a.register(), from: a.peer, now: 0)
+        let c = sent(first)
+        XCTAssertEqual(c.count, 1)
+        let (challenge, dest) = c[0]
+        XCTAssertEqual(dest, a.peer)
+        XCTAssertEqual(challenge.statusCode, 401)
+        XCTAssertNotNil(try challenge.to().tag)
+        XCTAssertEqual(try challenge.topVia().branch, "z9hG4bKreg0011")
+        let wa = try SIPAuthHeader(parsing: Substring(challenge.header("WWW-Authenticate")!), header: "WWW-Authenticate")
+        XCTAssertEqual(wa["realm"], domain)
+        XCTAssertEqual(wa["algorithm"], "AKAv1-MD5")
+        XCTAssertEqual(wa["qop"], "auth")
+        XCTAssertTrue(challenge.header("WWW-Authenticate")!.contains("qop=\"auth\""))
+        // nonce = base64(RAND || AUTN), with RAND from the source and AUTN from Milenage (SEQ 1 IND 1, AMF 9001).
+        let nonceBytes = try XCTUnwrap(Base64.decode(wa["nonce"]!))
+        XCTAssertEqual(nonceBytes.count, 32)
+        XCTAssertEqual(Array(nonceBytes[0..<16]), Array(0..<16).map { UInt8($0) })
+        let expectedVector = try milenage().vector(rand: Array(0..<16).map { UInt8($0) }, sqn: SQN(seq: 1, ind: 1), amf: [0x90, 0x01])
+        XCTAssertEqual(Array(nonceBytes[16..<32]), expectedVector.autn)
+
+        // The phone's RES (USIM) equals Milenage f2 computed here; the digest uses it as the password.
+        let f2 = try milenage().f2345(rand: Array(0..<16).map { UInt8($0) }).res
+        let (auth, answer) = try a.answer(challenge)
+        let expected = try DigestAuth.response(algorithm: .akav1MD5, username: a.impi, realm: domain, password: f2, method: "REGISTER",
+                                               uri: "sip:\(domain)", nonce: wa["nonce"]!, nc: "00000001", cnonce: "0a4f113b", qop: .auth)
+        guard case .response(let r) = answer else { return XCTFail("sync failure") }
+        XCTAssertEqual(r, expected)
+
+        let second = ims.receive(datagram: a.register(authorization: auth), from: a.peer, now: 1)
+        let ok = try XCTUnwrap(sent(second).first?.0)
+        XCTAssertEqual(ok.statusCode, 200)
+        let contacts = try ok.contacts()
+        XCTAssertEqual(contacts.count, 1)
+        XCTAssertEqual(contacts[0].uri.description, a.contactURI)
+        XCTAssertEqual(contacts[0].parameters["expires"], "3600", "binding_expires caps the 600000 asked")
+        XCTAssertEqual(contacts[0].parameters["+sip.instance"], "<urn:gsma:imei:35902707-293054-0>")
+        XCTAssertEqual(ok.header("Path"), "<sip:\(domain);lr>")
+        XCTAssertEqual(ok.header("Service-Route"), "<sip:[\(pcscf6)]:5060;lr>")
+        XCTAssertEqual(try ok.addresses("P-Associated-URI").map(\.uri.description),
+                       ["sip:001010000000001@\(domain)", "tel:0600000001"])
+        XCTAssertEqual(events(second), [.registered(impi: a.impi, contact: a.contactURI, expires: 3600)])
+        XCTAssertEqual(ims.currentRegistrations.first?.impi, a.impi)
+        // The exact start of the bytes on the wire.
+        guard case .send(let bytes, _) = second[0] else { return XCTFail() }
+        XCTAssertTrue(String(decoding: bytes, as: UTF8.self).hasPrefix("SIP/2.0 200 OK\r\nVia: SIP/2.0/UDP [2001:db8:3000:1::2]:5060;branch=z9hG4bKreg0012;rport\r\n"))
+    }
+
+    func testRetransmittedRegisterGetsSameChallenge() {
+        let (ims, _) = makeIMS()
+        let a = ue(1)
+        let req = a.register()
+        let r1 = ims.receive(datagram: req, from: a.peer, now: 0)
+        let r2 = ims.receive(datagram: req, from: a.peer, now: 0.5)
+        XCTAssertEqual(r1, r2, "the server transaction resends its 401, no new vector")
+    }
+
+    func testWrongResponseIs403() throws {
+        let (ims, _) = makeIMS()
+        let a = ue(1)
+        let c = sent(ims.receive(datagram: a.register(), from: a.peer, now: 0))
+        let (auth, _) = try a.answer(c[0].0, overridePassword: Array("not-the-res".utf8))
+        let out = ims.receive(datagram: a.register(authorization: auth), from: a.peer, now: 1)
+        XCTAssertEqual(sent(out).first?.0.statusCode, 403)
+        XCTAssertEqual(events(out), [.authenticationFailed(impi: a.impi, reason: "wrong digest response")])
+        XCTAssertTrue(ims.currentRegistrations.isEmpty)
+        // Unknown IMPI → 403 as well.
+        let stranger = TestUE(imsi: "001019999999999", address: "2001:db8:3000:1::99")
+        XCTAssertEqual(sent(ims.receive(datagram: stranger.register(), from: stranger.peer, now: 2)).first?.0.statusCode, 403)
+    }
+
+    func testResyncOnAUTS() throws {
+        // The USIM has already seen SEQ 1000 in IND slot 1: the network's SQN (SEQ 1, IND 1) is stale.
+        let a = ue(1, usimSQN: try SQN(seq: 1000, ind: 1))
+        let (ims, _) = makeIMS()
+        let c1 = sent(ims.receive(datagram: a.register(), from: a.peer, now: 0))
+        let (authSync, answer) = try a.answer(c1[0].0)
+        guard case .auts = answer else { return XCTFail("expected a sync failure") }
+        let out = ims.receive(datagram: a.register(authorization: authSync), from: a.peer, now: 1)
+        XCTAssertEqual(events(out), [.resynchronized(impi: a.impi)])
+        let c2 = try XCTUnwrap(sent(out).first?.0)
+        XCTAssertEqual(c2.statusCode, 401)
+        XCTAssertNotEqual(c2.header("WWW-Authenticate"), c1[0].0.header("WWW-Authenticate"))
+        // The new vector's SQN is beyond the USIM's: authentication succeeds.
+        let (auth, answer2) = try a.answer(c2)
+        guard case .response = answer2 else { return XCTFail("still out of sync") }
+        XCTAssertEqual(sent(ims.receive(datagram: a.register(authorization: auth), from: a.peer, now: 2)).first?.0.statusCode, 200)
+    }
+
+    func testMD5Registration() throws {
+        let (ims, _) = makeIMS()
+        let u = TestUE(imsi: "000000000000000", address: "198.51.100.20", impi: "username", impu: "sip:user@\(domain)", password: "amarisoft")
+        let c = try XCTUnwrap(sent(ims.receive(datagram: u.register(), from: u.peer, now: 0)).first?.0)
+        XCTAssertEqual(c.statusCode, 401)
+        let wa = try SIPAuthHeader(parsing: Substring(c.header("WWW-Authenticate")!), header: "WWW-Authenticate")
+        XCTAssertEqual(wa["algorithm"], "MD5")
+        XCTAssertEqual(wa["realm"], domain)
+        let (auth, _) = try u.answer(c)
+        let ok = try XCTUnwrap(sent(ims.receive(datagram: u.register(authorization: auth), from: u.peer, now: 1)).first?.0)
+        XCTAssertEqual(ok.statusCode, 200)
+        XCTAssertEqual(try ok.addresses("P-Associated-URI").map(\.uri.description), ["tel:1234", "sip:user@\(domain)"])
+        // Wrong password → 403.
+        let v = TestUE(imsi: "000000000000000", address: "198.51.100.21", impi: "username", impu: "sip:user@\(domain)", password: "wrong")
+        let c2 = try XCTUnwrap(sent(ims.receive(datagram: v.register(), from: v.peer, now: 2)).first?.0)
+        let (bad, _) = try v.answer(c2)
+        XCTAssertEqual(sent(ims.receive(datagram: v.register(authorization: bad), from: v.peer, now: 3)).first?.0.statusCode, 403)
+    }
+
+    func testAKAv2Registration() throws {
+        let (ims, _) = makeIMS()
+        let d = ue(4)
+        let c = try XCTUnwrap(sent(ims.receive(datagram: d.register(), from: d.peer, now: 0)).first?.0)
+        XCTAssertTrue(c.header("WWW-Authenticate")!.contains("algorithm=AKAv2-MD5"))
+        // RES alone (AKAv1 style) must not pass for AKAv2.
+        let wa = try SIPAuthHeader(parsing: Substring(c.header("WWW-Authenticate")!), header: "WWW-Authenticate")
+        let (rand, _, _) = try DigestAKA.parseNonce(wa["nonce"]!)
+        let res = try milenage().f2345(rand: rand).res
+        let d2 = TestUE(imsi: "001010000000004", address: "2001:db8:3000:1::55", usim: try USIM(algorithm: milenage()))
+        let (wrong, _) = try d2.answer(c, overridePassword: res)
+        XCTAssertEqual(sent(ims.receive(datagram: d2.register(authorization: wrong), from: d2.peer, now: 1)).first?.0.statusCode, 403)
+        let c3 = try XCTUnwrap(sent(ims.receive(datagram: d.register(), from: d.peer, now: 2)).first?.0)
+        let (auth, _) = try d.answer(c3)
+        XCTAssertEqual(sent(ims.receive(datagram: d.register(authorization: auth), from: d.peer, now: 3)).first?.0.statusCode, 200)
+    }
+
+    func testReRegistrationDeregistrationAndExpiry() throws {
+        let (ims, _) = makeIMS()
+        let a = ue(1)
+        try registerUE(ims, a, now: 0, expires: 600)
+        // Re-REGISTER with the same (already answered) nonce is accepted without a new challenge.
+        let (auth, _) = try a.answer(try XCTUnwrap(sent(ims.receive(datagram: a.register(expires: 600), from: a.peer, now: 10)).first?.0))
+        XCTAssertEqual(sent(ims.receive(datagram: a.register(expires: 600, authorization: auth), from: a.peer, now: 11)).first?.0.statusCode, 200)
+        let again = sent(ims.receive(datagram: a.register(expires: 300, authorization: auth.replacingOccurrences(of: "nc=00000001", with: "nc=00000001")), from: a.peer, now: 20))
+        XCTAssertEqual(again.first?.0.statusCode, 200)
+        XCTAssertEqual(try again.first?.0.contacts().first?.parameters["expires"], "300")
+        // De-registration: Expires 0 removes the binding; the 200 lists no contact.
+        let dereg = ims.receive(datagram: a.register(expires: 0, authorization: auth), from: a.peer, now: 30)
+        let ok = try XCTUnwrap(sent(dereg).first?.0)
+        XCTAssertEqual(ok.statusCode, 200)
+        XCTAssertTrue(try ok.contacts().isEmpty)
+        XCTAssertEqual(events(dereg), [.deregistered(impi: a.impi, contact: a.contactURI)])
+        XCTAssertTrue(ims.currentRegistrations.isEmpty)
+        // Expiry by timer.
+        let b = ue(2)
+        try registerUE(ims, b, now: 100, expires: 60)
+        XCTAssertEqual(ims.currentRegistrations.count, 1)
+        XCTAssertLessThanOrEqual(ims.nextDeadline ?? 0, 160.1)
+        XCTAssertEqual(events(ims.tick(now: 159)), [])
+        XCTAssertEqual(events(ims.tick(now: 160.2)), [.deregistered(impi: b.impi, contact: b.contactURI)])
+        XCTAssertTrue(ims.currentRegistrations.isEmpty)
+    }
+
+    func testRegEventSubscribeAndNotify() throws {
+        let (ims, _) = makeIMS()
+        let a = ue(1)
+        try registerUE(ims, a, now: 0)
+        let sub = Array([
+            "SUBSCRIBE sip:001010000000001@\(domain) SIP/2.0",
+            "Via: \(a.via("z9hG4bKsub1"))",
+            "Max-Forwards: 70",
+            "Route: <sip:[\(pcscf6)]:5060;lr>",
+            "From: <sip:001010000000001@\(domain)>;tag=subtag",
+            "To: <sip:001010000000001@\(domain)>",
+            "Call-ID: sub-1@2001:db8:3000:1::2",
+            "CSeq: 1 SUBSCRIBE",
+            "Event: reg",
+            "Expires: 600000",
+            "Accept: application/reginfo+xml",
+            "Contact: <\(a.contactURI)>",
+            "Content-Length: 0", "", "",
+        ].joined(separator: "\r\n").utf8)
+        let out = sent(ims.receive(datagram: sub, from: a.peer, now: 5))
+        XCTAssertEqual(out.count, 2)
+        let ok = out[0].0
+        XCTAssertEqual(ok.statusCode, 200)
+        XCTAssertEqual(ok.header("Expires"), "600000")
+        let notify = out[1].0
+        XCTAssertEqual(out[1].1, a.peer)
+        XCTAssertEqual(notify.method, "NOTIFY")
+        XCTAssertEqual(notify.requestURI?.description, a.contactURI)
+        XCTAssertEqual(notify.header("Event"), "reg")
+        XCTAssertEqual(notify.header("Subscription-State"), "active;expires=600000")
+        XCTAssertEqual(notify.contentType, "application/reginfo+xml")
+        XCTAssertEqual(try notify.from().tag, try ok.to().tag)
+        XCTAssertEqual(try notify.to().tag, "subtag")
+        XCTAssertEqual(try notify.callID(), "sub-1@2001:db8:3000:1::2")
+        let xml = String(decoding: notify.body, as: UTF8.self)
+        XCTAssertEqual(xml, """
+        <?xml version="1.0" encoding="UTF-8"?>
+        <reginfo xmlns="urn:ietf:params:xml:ns:reginfo" version="0" state="full">
+          <registration aor="sip:001010000000001@\(domain)" id="reg1" state="active">
+            <contact id="c1-1" state="active" event="registered" expires="3595">
+              <uri>sip:001010000000001@[2001:db8:3000:1::2]:5060</uri>
+            </contact>
+          </registration>
+          <registration aor="tel:0600000001" id="reg2" state="active">
+            <contact id="c2-1" state="active" event="registered" expires="3595">
+              <uri>sip:001010000000001@[2001:db8:3000:1::2]:5060</uri>
+            </contact>
+          </registration>
+        </reginfo>
+
+        """)
+        // The phone answers the NOTIFY; the client transaction completes.
+        var resp = SIPMessage.response(200)
+        for h in ["Via", "From", "To", "Call-ID", "CSeq"] { resp.addHeader(h, notify.header(h)!) }
+        XCTAssertEqual(ims.receive(datagram: resp.serialized(), from: a.peer, now: 5.1), [])
+        // De-registration triggers a NOTIFY with version 1 and the registration terminated.
+        let (auth, _) = try a.answer(try XCTUnwrap(sent(ims.receive(datagram: a.register(), from: a.peer, now: 6)).first?.0))
+        let dereg = sent(ims.receive(datagram: a.register(expires: 0, authorization: auth), from: a.peer, now: 7))
+        XCTAssertEqual(dereg.map { $0.0.method ?? String($0.0.statusCode ?? 0) }, ["200", "NOTIFY"])
+        let body2 = String(decoding: dereg[1].0.body, as: UTF8.self)
+        XCTAssertTrue(body2.contains("version=\"1\""))
+        XCTAssertTrue(body2.contains("<registration aor=\"tel:0600000001\" id=\"reg2\" state=\"terminated\">"))
+        XCTAssertFalse(body2.contains("<contact"))
+        XCTAssertEqual(try dereg[1].0.cseq().sequence, 2)
+        // A SUBSCRIBE for another event package → 489.
+        let bad = String(decoding: sub, as: UTF8.self).replacingOccurrences(of: "Event: reg", with: "Event: presence")
+            .replacingOccurrences(of: "sub-1@", with: "sub-2@").replacingOccurrences(of: "z9hG4bKsub1", with: "z9hG4bKsub2")
+        XCTAssertEqual(sent(ims.receive(datagram: Array(bad.utf8), from: a.peer, now: 8)).first?.0.statusCode, 489)
+    }
+
+    func testRegisterOverTCPStream() throws {
+        let (ims, _) = makeIMS()
+        let a = TestUE(imsi: "001010000000001", address: "2001:db8:3000:1::2", usim: try USIM(algorithm: milenage()), transport: .tcp)
+        let bytes = a.register()
+        var out: [IMSAction] = []
+        for chunk in stride(from: 0, to: bytes.count, by: 100) {
+            out += ims.receive(stream: Array(bytes[chunk..<min(chunk + 100, bytes.count)]), from: a.peer, now: 0)
+        }
+        XCTAssertEqual(sent(out).map { $0.0.statusCode }, [401])
+        XCTAssertEqual(sent(out).first?.1.transport, .tcp)
+        // A stream without Content-Length cannot be framed: the connection is closed.
+        let broken = ims.receive(stream: Array("OPTIONS sip:x SIP/2.0\r\nVia: SIP/2.0/TCP h\r\n\r\n".utf8), from: a.peer, now: 1)
+        XCTAssertEqual(broken.last, .closeConnection(a.peer))
+    }
+
+    func testGarbageGetsTypedEventAndMalformedRequestGets400() {
+        let (ims, _) = makeIMS()
+        let p = SIPPeer(address: "198.51.100.9", port: 5060, transport: .udp)
+        let out = ims.receive(datagram: [0x00, 0xFF, 0x13], from: p, now: 0)
+        guard case .event(.parseError(let peer, _))? = out.first else { return XCTFail("no parse event") }
+        XCTAssertEqual(peer, p)
+        let bad = Array("OPTIONS sip:a@b SIP/2.0\r\nVia: SIP/2.0/UDP 198.51.100.9;branch=z9hG4bK1\r\nFrom: <sip:x@y>;;tag=1\r\nTo: <sip:a@b>\r\nCall-ID: 1\r\nCSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n".utf8)
+        let r = sent(ims.receive(datagram: bad, from: p, now: 0))
+        XCTAssertEqual(r.first?.0.statusCode, 400)
+        XCTAssertEqual(r.first?.1, p)
+    }
+}
