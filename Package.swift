@@ -23,7 +23,7 @@ let package = Package(
         .target(name: "IMS", dependencies: ["SIP", "AKA"]),
         .target(name: "HSS", dependencies: ["AKA", "Config", "CSQLite"]),
         .target(name: "Runtime", dependencies: ["Crypto", "AKA", "Config", "Wire", "IKEv2", "ESP", "SIP", "IMS", "HSS"]),
-        .target(name: "UESim", dependencies: ["IKEv2", "ESP", "SIP", "AKA"]),
+        .target(name: "UESim", dependencies: ["IKEv2", "ESP", "SIP", "AKA", "Crypto", "Wire"]),
         .executableTarget(name: "vowifi", dependencies: ["Runtime", "UESim"]),
 
         .target(name: "TestSupport", path: "Tests/TestSupport"),

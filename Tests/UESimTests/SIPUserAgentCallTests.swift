@@ -155,8 +155,8 @@ final class SIPUserAgentCallTests: XCTestCase {
     }
 
     func testSDPParsingErrors() {
-        XCTAssertThrowsError(try SessionDescription(parsing: Array("v=0\r\nc=IN IP4 1.2.3.4\r\n".utf8))) { XCTAssertEqual($0 as? SDPError, .noAudio) }
-        XCTAssertThrowsError(try SessionDescription(parsing: Array("v=0\r\nm=audio 5 RTP/AVP 0\r\n".utf8))) { XCTAssertEqual($0 as? SDPError, .noConnectionAddress) }
+        XCTAssertThrowsError(try SessionDescription(parsing: Array("v=0\r\nc=IN IP4 1.2.3.4\r\n".utf8))) { XCTAssertEqual($0 as? SessionDescriptionError, .noAudio) }
+        XCTAssertThrowsError(try SessionDescription(parsing: Array("v=0\r\nm=audio 5 RTP/AVP 0\r\n".utf8))) { XCTAssertEqual($0 as? SessionDescriptionError, .noConnectionAddress) }
         XCTAssertThrowsError(try SessionDescription(parsing: Array("v=0\r\nc=IN IP4 1.2.3.4\r\nm=audio x RTP/AVP 0\r\n".utf8)))
         let s = try? SessionDescription(parsing: Array("v=0\r\nc=IN IP4 1.2.3.4\r\nm=audio 7 RTP/AVP 0\r\n".utf8))
         XCTAssertEqual(s?.speechCodec?.name, "PCMU")

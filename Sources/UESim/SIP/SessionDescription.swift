@@ -107,20 +107,20 @@ public struct SessionDescription: Sendable, Equatable {
             case "o":
                 if f.count >= 3 { sid = UInt64(f[1]) ?? 0; ver = UInt64(f[2]) ?? 0 }
             case "c":
-                guard f.count >= 3 else { throw SDPError.badLine(String(raw)) }
+                guard f.count >= 3 else { throw SessionDescriptionError.badLine(String(raw)) }
                 if inAudio { mediaAddress = String(f[2]) } else if !sawAudio { sessionAddress = String(f[2]) }
             case "m":
                 if sawAudio { inAudio = false; continue }
                 guard f.count >= 3, f[0] == "audio" else { inAudio = false; continue }
-                guard let p = UInt16(f[1]) else { throw SDPError.badLine(String(raw)) }
+                guard let p = UInt16(f[1]) else { throw SessionDescriptionError.badLine(String(raw)) }
                 port = p; inAudio = true; sawAudio = true
                 formats = f.dropFirst(3).compactMap { UInt8($0) }
             case "a" where inAudio || !sawAudio:
                 if value.hasPrefix("rtpmap:") {
                     let parts = value.dropFirst(7).split(separator: " ", maxSplits: 1)
-                    guard parts.count == 2, let pt = UInt8(parts[0]) else { throw SDPError.badLine(String(raw)) }
+                    guard parts.count == 2, let pt = UInt8(parts[0]) else { throw SessionDescriptionError.badLine(String(raw)) }
                     let enc = parts[1].split(separator: "/")
-                    guard enc.count >= 2, let rate = UInt32(enc[1]) else { throw SDPError.badLine(String(raw)) }
+                    guard enc.count >= 2, let rate = UInt32(enc[1]) else { throw SessionDescriptionError.badLine(String(raw)) }
                     maps[pt] = (String(enc[0]), rate)
                 } else if value.hasPrefix("fmtp:") {
                     let parts = value.dropFirst(5).split(separator: " ", maxSplits: 1)
@@ -133,15 +133,15 @@ public struct SessionDescription: Sendable, Equatable {
                     } else if kind != "curr", w.count == 3 {
                         pre.append(Precondition(kind: kind, strength: String(w[w.startIndex]), side: String(w[w.startIndex + 1]),
                                                 direction: String(w[w.startIndex + 2])))
-                    } else { throw SDPError.badLine(String(raw)) }
+                    } else { throw SessionDescriptionError.badLine(String(raw)) }
                 } else if ["sendrecv", "sendonly", "recvonly", "inactive"].contains(String(value)) {
                     dir = String(value)
                 }
             default: continue
             }
         }
-        guard let port else { throw SDPError.noAudio }
-        guard let addr = mediaAddress ?? sessionAddress else { throw SDPError.noConnectionAddress }
+        guard let port else { throw SessionDescriptionError.noAudio }
+        guard let addr = mediaAddress ?? sessionAddress else { throw SessionDescriptionError.noConnectionAddress }
         sessionID = sid; version = ver
         address = addr; self.port = port
         codecs = formats.map { pt in
@@ -155,7 +155,7 @@ public struct SessionDescription: Sendable, Equatable {
     }
 }
 
-public enum SDPError: Error, Equatable, Sendable, CustomStringConvertible {
+public enum SessionDescriptionError: Error, Equatable, Sendable, CustomStringConvertible {
     case noAudio
     case noConnectionAddress
     case badLine(String)
