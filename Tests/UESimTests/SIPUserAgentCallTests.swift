@@ -7,7 +7,7 @@ final class SIPUserAgentCallTests: XCTestCase {
         + "m=audio 40000 RTP/AVP 97 100\r\na=rtpmap:97 AMR-WB/16000/1\r\na=fmtp:97 mode-change-capability=2\r\n"
         + "a=rtpmap:100 telephone-event/16000\r\n"
         + "a=curr:qos local sendrecv\r\na=curr:qos remote none\r\n"
-        + "a=des:qos mandatory local sendrecv\r\na=des:qos mandatory remote sendrecv\r\na=sendrecv\r\n"
+        + "a=des:qos mandatory local sendrecv\r\na=des:qos mandatory remote sendrecv\r\na=conf:qos remote sendrecv\r\na=sendrecv\r\n"
 
     /// INVITE tel:666 → 100 → 183 (100rel, SDP) → PRACK → 200 → UPDATE → 200 → 180 (100rel) → PRACK → 200 INVITE → ACK → BYE.
     func testOutgoingCallWithPreconditionsPrackUpdateAck() throws {

@@ -16,7 +16,7 @@ public struct SessionDescription: Sendable, Equatable {
     /// RFC 3312 status lines (`a=curr:qos local none`, `a=des:qos mandatory local sendrecv`), as written.
     public struct Precondition: Sendable, Equatable {
         public var kind: String          // "curr", "des" or "conf"
-        public var strength: String?     // des/conf only: mandatory, optional, none, failure, unknown
+        public var strength: String?     // des only: mandatory, optional, none, failure, unknown
         public var side: String          // "local", "remote", "e2e"
         public var direction: String     // none, send, recv, sendrecv
         public init(kind: String, strength: String? = nil, side: String, direction: String) {
@@ -126,14 +126,14 @@ public struct SessionDescription: Sendable, Equatable {
                     let parts = value.dropFirst(5).split(separator: " ", maxSplits: 1)
                     if parts.count == 2, let pt = UInt8(parts[0]) { fmtps[pt] = String(parts[1]) }
                 } else if value.hasPrefix("curr:qos ") || value.hasPrefix("des:qos ") || value.hasPrefix("conf:qos ") {
+                    // RFC 3312 §5: curr and conf carry "side direction", des "strength side direction".
                     let kind = String(value.prefix { $0 != ":" })
-                    let w = f.dropFirst()   // after "curr:qos"
-                    if kind == "curr", w.count == 2 {
-                        pre.append(Precondition(kind: kind, side: String(w[w.startIndex]), direction: String(w[w.startIndex + 1])))
-                    } else if kind != "curr", w.count == 3 {
-                        pre.append(Precondition(kind: kind, strength: String(w[w.startIndex]), side: String(w[w.startIndex + 1]),
-                                                direction: String(w[w.startIndex + 2])))
-                    } else { throw SessionDescriptionError.badLine(String(raw)) }
+                    let w = Array(f.dropFirst())   // after "curr:qos"
+                    if kind != "des", w.count == 2 {
+                        pre.append(Precondition(kind: kind, side: String(w[0]), direction: String(w[1])))
+                    } else if kind == "des", w.count == 3 {
+                        pre.append(Precondition(kind: kind, strength: String(w[0]), side: String(w[1]), direction: String(w[2])))
+                    }   // anything else: not a precondition form we use; ignored
                 } else if ["sendrecv", "sendonly", "recvonly", "inactive"].contains(String(value)) {
                     dir = String(value)
                 }
