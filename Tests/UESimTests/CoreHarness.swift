@@ -110,7 +110,8 @@ final class CoreHarness {
 
     /// A phone with TS 35.208 set 1 keys, provisioned in the HSS.
     func addPhone(imsi: String = "001010000000001", profile: HandsetProfile = .android, port: UInt16 = 500, cardSQN: UInt64 = 0,
-                  hssSQN: UInt64 = 0, scenario: PhoneConfig.Scenario = .call, mediaDuration: Double = 1, target: String = "tel:666") throws -> Phone {
+                  hssSQN: UInt64 = 0, scenario: PhoneConfig.Scenario = .call, mediaDuration: Double = 1, target: String = "tel:666",
+                  teardown: Bool = true) throws -> Phone {
         let alg = AuthenticationAlgorithm.milenage(try Milenage(k: Self.set1K, opc: Self.set1OPc))
         hss.add(imsi: imsi, alg: alg, lastSQN: try SQN(hssSQN))
         let local = IKEEndpoint(IPAddress(v4: 203, 0, 113, UInt8(50 + phones.count)), port)
@@ -118,6 +119,8 @@ final class CoreHarness {
                               profile: profile, local: local, epdg: IKEEndpoint(epdgEnd.address, port), scenario: scenario,
                               callTarget: target, mediaDuration: mediaDuration)
         cfg.idSeed = UInt64(phones.count + 1)
+        cfg.teardown = teardown
+        cfg.rtpPort = 50_000 + UInt16(2 * phones.count)
         let p = Phone(config: cfg)
         phones.append(p)
         phoneByEndpoint[local] = p
@@ -207,7 +210,9 @@ final class CoreHarness {
         case let .espToEPDG(bytes):
             for r in epdgESP.receive(udpPayload: bytes) {
                 guard case let .deliver(inner, _, _) = r, let u = IPPacket.parseUDP(inner), let src = IPAddress(bytes: u.src) else { continue }
-                if u.dport == 5060 {
+                if let dst = IPAddress(bytes: u.dst), routes[dst] != nil {
+                    toPhoneInner(inner)   // phone to phone (the kernel's routing between inner addresses)
+                } else if u.dport == 5060 {
                     performIMS(ims.receive(datagram: u.payload, from: SIPPeer(address: src.description, port: u.sport, transport: .udp), now: now))
                 } else if var (echo, s) = echoes[u.dport] {
                     if let back = echo.receive(u.payload, from: src.description, port: u.sport, kind: .rtp), let d = IPAddress(back.address) {

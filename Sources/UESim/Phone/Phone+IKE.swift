@@ -16,7 +16,10 @@ extension Phone {
     /// Performs IKE actions, then follows the initiator's state into steps.
     func handleIKE(_ actions: [IKEAction], now: Double) -> [PhoneAction] {
         var out = mapIKE(actions, now: now)
-        guard let ike, finished == nil else { return out }
+        guard let ike, finished == nil else {
+            if let ike { lastIKEState = ike.state }
+            return out
+        }
         let state = ike.state
         defer { lastIKEState = ike.state }
         if state == lastIKEState { return out }
@@ -113,8 +116,13 @@ extension Phone {
         if u.dport == config.sipPort, ua != nil {
             return sipDatagram(u.payload, from: SIPPeer(address: src.description, port: u.sport, transport: .udp), now: now)
         }
-        if u.dport == config.rtpPort, rtp != nil {
-            rtp?.receive(u.payload, now: now)
+        if u.dport == config.rtpPort {
+            if rtp != nil {
+                rtp?.receive(u.payload, now: now)
+            } else if media != nil, let back = innerUDP(to: src, sport: config.rtpPort, dport: u.sport, payload: u.payload) {
+                // Answering side of a phone-to-phone call: loop the caller's media back to it.
+                return sendInner(back)
+            }
         }
         return []
     }

@@ -50,7 +50,7 @@ extension Phone {
             case let .event(e):
                 out += sipEvent(e, now: now)
             }
-            if finished != nil { break }
+            if !isActive { break }
         }
         return out
     }
@@ -80,20 +80,33 @@ extension Phone {
         case let .notified(subState, regState):
             return record(PhoneEvent(step: .notify, start: now, end: now, verdict: regState == "active" ? .pass : .info("registration \(regState ?? "?")"),
                                      detail: "Subscription-State \(subState), registration \(regState ?? "?")"))
+        case let .incomingCall(from):
+            return record(PhoneEvent(step: .note, start: now, end: now, verdict: .info("incoming call"), detail: "from \(from), answered"))
         case let .callEstablished(m):
-            guard current?.step == .invite else { return [] }
+            guard current?.step == .invite else {
+                // The answering side of a phone-to-phone call: echo the caller's RTP back.
+                media = m
+                return record(PhoneEvent(step: .note, start: now, end: now, verdict: .info("incoming call up"),
+                                         detail: "\(m.codec) PT \(m.payloadType) from \(m.address):\(m.port), echoing"))
+            }
             media = m
             var out = pass("\(m.codec)/\(m.clockRate) PT \(m.payloadType) to \(m.address):\(m.port)", now: now, next: .media)
             out += startMedia(m, now: now)
             return out
         case let .callFailed(status, reason):
+            guard current?.step == .invite || current?.step == .media || current?.step == .bye else { return [] }
             return fail("call: \(status) \(reason)", now: now)
-        case .callEnded:
-            guard current?.step == .bye else { return [] }
+        case let .callEnded(byRemote):
+            guard current?.step == .bye else {
+                media = nil
+                return record(PhoneEvent(step: .note, start: now, end: now, verdict: .info("call ended"), detail: byRemote ? "by the peer" : "locally"))
+            }
             return pass("200 OK", now: now) + complete(now: now)
         case let .timedOut(method):
             return current == nil ? [] : fail("no response to \(method)", now: now)
-        case .challenged, .akaSyncFailure, .callProgress, .prackSent, .updateSent, .incomingCall, .deregistered:
+        case .akaSyncFailure:
+            return record(PhoneEvent(step: .note, start: now, end: now, verdict: .info("IMS AKA sync failure"), detail: "REGISTER re-sent with auts="))
+        case .challenged, .callProgress, .prackSent, .updateSent, .deregistered:
             return []
         }
     }

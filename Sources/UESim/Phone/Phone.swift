@@ -35,6 +35,10 @@ public final class Phone {
 
     public init(config: PhoneConfig) { self.config = config }
 
+    /// Still handling traffic: the scenario is running, or it finished with the tunnel kept up
+    /// (`teardown: false`), so the phone stays registered and answers calls.
+    public var isActive: Bool { finished == nil || (ike.map { !$0.isDead } ?? false) }
+
     /// Everything passed so far (notes excluded).
     public var allPassed: Bool { events.allSatisfy { $0.step == .note || $0.verdict.passed } }
 
@@ -56,7 +60,7 @@ public final class Phone {
 
     /// A UDP payload (or raw ESP packet) that arrived from the ePDG on `to` (the phone's endpoint).
     public func receive(_ payload: [UInt8], from: IKEEndpoint, to: IKEEndpoint, now: Double) -> [PhoneAction] {
-        guard finished == nil else { return [] }
+        guard isActive else { return [] }
         var out: [PhoneAction] = []
         if to.port == 500 {
             out += ikeDatagram(payload, from: from, to: to, now: now)
@@ -74,7 +78,7 @@ public final class Phone {
 
     /// A raw ESP packet (IP protocol 50, no UDP) from the ePDG.
     public func receiveESP(_ packet: [UInt8], now: Double) -> [PhoneAction] {
-        guard finished == nil else { return [] }
+        guard isActive else { return [] }
         var out: [PhoneAction] = []
         for case let .deliver(inner, _, _) in espIn.receive(udpPayload: packet) { out += innerPacket(inner, now: now) }
         return out + wake()
@@ -82,7 +86,7 @@ public final class Phone {
 
     /// Runs whatever is due: IKE and SIP retransmissions, RTP packets, step timeouts.
     public func timer(now: Double) -> [PhoneAction] {
-        guard finished == nil else { return [] }
+        guard isActive else { return [] }
         var out: [PhoneAction] = []
         if let ike, let w = ikeWake, w <= now { ikeWake = nil; out += handleIKE(ike.poll(now: now), now: now) }
         if ua != nil, let d = ua?.nextDeadline, d <= now, var u = ua {
@@ -98,7 +102,7 @@ public final class Phone {
 
     /// When `timer(now:)` is next needed.
     public var nextWake: Double? {
-        guard finished == nil else { return nil }
+        guard isActive else { return nil }
         return [ikeWake, ua?.nextDeadline, rtp?.nextDeadline, mediaEndAt, current.map { $0.start + config.stepTimeout }].compactMap { $0 }.min()
     }
 
