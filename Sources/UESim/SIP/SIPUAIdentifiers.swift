@@ -1,0 +1,29 @@
+/// Tags, branches, Call-IDs and cnonces for one user agent (RFC 3261 §19.3 asks only that they
+/// be unique, not secret). A seeded splitmix64 keeps tests byte-for-byte reproducible; the
+/// Phone seeds it from the CSPRNG so simulated UEs never collide.
+public struct SIPUAIdentifiers: Sendable {
+    private var state: UInt64
+
+    public init(seed: UInt64) { state = seed }
+
+    /// splitmix64 (Steele, Lea, Flood 2014): good spread, one 64-bit state word.
+    public mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+
+    /// 16 lowercase hex digits.
+    public mutating func hex() -> String {
+        let s = String(next(), radix: 16)
+        return String(repeating: "0", count: 16 - s.count) + s
+    }
+
+    /// A Via branch with the RFC 3261 §8.1.1.7 magic cookie.
+    public mutating func branch() -> String { "z9hG4bK" + hex() }
+    public mutating func tag() -> String { String(hex().prefix(10)) }
+    public mutating func callID(host: String) -> String { hex() + hex().prefix(8) + "@" + host }
+    public mutating func cnonce() -> String { hex() }
+}

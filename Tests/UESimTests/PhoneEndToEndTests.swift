@@ -1,0 +1,125 @@
+import XCTest
+import IKEv2
+import AKA
+import IMS
+import Wire
+@testable import UESim
+
+/// The whole path in one process: Phone ↔ IKEv2 responder + ESP ↔ IMS core with echo media.
+final class PhoneEndToEndTests: XCTestCase {
+    func ladder(_ h: CoreHarness, _ p: Phone) -> String {
+        (p.events.map(\.description) + h.traces(p).map(\.description)).joined(separator: "\n")
+    }
+
+    func testAndroidAttachRegisterEchoCallAndTeardown() throws {
+        let h = CoreHarness()
+        let p = try h.addPhone(profile: .android, mediaDuration: 1)
+        h.run()
+        XCTAssertEqual(p.finished, true, ladder(h, p))
+        let steps = p.events.filter { $0.step != .note }
+        XCTAssertEqual(steps.map(\.step), [.ikeSAInit, .ikeAuth, .childSA, .register, .subscribe, .notify, .invite, .media, .bye, .ikeDelete]
+                       .filter { s in steps.contains { $0.step == s } }, ladder(h, p))
+        for s: PhoneStep in [.ikeSAInit, .ikeAuth, .childSA, .register, .subscribe, .invite, .media, .bye, .ikeDelete] {
+            XCTAssertTrue(steps.contains { $0.step == s && $0.verdict == .pass }, "\(s) did not pass:\n" + ladder(h, p))
+        }
+        XCTAssertTrue(steps.allSatisfy { $0.end >= $0.start })
+        XCTAssertEqual(p.innerAddress, IPAddressHelper.v4("198.18.0.2"))
+        XCTAssertEqual(p.pcscf?.description, CoreHarness.pcscf)
+        let media = try XCTUnwrap(p.events.first { $0.step == .media })
+        XCTAssertTrue(media.detail.hasPrefix("sent 50, echoed 50, lost 0, corrupt 0"), media.detail)
+        XCTAssertTrue(h.traces(p).contains { $0.layer == "SIP" && $0.summary.hasPrefix("401") }, ladder(h, p))
+        XCTAssertTrue(h.traces(p).contains { $0.layer == "SIP" && $0.summary.hasPrefix("PRACK") }, ladder(h, p))
+        XCTAssertTrue(h.traces(p).contains { $0.layer == "IKEv2" && $0.summary == "INFORMATIONAL request #\(0)" || $0.summary.hasPrefix("INFORMATIONAL") })
+        XCTAssertTrue(h.imsEvents.contains { if case .registered = $0 { return true }; return false })
+    }
+}
+
+enum IPAddressHelper {
+    static func v4(_ s: String) -> Wire.IPAddress? { Wire.IPAddress(s) }
+}
+
+extension PhoneEndToEndTests {
+    func passedSteps(_ p: Phone) -> [PhoneStep] { p.events.filter { $0.verdict == .pass }.map(\.step) }
+
+    /// iPhone: IKE on 4500 from the start (UDP-encapsulated ESP), AES-GCM-16-256 with ECP-256, ESP AES-GCM.
+    func testIPhoneOverNATTWithGCMAndECP256() throws {
+        // An ePDG preferring AEAD, as the iPhone does.
+        let policy = IKEResponderPolicy(ikeEncryption: [.ENCR_AES_GCM_16(keyBits: 256), .ENCR_AES_CBC(keyBits: 256)], ikeDHGroups: [.ecp256, .modp2048],
+                                        espEncryption: [.ENCR_AES_GCM_16(keyBits: 256), .ENCR_AES_CBC(keyBits: 256)],
+                                        apns: [APNPolicy(name: "ims", pcscfAddresses: [Wire.IPAddress(CoreHarness.pcscf)!])])
+        let h = CoreHarness(policy: policy, epdgPort: 4500)
+        let p = try h.addPhone(profile: .iphone, port: 4500, mediaDuration: 0.4)
+        h.run()
+        XCTAssertEqual(p.finished, true, ladder(h, p))
+        XCTAssertTrue(p.events.first { $0.step == .ikeSAInit }?.detail.contains("ENCR_AES_GCM_16_256") == true, ladder(h, p))
+        XCTAssertTrue(p.events.first { $0.step == .ikeSAInit }?.detail.contains("ECP_256") == true, ladder(h, p))
+        XCTAssertEqual(p.child?.udpEncapsulation, true)
+        XCTAssertEqual(p.child?.suite.encryption, .ENCR_AES_GCM_16(keyBits: 256))
+    }
+
+    /// Samsung asks for the P-CSCF with private types 16389/16390; an ePDG configured for them answers.
+    func testSamsungPrivatePCSCFAttributes() throws {
+        var policy = IKEResponderPolicy(apns: [APNPolicy(name: "ims", pcscfAddresses: [Wire.IPAddress(CoreHarness.pcscf)!])])
+        policy.pcscfIPv4AttributeType = 16389
+        policy.pcscfIPv6AttributeType = 16390
+        let h = CoreHarness(policy: policy)
+        let p = try h.addPhone(profile: .samsung, scenario: .register)
+        h.run()
+        XCTAssertEqual(p.finished, true, ladder(h, p))
+        XCTAssertEqual(passedSteps(p), [.ikeSAInit, .ikeAuth, .childSA, .register, .subscribe, .ikeDelete].filter { passedSteps(p).contains($0) })
+        XCTAssertTrue(passedSteps(p).contains(.register))
+        XCTAssertEqual(p.pcscf?.description, CoreHarness.pcscf)
+    }
+
+    /// Without the private types on the ePDG, the Samsung phone gets no P-CSCF and says so.
+    func testSamsungWithoutPrivateAttributesFailsClearly() throws {
+        let h = CoreHarness()
+        let p = try h.addPhone(profile: .samsung, scenario: .register)
+        h.run()
+        XCTAssertEqual(p.finished, false)
+        guard case let .fail(reason)? = p.events.last(where: { $0.step != .note })?.verdict else { return XCTFail(ladder(h, p)) }
+        XCTAssertTrue(reason.contains("P-CSCF"), reason)
+    }
+
+    /// The card's SQN is ahead of the HSS: EAP-AKA sync failure, AUTS, resync, then success.
+    func testSQNResynchronisationDuringAttach() throws {
+        let h = CoreHarness()
+        let p = try h.addPhone(cardSQN: 5000 << 5, hssSQN: 0, scenario: .attach)
+        h.run()
+        XCTAssertEqual(p.finished, true, ladder(h, p))
+        XCTAssertEqual(h.hss.resyncs, 1)
+    }
+
+    /// A wrong K: the phone rejects the network's AUTN (MAC failure) and the attach fails with a reason.
+    func testWrongKeyFailsAttach() throws {
+        let h = CoreHarness()
+        let p = try h.addPhone(scenario: .attach)
+        h.hss.add(imsi: "001010000000001", alg: .milenage(try Milenage(k: [UInt8](repeating: 0x11, count: 16), opc: CoreHarness.set1OPc)))
+        h.run()
+        XCTAssertEqual(p.finished, false)
+        XCTAssertEqual(p.events.last?.step, .ikeAuth, ladder(h, p))
+        XCTAssertFalse(p.events.last?.verdict.passed ?? true)
+    }
+
+    /// Emergency profile: IDr EMERGENCY, INVITE urn:service:sos answered by the IMS.
+    func testEmergencyProfile() throws {
+        let h = CoreHarness()
+        let p = try h.addPhone(profile: .emergencyProfile, mediaDuration: 0.2)
+        h.run()
+        XCTAssertEqual(p.config.idr, "EMERGENCY")
+        XCTAssertEqual(p.child?.apn, "EMERGENCY")
+        XCTAssertEqual(p.finished, true, ladder(h, p))
+        XCTAssertTrue(h.traces(p).contains { $0.summary.hasPrefix("INVITE urn:service:sos") }, ladder(h, p))
+    }
+
+    /// Phone-to-phone: B stays registered (teardown off) and answers; A calls B and checks B's loopback of its RTP.
+    func testPhoneToPhoneCall() throws {
+        let h = CoreHarness()
+        let b = try h.addPhone(imsi: "001010000000002", scenario: .register, teardown: false)
+        let a = try h.addPhone(imsi: "001010000000001", mediaDuration: 0.4, target: "sip:001010000000002@\(CoreHarness.domain)")
+        h.run()
+        XCTAssertEqual(a.finished, true, ladder(h, a) + "\n---\n" + ladder(h, b))
+        XCTAssertTrue(b.events.contains { $0.detail.hasPrefix("from sip:001010000000001") }, ladder(h, b))
+        XCTAssertTrue(a.events.first { $0.step == .media }?.detail.hasPrefix("sent 20, echoed 20, lost 0") == true, ladder(h, a))
+    }
+}

@@ -1,8 +1,0 @@
-import XCTest
-@testable import UESim
-
-final class UESimSmokeTests: XCTestCase {
-    func testModuleLoads() {
-        XCTAssertTrue(true)
-    }
-}
