@@ -6,7 +6,7 @@ usage: vowifi <command> [options]
   run     [-c config/mme-ims.cfg] [--ims config/ims.cfg]   run the ePDG, HSS and IMS
   config  check FILE                                       print the resolved config or its errors
   bench   loop|crypto|aka|ike|esp|sip                      benchmarks of the hot paths
-  demo    [--profile NAME] [--ues N]                       one simulated phone through the whole flow
+  demo    [--profile NAME] [--ues N]                       simulated phones through the whole flow (the main job)
 """
 
 var args = Array(CommandLine.arguments.dropFirst())

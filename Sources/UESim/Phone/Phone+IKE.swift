@@ -45,7 +45,8 @@ extension Phone {
         for a in actions {
             switch a {
             case let .send(bytes, from, to):
-                let marker = from.port != 500 || to.port != 500
+                // RFC 3948 §2.2: IKE on the NAT-T port carries the non-ESP marker.
+                let marker = to.port == config.natTPort
                 out.append(.trace(PhoneTrace(at: now, direction: .sent, layer: "IKEv2", summary: Phone.describeIKE(bytes))))
                 out.append(.sendIKE(marker ? UDPEncapsulation.nonESPMarker + bytes : bytes, from: from, to: to))
             case let .installChildSA(c):
@@ -57,7 +58,7 @@ extension Phone {
                 ikeWake = min(ikeWake ?? at, at)
             case let .log(l):
                 out.append(.log(l.description))
-            case .ikeSAEstablished, .ikeSADeleted:
+            case .ikeSAEstablished, .ikeSADeleted, .ikeSARekeyed:
                 break
             }
         }

@@ -62,7 +62,7 @@ public final class Phone {
     public func receive(_ payload: [UInt8], from: IKEEndpoint, to: IKEEndpoint, now: Double) -> [PhoneAction] {
         guard isActive else { return [] }
         var out: [PhoneAction] = []
-        if to.port == 500 {
+        if from.port != config.natTPort {
             out += ikeDatagram(payload, from: from, to: to, now: now)
         } else {
             for r in espIn.receive(udpPayload: payload) {

@@ -69,6 +69,11 @@ public struct PhoneConfig: Sendable {
     public var imei: String?
     /// Seeds SIP tags/branches; nil draws one from the CSPRNG.
     public var idSeed: UInt64?
+    /// The ePDG's NAT-T port (4500 on a real ePDG; the demo's is ephemeral).
+    public var natTPort: UInt16 = 4500
+    /// Move to the NAT-T port and UDP-encapsulate ESP even without a NAT, as most phones
+    /// do; needed when the host cannot send raw ESP (IP protocol 50).
+    public var forceUDPEncapsulation = true
 
     public init(sim: SIMCredentials, mcc: String, mnc: String, apn: String = "ims", emergencyAPN: String = "EMERGENCY",
                 profile: HandsetProfile = .android, local: IKEEndpoint, epdg: IKEEndpoint, scenario: Scenario = .call,
@@ -102,13 +107,16 @@ public struct PhoneConfig: Sendable {
         typealias A = CPPayload.Attribute
         let cp = profile.cpAttributes
         let pcscf = profile.pcscfAttributeTypes
-        return IKEInitiatorConfig(imsi: sim.imsi, mcc: plmn.mcc, mnc: plmn.mnc, useAKAPrime: profile.eapMethod == .akaPrime, apn: idr,
+        var c = IKEInitiatorConfig(imsi: sim.imsi, mcc: plmn.mcc, mnc: plmn.mnc, useAKAPrime: profile.eapMethod == .akaPrime, apn: idr,
                                   ikeSuites: profile.ikeSuites(), espSuites: profile.espSuites(),
                                   requestIPv4: cp.contains(A.INTERNAL_IP4_ADDRESS), requestIPv6: cp.contains(A.INTERNAL_IP6_ADDRESS),
                                   requestPCSCF: pcscf != nil,
                                   pcscfIPv4AttributeType: pcscf?.v4 ?? A.P_CSCF_IP4_ADDRESS,
                                   pcscfIPv6AttributeType: pcscf?.v6 ?? A.P_CSCF_IP6_ADDRESS,
-                                  eapOnly: profile.authNotifies.contains(.EAP_ONLY_AUTHENTICATION))
+                                  eapOnly: profile.authNotifies.contains(.EAP_ONLY_AUTHENTICATION),
+                                  natTraversalPort: natTPort)
+        c.forceUDPEncapsulation = forceUDPEncapsulation
+        return c
     }
 
     /// Profile behaviours the IKEv2 initiator cannot express yet (reported as info events).
