@@ -182,6 +182,34 @@ final class ExchangeTests: XCTestCase {
         XCTAssertTrue(AttachHarness.logs(h.ueActions).contains { $0.contains("reactivation (cause 39)") })
     }
 
+    func testHandsetProfileOverrides() throws {
+        var p = try AttachHarness().policy
+        p.pcscfIPv4AttributeType = 16389
+        p.pcscfIPv6AttributeType = 16390
+        let h = try AttachHarness(policy: p)
+        var cfg = IKEInitiatorConfig(imsi: AttachHarness.imsi, mcc: "001", mnc: "01")
+        // A phone-style proposal: several transforms of each type in one proposal.
+        cfg.ikeSAOverride = SAPayload(proposals: [Proposal(number: 1, protocolID: .IKE, transforms: [
+            Transform(.ENCR, EncrID.ENCR_AES_CBC, keyLength: 256), Transform(.ENCR, EncrID.ENCR_AES_CBC, keyLength: 128),
+            Transform(.PRF, PRFID.PRF_HMAC_SHA2_256), Transform(.PRF, PRFID.PRF_HMAC_SHA1),
+            Transform(.INTEG, IntegID.AUTH_HMAC_SHA2_256_128), Transform(.INTEG, IntegID.AUTH_HMAC_SHA1_96),
+            Transform(.DH, DHGroupID.MODP_2048), Transform(.DH, DHGroupID.MODP_1024)])])
+        cfg.espProposalsOverride = [Proposal(number: 1, protocolID: .ESP, transforms: [
+            Transform(.ENCR, EncrID.ENCR_AES_CBC, keyLength: 128), Transform(.INTEG, IntegID.AUTH_HMAC_SHA1_96),
+            Transform(.INTEG, IntegID.AUTH_HMAC_SHA2_256_128), Transform(.ESN, 0)])]
+        cfg.cpRequestAttributes = [1, 3, 8, 10, 16389, 16390]
+        cfg.idrType = .ID_KEY_ID
+        cfg.authNotifies = [NotifyPayload(.INITIAL_CONTACT), NotifyPayload(.EAP_ONLY_AUTHENTICATION), NotifyPayload(.MOBIKE_SUPPORTED)]
+        try h.makeUE(cfg)
+        h.run()
+        XCTAssertEqual(h.ue.state, .established, "\(AttachHarness.logs(h.ueActions + h.epdgActions))")
+        // Our preference order (AES-CBC-128 first, SHA1-96 first) picks inside the phone's proposal.
+        XCTAssertEqual(h.ue.suite, IKESuite(encryption: .ENCR_AES_CBC(keyBits: 128), integrity: .AUTH_HMAC_SHA1_96, prf: .PRF_HMAC_SHA1, dhGroup: .modp2048))
+        XCTAssertEqual(Set(h.ue.assigned?.pcscf ?? []), [IPAddress("198.51.100.1")!, IPAddress("2001:db8::5")!])
+        XCTAssertNotNil(h.ue.assigned?.ipv6)
+        XCTAssertEqual(AttachHarness.children(h.epdgActions).first?.suite.integrity, .AUTH_HMAC_SHA1_96)
+    }
+
     func testInitiatorRetransmitsAndResponderAnswersFromCache() throws {
         let h = try AttachHarness()
         try h.makeUE()

@@ -30,6 +30,23 @@ public struct IKEInitiatorConfig: Sendable {
     /// Sent as N(DEVICE_IDENTITY) in the first IKE_AUTH request when set.
     public var deviceIdentity: DeviceIdentity? = nil
 
+    // Handset-profile knobs: raw wire forms that replace the ones built from the fields above.
+    /// IKE_SA_INIT SA payload as a real phone sends it (several transforms per proposal); the
+    /// first KE uses the first D-H transform of the first proposal.
+    public var ikeSAOverride: SAPayload? = nil
+    /// ESP proposals for IKE_AUTH; their SPI is replaced by ours.
+    public var espProposalsOverride: [Proposal]? = nil
+    /// CP(CFG_REQUEST) attribute types, in order (empty values).
+    public var cpRequestAttributes: [UInt16]? = nil
+    /// Notifies of the first IKE_AUTH request (default INITIAL_CONTACT, EAP_ONLY_AUTHENTICATION if `eapOnly`).
+    public var authNotifies: [NotifyPayload]? = nil
+    /// IDi type and text (default ID_RFC822_ADDR with the NAI; e.g. an emergency NAI).
+    public var idiType: IDType = .ID_RFC822_ADDR
+    public var identity: String? = nil
+    /// IDr type and text (default ID_FQDN with the APN).
+    public var idrType: IDType = .ID_FQDN
+    public var idrValue: String? = nil
+
     public init(imsi: String, mcc: String, mnc: String, useAKAPrime: Bool = false, apn: String = "ims",
                 ikeSuites: [IKESuite] = [IKESuite(encryption: .ENCR_AES_CBC(keyBits: 128), integrity: .AUTH_HMAC_SHA2_256_128, prf: .PRF_HMAC_SHA2_256, dhGroup: .modp2048)],
                 espSuites: [ESPSuite] = [ESPSuite(encryption: .ENCR_AES_CBC(keyBits: 128), integrity: .AUTH_HMAC_SHA1_96)],
@@ -88,8 +105,9 @@ public final class IKEInitiator: IKESA {
     public init(config: IKEInitiatorConfig, usim: USIM, local: IKEEndpoint, remote: IKEEndpoint, now: Double) {
         self.config = config
         self.usim = usim
-        kePreference = config.ikeSuites.first?.dhGroup ?? .modp2048
-        idiSent = IDPayload(.ID_RFC822_ADDR, config.nai.description)
+        kePreference = config.ikeSAOverride?.proposals.first?.transforms(.DH).first.flatMap { DHGroup(rawValue: $0.id) }
+            ?? config.ikeSuites.first?.dhGroup ?? .modp2048
+        idiSent = IDPayload(config.idiType, config.identity ?? config.nai.description)
         super.init(isInitiator: true, spiI: max(1, SecureRandom.uint64()), spiR: 0, local: local, remote: remote, now: now)
         retransmitBase = config.retransmitTimeout
         maxRetransmits = config.maxRetransmits
@@ -112,7 +130,7 @@ public final class IKEInitiator: IKESA {
                 Proposal(number: UInt8(i + 1), protocolID: .IKE, transforms: s.transforms)
             }
             let payloads: [Payload] = [
-                .sa(SAPayload(proposals: proposals)), .ke(KEPayload(dhGroup: kePreference.rawValue, keyData: pair.publicValue)), .nonce(ni),
+                .sa(config.ikeSAOverride ?? SAPayload(proposals: proposals)), .ke(KEPayload(dhGroup: kePreference.rawValue, keyData: pair.publicValue)), .nonce(ni),
                 .notify(NotifyPayload(.NAT_DETECTION_SOURCE_IP, data: NATDetection.hash(spiI: spiI, spiR: 0, local))),
                 .notify(NotifyPayload(.NAT_DETECTION_DESTINATION_IP, data: NATDetection.hash(spiI: spiI, spiR: 0, remote))),
                 .notify(NotifyPayload(.IKEV2_FRAGMENTATION_SUPPORTED)),
@@ -197,7 +215,7 @@ public final class IKEInitiator: IKESA {
         let integ = p.transforms(.INTEG).first.flatMap { IntegrityAlgorithm(rawValue: $0.id) }
         let suite = IKESuite(encryption: enc, integrity: integ, prf: prf, dhGroup: group)
         guard config.ikeSuites.contains(where: { $0.encryption == suite.encryption && $0.integrity == suite.integrity && $0.prf == suite.prf })
-                || config.ikeSuites.isEmpty else {
+                || config.ikeSuites.isEmpty || config.ikeSAOverride != nil else {
             fail("responder chose \(suite), which was not offered"); return
         }
         do {
@@ -229,15 +247,24 @@ public final class IKEInitiator: IKESA {
             if config.requestIPv4 { attrs.append(A(config.pcscfIPv4AttributeType)) }
             if config.requestIPv6 { attrs.append(A(config.pcscfIPv6AttributeType)) }
         }
-        let proposals = config.espSuites.enumerated().map { i, s in
-            Proposal(number: UInt8(i + 1), protocolID: .ESP, spi: be32(childSPI), transforms: s.transforms)
-        }
-        tsiSent = (config.requestIPv4 ? [TrafficSelector.anyV4] : []) + (config.requestIPv6 ? [TrafficSelector.anyV6] : [])
+        if let types = config.cpRequestAttributes { attrs = types.map { A($0) } }
+        let proposals = config.espProposalsOverride.map { $0.map { p in var p = p; p.spi = be32(childSPI); return p } }
+            ?? config.espSuites.enumerated().map { i, s in
+                Proposal(number: UInt8(i + 1), protocolID: .ESP, spi: be32(childSPI), transforms: s.transforms)
+            }
+        let v4 = attrs.contains { $0.type == A.INTERNAL_IP4_ADDRESS } || (config.requestIPv4 && config.cpRequestAttributes == nil)
+        let v6 = attrs.contains { $0.type == A.INTERNAL_IP6_ADDRESS } || (config.requestIPv6 && config.cpRequestAttributes == nil)
+        tsiSent = (v4 || !v6 ? [TrafficSelector.anyV4] : []) + (v6 ? [TrafficSelector.anyV6] : [])
         tsrSent = tsiSent
-        var payloads: [Payload] = [.idi(idiSent), .idr(IDPayload(.ID_FQDN, config.apn)), .cp(CPPayload(cfgType: CPPayload.CFG_REQUEST, attributes: attrs)),
-                                   .sa(SAPayload(proposals: proposals)), .tsi(TSPayload(tsiSent)), .tsr(TSPayload(tsrSent)),
-                                   .notify(NotifyPayload(.INITIAL_CONTACT))]
-        if config.eapOnly { payloads.append(.notify(NotifyPayload(.EAP_ONLY_AUTHENTICATION))) }
+        var payloads: [Payload] = [.idi(idiSent), .idr(IDPayload(config.idrType, config.idrValue ?? config.apn)),
+                                   .cp(CPPayload(cfgType: CPPayload.CFG_REQUEST, attributes: attrs)),
+                                   .sa(SAPayload(proposals: proposals)), .tsi(TSPayload(tsiSent)), .tsr(TSPayload(tsrSent))]
+        if let n = config.authNotifies {
+            payloads += n.map { .notify($0) }
+        } else {
+            payloads.append(.notify(NotifyPayload(.INITIAL_CONTACT)))
+            if config.eapOnly { payloads.append(.notify(NotifyPayload(.EAP_ONLY_AUTHENTICATION))) }
+        }
         if let d = config.deviceIdentity { payloads.append(.notify(NotifyPayload(.DEVICE_IDENTITY, data: d.notifyData))) }
         imsi = config.imsi
         apn = config.apn
@@ -368,7 +395,9 @@ public final class IKEInitiator: IKESA {
                 case A.INTERNAL_IP4_DNS, A.INTERNAL_IP6_DNS: if let d = attr.address { a.dns.append(d) }
                 case config.pcscfIPv4AttributeType, config.pcscfIPv6AttributeType, A.P_CSCF_IP4_ADDRESS, A.P_CSCF_IP6_ADDRESS:
                     if let d = attr.address { a.pcscf.append(d) }
-                default: break
+                default:
+                    // Private attribute types the phone asked for carry P-CSCF addresses (TS 24.302 legacy forms).
+                    if attr.type >= 16384, (config.cpRequestAttributes ?? []).contains(attr.type), let d = attr.address { a.pcscf.append(d) }
                 }
             }
             assigned = a
@@ -412,9 +441,10 @@ public final class IKEInitiator: IKESA {
         guard h.exchangeType == .CREATE_CHILD_SA, state == .established else {
             sendResponse(to: h, [.notify(NotifyPayload(.INVALID_SYNTAX))]); return
         }
-        answerCreateChild(h, payloads, now: now, dhGroups: config.ikeSuites.map(\.dhGroup), lifetime: 0) { proposals in
+        let current = children.map(\.suite)
+        answerCreateChild(h, payloads, now: now, dhGroups: config.ikeSuites.map(\.dhGroup) + (suite.map { [$0.dhGroup] } ?? []), lifetime: 0) { proposals in
             for p in proposals where p.protocolID == .ESP && p.spi.count == 4 {
-                for s in self.config.espSuites where p.transforms(.ENCR).contains(where: { $0.id == s.encryption.transformID && $0.keyLength.map(Int.init) == s.encryption.keyLengthAttribute })
+                for s in current + self.config.espSuites where p.transforms(.ENCR).contains(where: { $0.id == s.encryption.transformID && $0.keyLength.map(Int.init) == s.encryption.keyLengthAttribute })
                     && (s.integrity == nil || p.transforms(.INTEG).contains(where: { $0.id == s.integrity!.rawValue })) {
                     return (s, p)
                 }
