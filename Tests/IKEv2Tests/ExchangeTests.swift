@@ -58,7 +58,7 @@ final class ExchangeTests: XCTestCase {
         h.run()
         let first = try XCTUnwrap(AttachHarness.children(h.epdgActions).first)
         let sa = try XCTUnwrap(h.epdg.allSAs.first)
-        XCTAssertEqual(try XCTUnwrap(h.epdg.nextWakeup), sa.lastActivity + 300, accuracy: 0.001, "esp lifetime 300 s = DPD 300 s here")
+        XCTAssertEqual(try XCTUnwrap(h.epdg.nextWakeup), sa.lastActivity + 270, accuracy: 0.001, "rekey at 90% of the 300 s esp lifetime")
         h.ueActions = []; h.epdgActions = []
         h.now = try XCTUnwrap(h.epdg.nextWakeup)
         h.route(h.epdg.poll(now: h.now), fromUE: false)

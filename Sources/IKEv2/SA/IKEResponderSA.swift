@@ -493,13 +493,16 @@ public final class IKEResponderSA: IKESA {
         } else if isEstablished, let t = establishedAt, policy.ikeLifetime > 0, now - t >= Double(policy.ikeLifetime) {
             // IKE SA rekeying from this side is not implemented: end the SA; the phone re-attaches.
             _ = delete(now: now)
-        } else if isEstablished, pending == nil, rekey == nil, let (spi, t) = oldestChild, policy.espLifetime > 0, now - t >= Double(policy.espLifetime) {
+        } else if isEstablished, pending == nil, rekey == nil, let (spi, t) = oldestChild, policy.espLifetime > 0, now - t >= childRekeyAge {
             log(.info, "Child SA in=0x\(String(spi, radix: 16)) reached esp lifetime \(policy.espLifetime) s: rekeying")
             startChildRekey(now: now, inboundSPI: spi, pfsGroup: nil)
         } else if isEstablished, pending == nil, policy.dpdInterval > 0, now - lastActivity >= Double(policy.dpdInterval) {
             sendDPD(now: now)
         }
     }
+
+    /// Child SAs are rekeyed at 90% of `espLifetime`, before the ESP layer's hard expiry.
+    var childRekeyAge: Double { Double(policy.espLifetime) * 0.9 }
 
     var oldestChild: (UInt32, Double)? { childCreatedAt.min { $0.value < $1.value }.map { ($0.key, $0.value) } }
 
@@ -514,7 +517,7 @@ public final class IKEResponderSA: IKESA {
         if !isEstablished { return createdAt + policy.halfOpenTimeout }
         var times: [Double] = []
         if policy.dpdInterval > 0 { times.append(lastActivity + Double(policy.dpdInterval)) }
-        if policy.espLifetime > 0, let (_, c) = oldestChild { times.append(c + Double(policy.espLifetime)) }
+        if policy.espLifetime > 0, let (_, c) = oldestChild { times.append(c + childRekeyAge) }
         if policy.ikeLifetime > 0, let e = establishedAt { times.append(e + Double(policy.ikeLifetime)) }
         return times.min()
     }
