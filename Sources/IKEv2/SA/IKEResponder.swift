@@ -141,7 +141,11 @@ public final class IKEResponder {
     }
 
     func collect(_ sa: IKEResponderSA) -> [IKEAction] {
-        let a = sa.drain()
+        var a = sa.drain()
+        // Every deadline (retransmission, DPD, rekey, lifetime, half-open expiry) reaches the host
+        // as a timer, so a host that only follows `armTimer` polls in time.
+        if !sa.isDead, let w = sa.wakeup { a.append(.armTimer(at: w)) }
+        if let next = sa.spawned, let w = next.wakeup { a.append(.armTimer(at: w)) }
         if let next = sa.spawned {
             sa.spawned = nil
             next.allocateIKESPI = sa.allocateIKESPI
