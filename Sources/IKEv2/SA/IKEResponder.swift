@@ -82,7 +82,8 @@ public final class IKEResponder {
         return spi
     }
 
-    /// Runs timers (retransmissions, DPD, half-open expiry).
+    /// Runs timers (retransmissions, DPD, rekeys, lifetimes, half-open expiry). Ends with an
+    /// `armTimer` for the earliest remaining deadline of any SA.
     public func poll(now: Double) -> [IKEAction] {
         var out: [IKEAction] = []
         for sa in Array(sas.values) {
@@ -90,6 +91,8 @@ public final class IKEResponder {
             sa.poll(now: now)
             out += collect(sa)
         }
+        // The earliest deadline of all SAs, so a host keeping a single timer never loses one.
+        if let w = nextWakeup { out.append(.armTimer(at: w)) }
         return out
     }
 
