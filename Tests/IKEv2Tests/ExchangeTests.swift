@@ -210,6 +210,20 @@ final class ExchangeTests: XCTestCase {
         XCTAssertEqual(AttachHarness.children(h.epdgActions).first?.suite.integrity, .AUTH_HMAC_SHA1_96)
     }
 
+    func testUnknownSPIGetsUnprotectedInvalidIKESPI() throws {
+        let h = try AttachHarness()
+        let req = IKEMessage(header: IKEHeader(spiI: 7, spiR: 9, exchangeType: .INFORMATIONAL, isInitiator: true, isResponse: false, messageID: 4),
+                             payloads: [.sk(SKPayload(firstInnerPayload: .none, body: [UInt8](repeating: 0, count: 32)))])
+        let out = AttachHarness.sends(h.epdg.handle(datagram: req.serialize(), from: h.ueEnd, to: h.epdgEnd, now: 0))
+        let r = try IKEMessage(parsing: try XCTUnwrap(out.first))
+        XCTAssertEqual(r.header.spiI, 7); XCTAssertEqual(r.header.spiR, 9); XCTAssertEqual(r.header.messageID, 4)
+        XCTAssertTrue(r.header.isResponse)
+        XCTAssertEqual(r.payloads, [.notify(NotifyPayload(.INVALID_IKE_SPI))])
+        // Never answer a response.
+        var resp = req; resp.header.isResponse = true
+        XCTAssertTrue(AttachHarness.sends(h.epdg.handle(datagram: resp.serialize(), from: h.ueEnd, to: h.epdgEnd, now: 0)).isEmpty)
+    }
+
     func testInitiatorRetransmitsAndResponderAnswersFromCache() throws {
         let h = try AttachHarness()
         try h.makeUE()

@@ -70,7 +70,17 @@ public final class IKEResponder {
             return collect(sa)
         }
         guard let sa = sas[h.spiR], sa.spiI == h.spiI else {
-            return [.log(IKELogEvent(level: .info, layer: "ikev2", spiI: h.spiI, message: "no IKE SA for SPIr \(String(h.spiR, radix: 16)) (\(h.exchangeType) from \(from))"))]
+            var out: [IKEAction] = [.log(IKELogEvent(level: .info, layer: "ikev2", spiI: h.spiI,
+                                                     message: "no IKE SA for SPIr \(String(h.spiR, radix: 16)) (\(h.exchangeType) #\(h.messageID) from \(from))"))]
+            if !h.isResponse {
+                // RFC 7296 §2.21.4: an unprotected response with INVALID_IKE_SPI tells a phone
+                // that still holds an SA from before a restart to start over.
+                let r = IKEMessage(header: IKEHeader(spiI: h.spiI, spiR: h.spiR, exchangeType: h.exchangeType, isInitiator: false,
+                                                     isResponse: true, messageID: h.messageID),
+                                   payloads: [.notify(NotifyPayload(.INVALID_IKE_SPI))])
+                out.append(.send(bytes: r.serialize(), from: to, to: from))
+            }
+            return out
         }
         sa.receive(datagram, message: m, from: from, to: to, now: now)
         return collect(sa)
