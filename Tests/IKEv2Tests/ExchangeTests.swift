@@ -224,6 +224,40 @@ final class ExchangeTests: XCTestCase {
         XCTAssertTrue(AttachHarness.sends(h.epdg.handle(datagram: resp.serialize(), from: h.ueEnd, to: h.epdgEnd, now: 0)).isEmpty)
     }
 
+    func testCookieChallengeUnderLoad() throws {
+        var p = try AttachHarness().policy
+        p.cookieThreshold = 0 // always ask
+        let h = try AttachHarness(policy: p)
+        try h.makeUE()
+        h.run()
+        XCTAssertEqual(h.ue.state, .established, "\(AttachHarness.logs(h.ueActions + h.epdgActions))")
+        let first = try IKEMessage(parsing: AttachHarness.sends(h.epdgActions)[0])
+        XCTAssertEqual(firstNotify(first), .COOKIE)
+        XCTAssertEqual(first.payloads.notify(.COOKIE)?.data.count, 33)
+        let second = try IKEMessage(parsing: AttachHarness.sends(h.ueActions)[1])
+        XCTAssertEqual(second.payloads.first, first.payloads.first, "the cookie comes first in the retried request")
+        try assertChildrenMatch(h)
+        // A forged cookie is answered with a fresh challenge, not an SA.
+        var forged = second
+        forged.header.spiI = 42
+        XCTAssertEqual(h.epdg.count, 1)
+        let r = AttachHarness.sends(h.epdg.handle(datagram: forged.serialize(), from: h.ueEnd, to: h.epdgEnd, now: h.now))
+        XCTAssertEqual(firstNotify(try IKEMessage(parsing: r[0])), .COOKIE)
+        XCTAssertEqual(h.epdg.count, 1)
+    }
+
+    func firstNotify(_ m: IKEMessage) -> NotifyType? {
+        if case let .notify(n)? = m.payloads.first { return n.type }
+        return nil
+    }
+
+    func assertChildrenMatch(_ h: AttachHarness) throws {
+        let nw = try XCTUnwrap(AttachHarness.children(h.epdgActions).first)
+        let ue = try XCTUnwrap(AttachHarness.children(h.ueActions).first)
+        XCTAssertEqual(nw.inboundEncryptionKey, ue.outboundEncryptionKey)
+        XCTAssertEqual(nw.outboundIntegrityKey, ue.inboundIntegrityKey)
+    }
+
     func testInitiatorRetransmitsAndResponderAnswersFromCache() throws {
         let h = try AttachHarness()
         try h.makeUE()

@@ -129,26 +129,36 @@ public final class IKEInitiator: IKESA {
             let proposals = config.ikeSuites.enumerated().map { i, s in
                 Proposal(number: UInt8(i + 1), protocolID: .IKE, transforms: s.transforms)
             }
-            let payloads: [Payload] = [
+            initPayloads = [
                 .sa(config.ikeSAOverride ?? SAPayload(proposals: proposals)), .ke(KEPayload(dhGroup: kePreference.rawValue, keyData: pair.publicValue)), .nonce(ni),
                 .notify(NotifyPayload(.NAT_DETECTION_SOURCE_IP, data: NATDetection.hash(spiI: spiI, spiR: 0, local))),
                 .notify(NotifyPayload(.NAT_DETECTION_DESTINATION_IP, data: NATDetection.hash(spiI: spiI, spiR: 0, remote))),
                 .notify(NotifyPayload(.IKEV2_FRAGMENTATION_SUPPORTED)),
                 .notify(NotifyPayload(.SIGNATURE_HASH_ALGORITHMS, data: [0, 2, 0, 3, 0, 4])),
             ]
-            nextRequestID = 0
-            let h = header(.IKE_SA_INIT, response: false, id: 0)
-            initRequestBytes = IKEMessage(header: h, payloads: payloads).serialize()
-            nextRequestID = 1
-            pending = Pending(id: 0, exchange: .IKE_SA_INIT, packets: [initRequestBytes], sentAt: now, retries: 0)
-            log(.info, "send IKE_SA_INIT (\(config.ikeSuites.map(\.description)), KE \(kePreference))")
-            sendPackets([initRequestBytes])
-            actions.append(.armTimer(at: now + retransmitBase))
-            state = .initSent
+            cookie = nil
+            sendInit(now: now)
         } catch {
             fail("cannot create DH key pair: \(error)")
         }
         return drain()
+    }
+
+    var initPayloads: [Payload] = []
+    var cookie: [UInt8]?
+    var cookieRetries = 0
+
+    func sendInit(now: Double) {
+        nextRequestID = 0
+        let h = header(.IKE_SA_INIT, response: false, id: 0)
+        let payloads = (cookie.map { [Payload.notify(NotifyPayload(.COOKIE, data: $0))] } ?? []) + initPayloads
+        initRequestBytes = IKEMessage(header: h, payloads: payloads).serialize()
+        nextRequestID = 1
+        pending = Pending(id: 0, exchange: .IKE_SA_INIT, packets: [initRequestBytes], sentAt: now, retries: 0)
+        log(.info, "send IKE_SA_INIT (\(config.ikeSuites.map(\.description)), KE \(kePreference))" + (cookie == nil ? "" : " with COOKIE"))
+        sendPackets([initRequestBytes])
+        actions.append(.armTimer(at: now + retransmitBase))
+        state = .initSent
     }
 
     /// Feeds one datagram from the ePDG (without the non-ESP marker).
@@ -177,6 +187,15 @@ public final class IKEInitiator: IKESA {
     public var wakeup: Double? { nextDeadline }
 
     override func handleResponse(_ h: IKEHeader, _ payloads: [Payload], now: Double) {
+        if h.exchangeType == .IKE_SA_INIT, state == .initSent, let c = payloads.notify(.COOKIE), cookieRetries < 2 {
+            // RFC 7296 §2.6: repeat the same request with the cookie first.
+            cookieRetries += 1
+            cookie = c.data
+            log(.info, "responder asked for a COOKIE; retrying IKE_SA_INIT")
+            spiR = 0
+            sendInit(now: now)
+            return
+        }
         if let err = payloads.notifies.first(where: { $0.type.isError }), h.exchangeType == .IKE_SA_INIT || h.exchangeType == .IKE_AUTH {
             if h.exchangeType == .IKE_SA_INIT, err.type == .INVALID_KE_PAYLOAD, err.data.count == 2, keRetries < 2,
                let g = DHGroup(rawValue: UInt16(err.data[0]) << 8 | UInt16(err.data[1])) {

@@ -59,6 +59,9 @@ public final class IKEResponder {
                 sa.receive(datagram, message: m, from: from, to: to, now: now)
                 return collect(sa)
             }
+            if let t = policy.cookieThreshold, halfOpenCount >= t, let cookieReply = checkCookie(m, from: from, to: to) {
+                return cookieReply
+            }
             let spiR = newSPI()
             let sa = IKEResponderSA(policy: policy, vectors: vectors, pool: pool, signer: signer, spiI: h.spiI, spiR: spiR,
                                     local: to, remote: from, now: now, allocateSPI: allocateESPSPI)
@@ -84,6 +87,39 @@ public final class IKEResponder {
         }
         sa.receive(datagram, message: m, from: from, to: to, now: now)
         return collect(sa)
+    }
+
+    /// Secret for stateless cookies, changed with `rotateCookieSecret` (the version byte tells which).
+    var cookieSecret = SecureRandom.bytes(32)
+    var previousCookieSecret: [UInt8]?
+    var cookieVersion: UInt8 = 0
+
+    /// Starts a new cookie secret; cookies made with the previous one stay valid until the next rotation.
+    public func rotateCookieSecret() {
+        previousCookieSecret = cookieSecret
+        cookieSecret = SecureRandom.bytes(32)
+        cookieVersion &+= 1
+    }
+
+    var halfOpenCount: Int { sas.values.reduce(0) { $0 + ($1.isEstablished ? 0 : 1) } }
+
+    /// Cookie = VersionIDofSecret | SHA-256(Ni | IPi | SPIi | secret) (RFC 7296 §2.6).
+    func cookie(version: UInt8, secret: [UInt8], nonce: [UInt8], from: IKEEndpoint, spiI: UInt64) -> [UInt8] {
+        [version] + Digest.hash(.sha256, nonce + from.address.bytes + KeySchedule.be64(spiI) + secret)
+    }
+
+    /// nil when the request carries a valid cookie; otherwise the stateless N(COOKIE) reply.
+    func checkCookie(_ m: IKEMessage, from: IKEEndpoint, to: IKEEndpoint) -> [IKEAction]? {
+        let nonce = m.payloads.nonce ?? []
+        if case let .notify(n)? = m.payloads.first, n.type == .COOKIE, let v = n.data.first {
+            let secret = v == cookieVersion ? cookieSecret : (v == cookieVersion &- 1 ? previousCookieSecret : nil)
+            if let secret, n.data == cookie(version: v, secret: secret, nonce: nonce, from: from, spiI: m.header.spiI) { return nil }
+        }
+        let c = cookie(version: cookieVersion, secret: cookieSecret, nonce: nonce, from: from, spiI: m.header.spiI)
+        let r = IKEMessage(header: IKEHeader(spiI: m.header.spiI, spiR: 0, exchangeType: .IKE_SA_INIT, isInitiator: false, isResponse: true, messageID: 0),
+                           payloads: [.notify(NotifyPayload(.COOKIE, data: c))])
+        return [.log(IKELogEvent(level: .info, layer: "ikev2", spiI: m.header.spiI, message: "\(halfOpenCount) half-open SAs: asking \(from) for a COOKIE")),
+                .send(bytes: r.serialize(), from: to, to: from)]
     }
 
     func newSPI() -> UInt64 {
