@@ -47,10 +47,22 @@ final class TsharkInteropTests: XCTestCase {
     }
 
     func testTsharkDissectsAndDecryptsAnAttach() throws {
+        try attach(suite: nil, encName: "AES-CBC-128 [RFC3602]", integName: "HMAC_SHA2_256_128 [RFC4868]")
+    }
+
+    /// RFC 5282 AES-GCM: Wireshark's decryption checks our AAD (header through SK header) and salt.
+    func testTsharkDecryptsAESGCM() throws {
+        try attach(suite: IKESuite(encryption: .ENCR_AES_GCM_16(keyBits: 256), integrity: nil, prf: .PRF_HMAC_SHA2_384, dhGroup: .ecp256),
+                   encName: "AES-GCM-256 with 16 octet ICV [RFC5282]", integName: "NONE [RFC4306]")
+    }
+
+    func attach(suite: IKESuite?, encName: String, integName: String) throws {
         guard Self.tshark != nil else { throw XCTSkip("tshark not installed") }
         let h = try AttachHarness()
         h.nat = true
-        try h.makeUE()
+        var cfg = IKEInitiatorConfig(imsi: AttachHarness.imsi, mcc: "001", mnc: "01")
+        if let suite { cfg.ikeSuites = [suite] }
+        try h.makeUE(cfg)
         var packets: [(bytes: [UInt8], from: IKEEndpoint, to: IKEEndpoint)] = []
         // Record in wire order by wrapping the harness routing.
         h.route(h.ue.start(now: h.now), fromUE: true)
@@ -72,13 +84,15 @@ final class TsharkInteropTests: XCTestCase {
         func hex16(_ v: UInt64) -> String { let s = String(v, radix: 16); return String(repeating: "0", count: 16 - s.count) + s }
         // UAT record: byte fields as bare hex (quoted hex is read as text and rejected), names quoted.
         func row(_ skAr: [UInt8]) -> String {
-            [hex16(info.spiI), hex16(info.spiR), info.keys.SK_ei.hex, info.keys.SK_er.hex, "\"AES-CBC-128 [RFC3602]\"",
-             info.keys.SK_ai.hex, skAr.hex, "\"HMAC_SHA2_256_128 [RFC4868]\""].joined(separator: ",")
+            [hex16(info.spiI), hex16(info.spiR), info.keys.SK_ei.hex, info.keys.SK_er.hex, "\"\(encName)\"",
+             info.keys.SK_ai.hex, skAr.hex, "\"\(integName)\""].joined(separator: ",")
         }
-        // With a wrong SK_ar, Wireshark must flag the ePDG's ICVs: proof that it really checks them.
-        var wrong = info.keys.SK_ar; wrong[0] ^= 1
-        let bad = try run(["-n", "-r", file.path, "-o", "uat:ikev2_decryption_table:" + row(wrong), "-T", "fields", "-e", "_ws.expert.message"])
-        XCTAssertTrue(bad.contains("Integrity Checksum Data is incorrect"), bad)
+        if suite == nil {
+            // With a wrong SK_ar, Wireshark must flag the ePDG's ICVs: proof that it really checks them.
+            var wrong = info.keys.SK_ar; wrong[0] ^= 1
+            let bad = try run(["-n", "-r", file.path, "-o", "uat:ikev2_decryption_table:" + row(wrong), "-T", "fields", "-e", "_ws.expert.message"])
+            XCTAssertTrue(bad.contains("Integrity Checksum Data is incorrect"), bad)
+        }
         let out = try run(["-n", "-r", file.path, "-o", "uat:ikev2_decryption_table:" + row(info.keys.SK_ar),
                            "-T", "fields", "-E", "separator=|", "-e", "isakmp.exchangetype", "-e", "isakmp.notify.msgtype",
                            "-e", "eap.code", "-e", "eap.type", "-e", "isakmp.cfg.attr.type", "-e", "isakmp.id.type", "-e", "_ws.expert.message"])
