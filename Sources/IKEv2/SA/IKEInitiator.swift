@@ -174,6 +174,7 @@ public final class IKEInitiator: IKESA {
         if let src = payloads.notify(.NAT_DETECTION_SOURCE_IP)?.data, src != NATDetection.hash(spiI: spiI, spiR: spiR, remote) {
             natDetected = true
         }
+        fragmentationNegotiated = payloads.has(.IKEV2_FRAGMENTATION_SUPPORTED)
         if natDetected, remote.port == 500 {
             log(.info, "NAT detected: moving to UDP \(config.natTraversalPort)")
             local.port = config.natTraversalPort
