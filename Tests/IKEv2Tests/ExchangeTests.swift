@@ -25,6 +25,19 @@ final class ExchangeTests: XCTestCase {
         XCTAssertTrue(sends.dropFirst().allSatisfy { $0 == (4500, 4500) })
     }
 
+    func testForcedUDPEncapsulationWithoutNAT() throws {
+        let h = try AttachHarness()
+        var cfg = IKEInitiatorConfig(imsi: AttachHarness.imsi, mcc: "001", mnc: "01")
+        cfg.forceUDPEncapsulation = true
+        try h.makeUE(cfg)
+        h.run()
+        XCTAssertEqual(h.ue.state, .established)
+        let nw = try XCTUnwrap(AttachHarness.children(h.epdgActions).first)
+        XCTAssertTrue(nw.udpEncapsulation, "the ePDG saw a NAT_DETECTION_SOURCE_IP that does not match")
+        XCTAssertEqual(nw.remote.port, 4500)
+        XCTAssertTrue(try XCTUnwrap(h.ue.childSA).udpEncapsulation)
+    }
+
     func testChildSARekeyWithAndWithoutPFS() throws {
         for pfs in [nil, DHGroup.ecp256] {
             let h = try AttachHarness()
