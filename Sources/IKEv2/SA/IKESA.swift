@@ -277,9 +277,14 @@ public class IKESA {
     /// Extra payloads a subclass adds to an INFORMATIONAL response (e.g. DEVICE_IDENTITY).
     func informationalExtra(_ payloads: [Payload]) -> [Payload] { [] }
 
-    /// Our own INFORMATIONAL: DPD when idle, Delete on request.
-    public func sendDPD(now: Double) {
-        guard pending == nil, isEstablished else { return }
+    /// Sends a liveness check (empty INFORMATIONAL request, "DPD"); the answer clears `pending`.
+    public func checkLiveness(now: Double) -> [IKEAction] {
+        sendDPD(now: now)
+        return drain()
+    }
+
+    func sendDPD(now: Double) {
+        guard pending == nil, isEstablished, !isDead else { return }
         sendRequest(.INFORMATIONAL, [], now: now)
     }
 
