@@ -45,6 +45,9 @@ final class AttachTests: XCTestCase {
         let est = (h.ueActions + h.epdgActions).compactMap { if case let .ikeSAEstablished(i) = $0 { i } else { nil } }
         XCTAssertEqual(est.count, 2)
         XCTAssertEqual(est[0].keys, est[1].keys)
+        // The host learns the next deadline (the Child SA rekey at 270 s) from an armTimer action.
+        guard case let .armTimer(at)? = h.epdgActions.last else { return XCTFail("last ePDG action must arm the timer") }
+        XCTAssertEqual(at, try XCTUnwrap(h.epdg.nextWakeup), accuracy: 0.001)
         XCTAssertEqual(h.epdg.count, 1)
         XCTAssertEqual(h.hss.vectorsIssued, 1)
         // Message flow: INIT, AUTH(ids), AUTH(EAP), AUTH(AUTH) = 4 requests and 4 responses.
@@ -179,6 +182,11 @@ final class AttachTests: XCTestCase {
         XCTAssertFalse(dpd.header.isInitiator)
         h.run(start: false)
         XCTAssertNil(sa.pending, "DPD answered")
+        // The phone probes too.
+        h.route(h.ue.checkLiveness(now: h.now), fromUE: true)
+        XCTAssertEqual(h.packetsToEPDG.count, 1)
+        h.run(start: false)
+        XCTAssertNil(h.ue.pending)
         // The phone deletes the IKE SA: the ePDG removes the Child SA and releases the address.
         h.route(h.ue.delete(now: h.now), fromUE: true)
         h.run(start: false)

@@ -25,6 +25,19 @@ final class ExchangeTests: XCTestCase {
         XCTAssertTrue(sends.dropFirst().allSatisfy { $0 == (4500, 4500) })
     }
 
+    func testForcedUDPEncapsulationWithoutNAT() throws {
+        let h = try AttachHarness()
+        var cfg = IKEInitiatorConfig(imsi: AttachHarness.imsi, mcc: "001", mnc: "01")
+        cfg.forceUDPEncapsulation = true
+        try h.makeUE(cfg)
+        h.run()
+        XCTAssertEqual(h.ue.state, .established)
+        let nw = try XCTUnwrap(AttachHarness.children(h.epdgActions).first)
+        XCTAssertTrue(nw.udpEncapsulation, "the ePDG saw a NAT_DETECTION_SOURCE_IP that does not match")
+        XCTAssertEqual(nw.remote.port, 4500)
+        XCTAssertTrue(try XCTUnwrap(h.ue.childSA).udpEncapsulation)
+    }
+
     func testChildSARekeyWithAndWithoutPFS() throws {
         for pfs in [nil, DHGroup.ecp256] {
             let h = try AttachHarness()
@@ -58,7 +71,7 @@ final class ExchangeTests: XCTestCase {
         h.run()
         let first = try XCTUnwrap(AttachHarness.children(h.epdgActions).first)
         let sa = try XCTUnwrap(h.epdg.allSAs.first)
-        XCTAssertEqual(try XCTUnwrap(h.epdg.nextWakeup), sa.lastActivity + 300, accuracy: 0.001, "esp lifetime 300 s = DPD 300 s here")
+        XCTAssertEqual(try XCTUnwrap(h.epdg.nextWakeup), sa.lastActivity + 270, accuracy: 0.001, "rekey at 90% of the 300 s esp lifetime")
         h.ueActions = []; h.epdgActions = []
         h.now = try XCTUnwrap(h.epdg.nextWakeup)
         h.route(h.epdg.poll(now: h.now), fromUE: false)
@@ -180,6 +193,105 @@ final class ExchangeTests: XCTestCase {
         h.run(start: false)
         XCTAssertTrue(h.ue.isDead)
         XCTAssertTrue(AttachHarness.logs(h.ueActions).contains { $0.contains("reactivation (cause 39)") })
+    }
+
+    func testHandsetProfileOverrides() throws {
+        var p = try AttachHarness().policy
+        p.pcscfIPv4AttributeType = 16389
+        p.pcscfIPv6AttributeType = 16390
+        let h = try AttachHarness(policy: p)
+        var cfg = IKEInitiatorConfig(imsi: AttachHarness.imsi, mcc: "001", mnc: "01")
+        // A phone-style proposal: several transforms of each type in one proposal.
+        cfg.ikeSAOverride = SAPayload(proposals: [Proposal(number: 1, protocolID: .IKE, transforms: [
+            Transform(.ENCR, EncrID.ENCR_AES_CBC, keyLength: 256), Transform(.ENCR, EncrID.ENCR_AES_CBC, keyLength: 128),
+            Transform(.PRF, PRFID.PRF_HMAC_SHA2_256), Transform(.PRF, PRFID.PRF_HMAC_SHA1),
+            Transform(.INTEG, IntegID.AUTH_HMAC_SHA2_256_128), Transform(.INTEG, IntegID.AUTH_HMAC_SHA1_96),
+            Transform(.DH, DHGroupID.MODP_2048), Transform(.DH, DHGroupID.MODP_1024)])])
+        cfg.espProposalsOverride = [Proposal(number: 1, protocolID: .ESP, transforms: [
+            Transform(.ENCR, EncrID.ENCR_AES_CBC, keyLength: 128), Transform(.INTEG, IntegID.AUTH_HMAC_SHA1_96),
+            Transform(.INTEG, IntegID.AUTH_HMAC_SHA2_256_128), Transform(.ESN, 0)])]
+        cfg.cpRequestAttributes = [1, 3, 8, 10, 16389, 16390]
+        cfg.idrType = .ID_KEY_ID
+        cfg.authNotifies = [NotifyPayload(.INITIAL_CONTACT), NotifyPayload(.EAP_ONLY_AUTHENTICATION), NotifyPayload(.MOBIKE_SUPPORTED)]
+        try h.makeUE(cfg)
+        h.run()
+        XCTAssertEqual(h.ue.state, .established, "\(AttachHarness.logs(h.ueActions + h.epdgActions))")
+        // Our preference order (AES-CBC-128 first, SHA1-96 first) picks inside the phone's proposal.
+        XCTAssertEqual(h.ue.suite, IKESuite(encryption: .ENCR_AES_CBC(keyBits: 128), integrity: .AUTH_HMAC_SHA1_96, prf: .PRF_HMAC_SHA1, dhGroup: .modp2048))
+        XCTAssertEqual(Set(h.ue.assigned?.pcscf ?? []), [IPAddress("198.51.100.1")!, IPAddress("2001:db8::5")!])
+        XCTAssertNotNil(h.ue.assigned?.ipv6)
+        XCTAssertEqual(AttachHarness.children(h.epdgActions).first?.suite.integrity, .AUTH_HMAC_SHA1_96)
+    }
+
+    func testUnknownSPIGetsUnprotectedInvalidIKESPI() throws {
+        let h = try AttachHarness()
+        let req = IKEMessage(header: IKEHeader(spiI: 7, spiR: 9, exchangeType: .INFORMATIONAL, isInitiator: true, isResponse: false, messageID: 4),
+                             payloads: [.sk(SKPayload(firstInnerPayload: .none, body: [UInt8](repeating: 0, count: 32)))])
+        let out = AttachHarness.sends(h.epdg.handle(datagram: req.serialize(), from: h.ueEnd, to: h.epdgEnd, now: 0))
+        let r = try IKEMessage(parsing: try XCTUnwrap(out.first))
+        XCTAssertEqual(r.header.spiI, 7); XCTAssertEqual(r.header.spiR, 9); XCTAssertEqual(r.header.messageID, 4)
+        XCTAssertTrue(r.header.isResponse)
+        XCTAssertEqual(r.payloads, [.notify(NotifyPayload(.INVALID_IKE_SPI))])
+        // Never answer a response.
+        var resp = req; resp.header.isResponse = true
+        XCTAssertTrue(AttachHarness.sends(h.epdg.handle(datagram: resp.serialize(), from: h.ueEnd, to: h.epdgEnd, now: 0)).isEmpty)
+    }
+
+    func testCookieChallengeUnderLoad() throws {
+        var p = try AttachHarness().policy
+        p.cookieThreshold = 0 // always ask
+        let h = try AttachHarness(policy: p)
+        try h.makeUE()
+        h.run()
+        XCTAssertEqual(h.ue.state, .established, "\(AttachHarness.logs(h.ueActions + h.epdgActions))")
+        let first = try IKEMessage(parsing: AttachHarness.sends(h.epdgActions)[0])
+        XCTAssertEqual(firstNotify(first), .COOKIE)
+        XCTAssertEqual(first.payloads.notify(.COOKIE)?.data.count, 33)
+        let second = try IKEMessage(parsing: AttachHarness.sends(h.ueActions)[1])
+        XCTAssertEqual(second.payloads.first, first.payloads.first, "the cookie comes first in the retried request")
+        try assertChildrenMatch(h)
+        // A forged cookie is answered with a fresh challenge, not an SA.
+        var forged = second
+        forged.header.spiI = 42
+        XCTAssertEqual(h.epdg.count, 1)
+        let r = AttachHarness.sends(h.epdg.handle(datagram: forged.serialize(), from: h.ueEnd, to: h.epdgEnd, now: h.now))
+        XCTAssertEqual(firstNotify(try IKEMessage(parsing: r[0])), .COOKIE)
+        XCTAssertEqual(h.epdg.count, 1)
+    }
+
+    func firstNotify(_ m: IKEMessage) -> NotifyType? {
+        if case let .notify(n)? = m.payloads.first { return n.type }
+        return nil
+    }
+
+    func assertChildrenMatch(_ h: AttachHarness) throws {
+        let nw = try XCTUnwrap(AttachHarness.children(h.epdgActions).first)
+        let ue = try XCTUnwrap(AttachHarness.children(h.ueActions).first)
+        XCTAssertEqual(nw.inboundEncryptionKey, ue.outboundEncryptionKey)
+        XCTAssertEqual(nw.outboundIntegrityKey, ue.inboundIntegrityKey)
+    }
+
+    func testInitialContactReplacesStaleSA() throws {
+        let h = try AttachHarness()
+        try h.makeUE()
+        h.run()
+        let first = try XCTUnwrap(AttachHarness.children(h.epdgActions).first)
+        // The phone reboots (its state is gone) and attaches again with INITIAL_CONTACT.
+        try h.makeUE(lastSeq: 11)
+        h.epdgActions = []
+        h.run()
+        XCTAssertEqual(h.ue.state, .established)
+        XCTAssertEqual(h.epdg.count, 1)
+        XCTAssertEqual(h.pool.inUse, 1)
+        XCTAssertTrue(h.epdgActions.contains(.deleteChildSA(inboundSPI: first.inboundSPI, outboundSPI: first.outboundSPI)))
+        XCTAssertTrue(h.epdgActions.contains { if case .ikeSADeleted(_, _, "replaced by a new IKE SA with INITIAL_CONTACT") = $0 { true } else { false } })
+        // Without INITIAL_CONTACT (a second tunnel, e.g. another APN) the first SA stays.
+        var cfg = IKEInitiatorConfig(imsi: AttachHarness.imsi, mcc: "001", mnc: "01")
+        cfg.authNotifies = [NotifyPayload(.EAP_ONLY_AUTHENTICATION)]
+        try h.makeUE(cfg, lastSeq: 12)
+        h.run()
+        XCTAssertEqual(h.ue.state, .established)
+        XCTAssertEqual(h.epdg.count, 2)
     }
 
     func testInitiatorRetransmitsAndResponderAnswersFromCache() throws {

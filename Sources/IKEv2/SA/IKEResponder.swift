@@ -59,6 +59,9 @@ public final class IKEResponder {
                 sa.receive(datagram, message: m, from: from, to: to, now: now)
                 return collect(sa)
             }
+            if let t = policy.cookieThreshold, halfOpenCount >= t, let cookieReply = checkCookie(m, from: from, to: to) {
+                return cookieReply
+            }
             let spiR = newSPI()
             let sa = IKEResponderSA(policy: policy, vectors: vectors, pool: pool, signer: signer, spiI: h.spiI, spiR: spiR,
                                     local: to, remote: from, now: now, allocateSPI: allocateESPSPI)
@@ -70,10 +73,53 @@ public final class IKEResponder {
             return collect(sa)
         }
         guard let sa = sas[h.spiR], sa.spiI == h.spiI else {
-            return [.log(IKELogEvent(level: .info, layer: "ikev2", spiI: h.spiI, message: "no IKE SA for SPIr \(String(h.spiR, radix: 16)) (\(h.exchangeType) from \(from))"))]
+            var out: [IKEAction] = [.log(IKELogEvent(level: .info, layer: "ikev2", spiI: h.spiI,
+                                                     message: "no IKE SA for SPIr \(String(h.spiR, radix: 16)) (\(h.exchangeType) #\(h.messageID) from \(from))"))]
+            if !h.isResponse {
+                // RFC 7296 §2.21.4: an unprotected response with INVALID_IKE_SPI tells a phone
+                // that still holds an SA from before a restart to start over.
+                let r = IKEMessage(header: IKEHeader(spiI: h.spiI, spiR: h.spiR, exchangeType: h.exchangeType, isInitiator: false,
+                                                     isResponse: true, messageID: h.messageID),
+                                   payloads: [.notify(NotifyPayload(.INVALID_IKE_SPI))])
+                out.append(.send(bytes: r.serialize(), from: to, to: from))
+            }
+            return out
         }
         sa.receive(datagram, message: m, from: from, to: to, now: now)
         return collect(sa)
+    }
+
+    /// Secret for stateless cookies, changed with `rotateCookieSecret` (the version byte tells which).
+    var cookieSecret = SecureRandom.bytes(32)
+    var previousCookieSecret: [UInt8]?
+    var cookieVersion: UInt8 = 0
+
+    /// Starts a new cookie secret; cookies made with the previous one stay valid until the next rotation.
+    public func rotateCookieSecret() {
+        previousCookieSecret = cookieSecret
+        cookieSecret = SecureRandom.bytes(32)
+        cookieVersion &+= 1
+    }
+
+    var halfOpenCount: Int { sas.values.reduce(0) { $0 + ($1.isEstablished ? 0 : 1) } }
+
+    /// Cookie = VersionIDofSecret | SHA-256(Ni | IPi | SPIi | secret) (RFC 7296 §2.6).
+    func cookie(version: UInt8, secret: [UInt8], nonce: [UInt8], from: IKEEndpoint, spiI: UInt64) -> [UInt8] {
+        [version] + Digest.hash(.sha256, nonce + from.address.bytes + KeySchedule.be64(spiI) + secret)
+    }
+
+    /// nil when the request carries a valid cookie; otherwise the stateless N(COOKIE) reply.
+    func checkCookie(_ m: IKEMessage, from: IKEEndpoint, to: IKEEndpoint) -> [IKEAction]? {
+        let nonce = m.payloads.nonce ?? []
+        if case let .notify(n)? = m.payloads.first, n.type == .COOKIE, let v = n.data.first {
+            let secret = v == cookieVersion ? cookieSecret : (v == cookieVersion &- 1 ? previousCookieSecret : nil)
+            if let secret, n.data == cookie(version: v, secret: secret, nonce: nonce, from: from, spiI: m.header.spiI) { return nil }
+        }
+        let c = cookie(version: cookieVersion, secret: cookieSecret, nonce: nonce, from: from, spiI: m.header.spiI)
+        let r = IKEMessage(header: IKEHeader(spiI: m.header.spiI, spiR: 0, exchangeType: .IKE_SA_INIT, isInitiator: false, isResponse: true, messageID: 0),
+                           payloads: [.notify(NotifyPayload(.COOKIE, data: c))])
+        return [.log(IKELogEvent(level: .info, layer: "ikev2", spiI: m.header.spiI, message: "\(halfOpenCount) half-open SAs: asking \(from) for a COOKIE")),
+                .send(bytes: r.serialize(), from: to, to: from)]
     }
 
     func newSPI() -> UInt64 {
@@ -82,7 +128,8 @@ public final class IKEResponder {
         return spi
     }
 
-    /// Runs timers (retransmissions, DPD, half-open expiry).
+    /// Runs timers (retransmissions, DPD, rekeys, lifetimes, half-open expiry). Ends with an
+    /// `armTimer` for the earliest remaining deadline of any SA.
     public func poll(now: Double) -> [IKEAction] {
         var out: [IKEAction] = []
         for sa in Array(sas.values) {
@@ -90,6 +137,8 @@ public final class IKEResponder {
             sa.poll(now: now)
             out += collect(sa)
         }
+        // The earliest deadline of all SAs, so a host keeping a single timer never loses one.
+        if let w = nextWakeup { out.append(.armTimer(at: w)) }
         return out
     }
 
@@ -141,7 +190,21 @@ public final class IKEResponder {
     }
 
     func collect(_ sa: IKEResponderSA) -> [IKEAction] {
-        let a = sa.drain()
+        var a = sa.drain()
+        if sa.initialContact, a.contains(where: { if case .ikeSAEstablished = $0 { true } else { false } }) {
+            // INITIAL_CONTACT: the phone lost every older SA (reboot, airplane mode); drop ours
+            // silently, with their Child SAs and addresses.
+            for old in sas.values where old !== sa && old.imsi == sa.imsi && !old.isDead {
+                old.terminate(reason: "replaced by a new IKE SA with INITIAL_CONTACT")
+                a += old.drain()
+                sas[old.spiR] = nil
+                byInitiator[InitKey(spiI: old.initialSPIi, remote: old.initialRemote)] = nil
+            }
+        }
+        // Every deadline (retransmission, DPD, rekey, lifetime, half-open expiry) reaches the host
+        // as a timer, so a host that only follows `armTimer` polls in time.
+        if !sa.isDead, let w = sa.wakeup { a.append(.armTimer(at: w)) }
+        if let next = sa.spawned, let w = next.wakeup { a.append(.armTimer(at: w)) }
         if let next = sa.spawned {
             sa.spawned = nil
             next.allocateIKESPI = sa.allocateIKESPI
