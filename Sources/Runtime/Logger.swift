@@ -89,8 +89,8 @@ public final class Logger: @unchecked Sendable {
 
     /// Logs one line (the message is built only if the level is enabled). `ue` is the
     /// subscriber column (IMSI, IKE SPI, dialog id...), `-` when nil.
-    public func log(_ layer: LogLayer, _ level: LogLevel, _ dir: LogDirection = .none, ue: String? = nil,
-                    _ message: @autoclosure () -> String) {
+    public func log(_ layer: LogLayer, _ level: LogLevel, _ message: @autoclosure () -> String,
+                    dir: LogDirection = .none, ue: String? = nil) {
         guard isEnabled(layer, level) else { return }
         var ts = timespec()
         clock_gettime(CLOCK_REALTIME, &ts)
@@ -98,14 +98,14 @@ public final class Logger: @unchecked Sendable {
         write(line)
     }
 
-    public func error(_ layer: LogLayer, _ dir: LogDirection = .none, ue: String? = nil, _ message: @autoclosure () -> String) {
-        log(layer, .error, dir, ue: ue, message())
+    public func error(_ layer: LogLayer, _ message: @autoclosure () -> String, dir: LogDirection = .none, ue: String? = nil) {
+        log(layer, .error, message(), dir: dir, ue: ue)
     }
-    public func info(_ layer: LogLayer, _ dir: LogDirection = .none, ue: String? = nil, _ message: @autoclosure () -> String) {
-        log(layer, .info, dir, ue: ue, message())
+    public func info(_ layer: LogLayer, _ message: @autoclosure () -> String, dir: LogDirection = .none, ue: String? = nil) {
+        log(layer, .info, message(), dir: dir, ue: ue)
     }
-    public func debug(_ layer: LogLayer, _ dir: LogDirection = .none, ue: String? = nil, _ message: @autoclosure () -> String) {
-        log(layer, .debug, dir, ue: ue, message())
+    public func debug(_ layer: LogLayer, _ message: @autoclosure () -> String, dir: LogDirection = .none, ue: String? = nil) {
+        log(layer, .debug, message(), dir: dir, ue: ue)
     }
 
     /// `HH:MM:SS.mmm [LAYER] DIR UE message` in local time.

@@ -82,7 +82,7 @@ public final class ServiceContext: @unchecked Sendable {
             self.handler?.datagram(bytes, from: peer, on: sock, context: self)
         }
         udpSockets.append(s)
-        logger.info(.runtime, ue: nil, "UDP \(s.localAddress) bound on loop \(loop.index)")
+        logger.info(.runtime, "UDP \(s.localAddress) bound on loop \(loop.index)")
         return s
     }
 
@@ -94,7 +94,7 @@ public final class ServiceContext: @unchecked Sendable {
             self.handler?.streamOpened(id, peer: conn.peerAddress, context: self)
         }
         listeners.append(l)
-        logger.info(.runtime, ue: nil, "TCP \(l.localAddress) listening on loop \(loop.index)")
+        logger.info(.runtime, "TCP \(l.localAddress) listening on loop \(loop.index)")
         return l
     }
 
@@ -136,7 +136,7 @@ public final class ServiceContext: @unchecked Sendable {
             sock = udpSockets.first { $0.localAddress.family == peer.family } ?? udpSockets.first { $0.localAddress.family == AF_INET6 }
         }
         guard let sock else {
-            logger.error(.runtime, .to, ue: nil, "no UDP socket to send to \(peer)\(from.map { " from \($0)" } ?? "")")
+            logger.error(.runtime, "no UDP socket to send to \(peer)\(from.map { " from \($0)" } ?? "")", dir: .to)
             return false
         }
         sock.send(bytes, to: peer)
@@ -171,7 +171,7 @@ public final class ServiceContext: @unchecked Sendable {
         case .closeStream(let s): close(s)
         case .armTimer(let k, let d): armTimer(key: k, after: d)
         case .cancelTimer(let k): cancelTimer(key: k)
-        case .log(let layer, let level, let dir, let ue, let msg): logger.log(layer, level, dir, ue: ue, msg)
+        case .log(let layer, let level, let dir, let ue, let msg): logger.log(layer, level, msg, dir: dir, ue: ue)
         }
     }
 
