@@ -126,3 +126,32 @@ final class UDPTests: XCTestCase {
         XCTAssertEqual(try SocketAddress(host: "127.0.0.1", port: 9).mappedToV6.unmapped, try SocketAddress(host: "127.0.0.1", port: 9))
     }
 }
+
+final class UDPDispatcherTests: XCTestCase {
+    /// One reader; the first payload byte is the key; each datagram is answered from the
+    /// loop that owns its key, and per-loop state lives in a LoopLocal.
+    func testDispatchingReaderSendsEachKeyToItsLoop() throws {
+        let group = try EventLoopGroup(loopCount: 3, name: "rt-disp")
+        defer { group.shutdown() }
+        let counts = LoopLocal<Int>(group: group)
+        let d = try UDPDispatcher.start(SocketAddress(host: "127.0.0.1", port: 0), group: group,
+                                        key: { bytes, _ in UInt64(bytes[0]) }) { loop, send, bytes, peer in
+            counts[loop] = (counts[loop] ?? 0) + 1
+            send.send([bytes[0], UInt8(loop.index), loop.inEventLoop ? 1 : 0], to: peer)
+        }
+        let client = try BlockingUDP(family: AF_INET)
+        for k in 0..<60 { client.send([UInt8(k), 0xAA], to: d.localAddress) }
+        var seen = 0
+        for _ in 0..<60 {
+            guard let (r, _) = client.receive() else { break }
+            XCTAssertEqual(Int(r[1]), group.shard(for: UInt64(r[0])), "key \(r[0]) answered by the wrong loop")
+            XCTAssertEqual(r[2], 1)
+            seen += 1
+        }
+        XCTAssertEqual(seen, 60)
+        let perLoop = try group.onEveryLoop { loop in counts[loop] ?? 0 }
+        XCTAssertEqual(perLoop.reduce(0, +), 60)
+        XCTAssertTrue(perLoop.allSatisfy { $0 > 0 }, "\(perLoop)")
+        d.close()
+    }
+}
