@@ -289,6 +289,5 @@ public final class EventLoop: @unchecked Sendable, CustomStringConvertible {
         taskLock.withLock { closed = true; tasks.removeAll() }
         Glibc.close(wakeFD)
         Glibc.close(epfd)
-        thread = nil
     }
 }

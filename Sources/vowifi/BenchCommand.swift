@@ -59,6 +59,9 @@ enum BenchCommand {
                 return 1
             }
         }
+        let t = LoopBenchmark.timerWheel()
+        print(String(format: "timer wheel, 1M timers over 60 s (1 ms tick, 8192 slots): schedule %.0f ns, cancel %.0f ns, expire %.0f ns per timer (1 ms steps)",
+                     t.schedule, t.cancel, t.fire))
         return 0
     }
 }
