@@ -46,6 +46,60 @@ final class TimerWheelTests: XCTestCase {
         }
     }
 
+    /// Deadlines over 100 s on a 64 ms wheel: far timers cascade, some far slots alias
+    /// (more than 1024 turns), and random steps mix tick-by-tick expiry with long jumps.
+    func testFarTimersCascadeWithMixedStepsAndJumps() {
+        var wheel = TimerWheel<Int>(tickNanoseconds: 1_000_000, slots: 64, now: 0)
+        var deadlines: [UInt64] = []
+        var ids: [TimerID] = []
+        for i in 0..<20_000 {
+            let d = UInt64.random(in: 0...100_000_000_000)
+            deadlines.append(d)
+            ids.append(wheel.schedule(at: d, i))
+        }
+        for i in stride(from: 0, to: 20_000, by: 5) { wheel.cancel(ids[i]) }
+        var now: UInt64 = 0
+        var due: [TimerID] = []
+        var last: UInt64 = 0
+        var fired = 0
+        var lastStep: UInt64 = 0
+        while now < 101_000_000_000 {
+            lastStep = Bool.random() ? UInt64.random(in: 1_000_000...3_000_000) : UInt64.random(in: 50_000_000...400_000_000)
+            now += lastStep
+            // Timers added while time passes must also fire on time.
+            if fired % 7 == 0 && now < 90_000_000_000 {
+                let d = now + UInt64.random(in: 0...5_000_000_000)
+                deadlines.append(d)
+                ids.append(wheel.schedule(at: d, deadlines.count - 1))
+            }
+            wheel.collectDue(now: now, into: &due)
+            for id in due {
+                guard let v = wheel.take(id) else { continue }
+                XCTAssertFalse(v < 20_000 && v % 5 == 0, "cancelled \(v) fired")
+                XCTAssertGreaterThanOrEqual(now, deadlines[v])
+                XCTAssertLessThanOrEqual(now - deadlines[v], lastStep + 1_000_000)
+                XCTAssertGreaterThanOrEqual(deadlines[v], last)
+                last = deadlines[v]
+                fired += 1
+            }
+            due.removeAll()
+        }
+        XCTAssertEqual(fired, deadlines.count - 4_000)
+        XCTAssertEqual(wheel.count, 0)
+        XCTAssertNil(wheel.nextWakeup())
+    }
+
+    func testNextWakeupWithOnlyFarTimersIsTheTurnBoundary() {
+        var wheel = TimerWheel<Int>(tickNanoseconds: 1_000_000, slots: 64, now: 0)
+        _ = wheel.schedule(at: 10_000_000_000, 1)  // 10 s: far
+        XCTAssertEqual(wheel.nextWakeup(), 64_000_000)
+        var due: [TimerID] = []
+        wheel.collectDue(now: 9_999_000_000, into: &due)
+        XCTAssertEqual(due, [])
+        wheel.collectDue(now: 10_000_000_000, into: &due)
+        XCTAssertEqual(due.count, 1)
+    }
+
     func testCancelDuringBatchPreventsFiring() {
         var wheel = TimerWheel<String>(tickNanoseconds: 1_000_000, slots: 64, now: 0)
         let a = wheel.schedule(at: 5_000_000, "a")
