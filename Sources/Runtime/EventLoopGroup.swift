@@ -53,9 +53,11 @@ public final class EventLoopGroup: Sendable {
     public func next() -> EventLoop { loops[roundRobin.increment() % loops.count] }
 
     /// Stops every loop (each closes what is registered on it) and joins the threads.
-    /// Idempotent; must not be called from a loop thread of this group.
+    /// Idempotent. Called from one of the group's own loop threads it only asks the loops
+    /// to stop (a thread cannot join itself); call it again from another thread to join.
     public func shutdown() {
         for l in loops { l.stop() }
+        if loops.contains(where: { $0.inEventLoop }) { return }
         for t in threads.takeAll() { pthread_join(t, nil) }
     }
 

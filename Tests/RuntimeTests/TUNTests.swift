@@ -85,5 +85,19 @@ final class TUNTests: XCTestCase {
         let reply = sender.receive()
         XCTAssertEqual(reply.map { String(decoding: $0.0, as: UTF8.self) }, "from-tun")
         XCTAssertEqual(reply?.1.description, "198.51.100.9:5060")
+
+        // Multi-queue: one queue per loop of the same device.
+        let group2 = try EventLoopGroup(loopCount: 2, name: "rt-tunmq")
+        defer { group2.shutdown() }
+        let names = try group2.onEveryLoop { loop in
+            try TUNDevice.open(name: "vwmq0", multiQueue: true, on: loop) { _, _ in }.name
+        }
+        XCTAssertEqual(names, ["vwmq0", "vwmq0"])
+        // Without multi-queue a second open of a busy device is refused (EBUSY).
+        XCTAssertThrowsError(try loop.submit { try TUNDevice.open(name: name, on: loop) { _, _ in }.name }) {
+            guard case .system(let call, _, let e)? = $0 as? RuntimeError else { return XCTFail("\($0)") }
+            XCTAssertEqual(call, "ioctl(TUNSETIFF)")
+            XCTAssertEqual(e, EBUSY)
+        }
     }
 }
