@@ -89,6 +89,11 @@ final class EventLoopTests: XCTestCase {
         let group = try EventLoopGroup(loopCount: 3, name: "rt-shard")
         defer { group.shutdown() }
         XCTAssertEqual(group.loop(for: 123_456).index, EventLoopGroup.shard(for: 123_456, count: 3))
+        for i in 0..<3 {
+            let spi = group.randomKey32(forShard: i)
+            XCTAssertNotEqual(spi, 0)
+            XCTAssertEqual(group.shard(for: UInt64(spi)), i)
+        }
     }
 
     func testStopClosesEverythingAndThreadsExit() throws {
