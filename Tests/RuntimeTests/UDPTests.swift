@@ -114,6 +114,15 @@ final class UDPTests: XCTestCase {
         XCTAssertEqual(RuntimeError.tunNeedsNetAdmin(device: "epdg0").description, "creating TUN device epdg0 needs root or CAP_NET_ADMIN")
     }
 
+    /// recvmmsg/sendmmsg take an array of C `struct mmsghdr`; the Swift mirror must match.
+    func testMMsgHdrMatchesTheCLayout() {
+        XCTAssertEqual(MemoryLayout<MMsgHdr>.offset(of: \MMsgHdr.msg_len), MemoryLayout<msghdr>.size)
+        #if arch(x86_64) || arch(arm64)
+        XCTAssertEqual(MemoryLayout<msghdr>.size, 56)
+        XCTAssertEqual(MemoryLayout<MMsgHdr>.stride, 64)
+        #endif
+    }
+
     func testSocketAddressParsing() throws {
         XCTAssertEqual(try SocketAddress(parsing: "[2001:db8::5]:500").description, "[2001:db8::5]:500")
         XCTAssertEqual(try SocketAddress(parsing: "198.51.100.7:4500").port, 4500)
