@@ -103,6 +103,8 @@ public final class EventLoop: @unchecked Sendable, CustomStringConvertible {
 
     /// Runs `body` on the loop and waits for its result (from another thread; on the loop
     /// thread it runs inline). Throws `RuntimeError.loopStopped` if the loop is not running.
+    /// Blocking: meant for startup and tests. From another loop's thread prefer `execute`
+    /// (two loops submitting to each other would wait for ever).
     public func submit<T: Sendable>(_ body: @escaping @Sendable () throws -> T) throws -> T {
         if inEventLoop { return try body() }
         let promise = Promise<Result<T, any Error>>()
@@ -289,6 +291,5 @@ public final class EventLoop: @unchecked Sendable, CustomStringConvertible {
         taskLock.withLock { closed = true; tasks.removeAll() }
         Glibc.close(wakeFD)
         Glibc.close(epfd)
-        thread = nil
     }
 }

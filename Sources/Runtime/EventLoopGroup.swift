@@ -46,6 +46,17 @@ public final class EventLoopGroup: Sendable {
         return Int(z.multipliedFullWidth(by: UInt64(count)).high)
     }
 
+    /// A random nonzero 32-bit value whose shard is `index`: for identifiers this side
+    /// chooses (inbound ESP SPI, SIP tags) so a dispatching reader can route packets that
+    /// carry only that value straight to the owning loop. Expected `loops.count` draws.
+    public func randomKey32(forShard index: Int) -> UInt32 {
+        precondition(index >= 0 && index < loops.count, "shard index out of range")
+        while true {
+            let v = UInt32.random(in: 1...UInt32.max)
+            if shard(for: UInt64(v)) == index { return v }
+        }
+    }
+
     /// The loop that owns `key`.
     public func loop(for key: UInt64) -> EventLoop { loops[shard(for: key)] }
 
@@ -53,9 +64,11 @@ public final class EventLoopGroup: Sendable {
     public func next() -> EventLoop { loops[roundRobin.increment() % loops.count] }
 
     /// Stops every loop (each closes what is registered on it) and joins the threads.
-    /// Idempotent; must not be called from a loop thread of this group.
+    /// Idempotent. Called from one of the group's own loop threads it only asks the loops
+    /// to stop (a thread cannot join itself); call it again from another thread to join.
     public func shutdown() {
         for l in loops { l.stop() }
+        if loops.contains(where: { $0.inEventLoop }) { return }
         for t in threads.takeAll() { pthread_join(t, nil) }
     }
 

@@ -210,7 +210,10 @@ public final class ServiceSet: @unchecked Sendable {
             for loop in group.loops {
                 try loop.submit {
                     let s = try make(loop)
-                    try s.start(on: loop)
+                    do { try s.start(on: loop) } catch {
+                        s.stop()  // release what it opened before failing
+                        throw error
+                    }
                     box.put(loop.index, s)
                 }
             }

@@ -18,10 +18,13 @@ public final class TUNDevice: LoopHandler, @unchecked Sendable {
     static let TUNSETIFF: UInt = 0x4004_54CA
     static let IFF_TUN: Int16 = 0x0001
     static let IFF_NO_PI: Int16 = 0x1000
+    static let IFF_MULTI_QUEUE: Int16 = 0x0100
 
     /// Creates (or attaches to) TUN device `name` and registers it on `loop` (loop thread).
-    /// Needs CAP_NET_ADMIN (`RuntimeError.tunNeedsNetAdmin` otherwise).
-    public static func open(name: String, on loop: EventLoop,
+    /// Needs CAP_NET_ADMIN (`RuntimeError.tunNeedsNetAdmin` otherwise). With `multiQueue`,
+    /// every loop can open its own queue of the same device (call once per loop with the
+    /// same name, all with `multiQueue: true`); the kernel spreads flows over the queues.
+    public static func open(name: String, multiQueue: Bool = false, on loop: EventLoop,
                             onPacket: @escaping (TUNDevice, UnsafeRawBufferPointer) -> Void) throws(RuntimeError) -> TUNDevice {
         loop.assertInLoop()
         guard name.utf8.count < Int(IFNAMSIZ) else { throw .tunUnavailable("device name '\(name)' is longer than \(IFNAMSIZ - 1) bytes") }
@@ -35,7 +38,7 @@ public final class TUNDevice: LoopHandler, @unchecked Sendable {
         withUnsafeMutableBytes(of: &ifr.ifr_ifrn.ifrn_name) { b in
             for (i, c) in name.utf8.enumerated() { b[i] = c }
         }
-        ifr.ifr_ifru.ifru_flags = IFF_TUN | IFF_NO_PI
+        ifr.ifr_ifru.ifru_flags = IFF_TUN | IFF_NO_PI | (multiQueue ? IFF_MULTI_QUEUE : 0)
         if ioctl(fd, TUNSETIFF, &ifr) < 0 {
             let e = errno
             Glibc.close(fd)

@@ -7,8 +7,11 @@ public struct TimerID: Sendable, Hashable {
 
 /// A hashed timer wheel (Varghese & Lauck, scheme 6) for millions of protocol timers:
 /// schedule and cancel are O(1) (a slab entry in a doubly-linked bucket list), expiry costs
-/// one bucket per tick. Timers never fire early; within a batch of due timers they fire in
-/// exact deadline order (ties in scheduling order). Deadlines are monotonic nanoseconds.
+/// one bucket per tick. Timers more than one turn away wait in a coarse wheel (one slot
+/// per turn) and cascade into the fine wheel a turn before they are due, so hour-long
+/// timers (rekeys, registrations) are not rescanned every turn. Timers never fire early;
+/// within a batch of due timers they fire in exact deadline order (ties in scheduling
+/// order). Deadlines are monotonic nanoseconds.
 ///
 /// Expiry is two-step so a firing callback can cancel a later timer of the same batch:
 /// `collectDue` lists due ids, `take` hands out a payload only if it was not cancelled meanwhile.
@@ -23,6 +26,7 @@ public struct TimerWheel<Payload> {
         var next: Int32 = -1
         var generation: UInt32 = 0
         var state: State = .free
+        var inFar = false
         var payload: Payload?
     }
 
@@ -35,6 +39,8 @@ public struct TimerWheel<Payload> {
     private var heads: [Int32]
     private var bucketCounts: [Int32]
     private var occupied: [UInt64]
+    private var farHeads: [Int32]
+    private var farCount = 0
     private var lastTick: UInt64 = 0
     private var nextSeq: UInt64 = 0
     /// Timers scheduled and not yet fired or cancelled (due-but-not-taken ones included).
@@ -54,7 +60,10 @@ public struct TimerWheel<Payload> {
         self.heads = Array(repeating: -1, count: n)
         self.bucketCounts = Array(repeating: 0, count: n)
         self.occupied = Array(repeating: 0, count: n / 64)
+        self.farHeads = Array(repeating: -1, count: 1024)
     }
+
+    @inline(__always) private func turn(_ tick: UInt64) -> UInt64 { tick / UInt64(slotCount) }
 
     /// Schedules `payload` for `deadline` (monotonic ns); a past deadline fires at the next expiry.
     public mutating func schedule(at deadline: UInt64, _ payload: Payload) -> TimerID {
@@ -75,7 +84,11 @@ public struct TimerWheel<Payload> {
         nextSeq &+= 1
         entries[i].state = .scheduled
         entries[i].payload = payload
-        link(index, bucket: Int(tick & mask))
+        if turn(tick) >= turn(lastTick) + 2 {
+            linkFar(index)
+        } else {
+            link(index, bucket: Int(tick & mask))
+        }
         count += 1
         return TimerID(index: UInt32(index), generation: entries[i].generation)
     }
@@ -87,7 +100,8 @@ public struct TimerWheel<Payload> {
         guard i < entries.count, entries[i].generation == id.generation else { return false }
         switch entries[i].state {
         case .free: return false
-        case .scheduled: unlink(Int32(i), bucket: Int(entries[i].tick & mask))
+        case .scheduled:
+            if entries[i].inFar { unlinkFar(Int32(i)) } else { unlink(Int32(i), bucket: Int(entries[i].tick & mask)) }
         case .due: break
         }
         release(i)
@@ -107,11 +121,25 @@ public struct TimerWheel<Payload> {
         guard target > lastTick else { return }
         let start = due.count
         if target - lastTick >= UInt64(slotCount) {
+            if farCount > 0 {
+                let from = turn(lastTick) + 2, to = turn(target) + 1
+                if to - from >= UInt64(farHeads.count) {
+                    for fb in 0..<farHeads.count { cascade(farBucket: fb, upToTurn: to) }
+                } else {
+                    var u = from
+                    while u <= to { cascade(farBucket: Int(u % UInt64(farHeads.count)), upToTurn: to); u += 1 }
+                }
+            }
             for b in 0..<slotCount where heads[b] >= 0 { drain(bucket: b, upTo: target, into: &due) }
         } else {
             var t = lastTick + 1
             while t <= target {
                 let b = Int(t & mask)
+                if b == 0 && farCount > 0 {
+                    // Entering turn t/N: the next turn's far timers move to the fine wheel.
+                    let next = turn(t) + 1
+                    cascade(farBucket: Int(next % UInt64(farHeads.count)), upToTurn: next)
+                }
                 if heads[b] >= 0 { drain(bucket: b, upTo: target, into: &due) }
                 t += 1
             }
@@ -138,6 +166,13 @@ public struct TimerWheel<Payload> {
     /// bucket's tick), or nil when nothing is scheduled. Costs slots/64 word tests at most.
     public func nextWakeup() -> UInt64? {
         guard count > 0 else { return nil }
+        // Far timers are at least a turn away: waking at the next turn boundary is early enough.
+        let boundary = origin + (turn(lastTick) + 1) * UInt64(slotCount) * tickNanoseconds
+        guard let fine = nextFineWakeup() else { return farCount > 0 ? boundary : nil }
+        return fine
+    }
+
+    private func nextFineWakeup() -> UInt64? {
         let words = occupied.count
         let first = Int((lastTick + 1) & mask)
         var w = first >> 6
@@ -159,6 +194,8 @@ public struct TimerWheel<Payload> {
         entries.removeAll()
         freeList.removeAll()
         for b in 0..<slotCount { heads[b] = -1; bucketCounts[b] = 0 }
+        for b in 0..<farHeads.count { farHeads[b] = -1 }
+        farCount = 0
         for w in 0..<occupied.count { occupied[w] = 0 }
         count = 0
     }
@@ -176,6 +213,41 @@ public struct TimerWheel<Payload> {
             }
             i = next
         }
+    }
+
+    private mutating func cascade(farBucket fb: Int, upToTurn maxTurn: UInt64) {
+        var i = farHeads[fb]
+        while i >= 0 {
+            let next = entries[Int(i)].next
+            let tick = entries[Int(i)].tick
+            if turn(tick) <= maxTurn {
+                unlinkFar(i)
+                link(i, bucket: Int(tick & mask))
+            }
+            i = next
+        }
+    }
+
+    private mutating func linkFar(_ i: Int32) {
+        let fb = Int(turn(entries[Int(i)].tick) % UInt64(farHeads.count))
+        let head = farHeads[fb]
+        entries[Int(i)].prev = -1
+        entries[Int(i)].next = head
+        entries[Int(i)].inFar = true
+        if head >= 0 { entries[Int(head)].prev = i }
+        farHeads[fb] = i
+        farCount += 1
+    }
+
+    private mutating func unlinkFar(_ i: Int32) {
+        let fb = Int(turn(entries[Int(i)].tick) % UInt64(farHeads.count))
+        let p = entries[Int(i)].prev, n = entries[Int(i)].next
+        if p >= 0 { entries[Int(p)].next = n } else { farHeads[fb] = n }
+        if n >= 0 { entries[Int(n)].prev = p }
+        entries[Int(i)].prev = -1
+        entries[Int(i)].next = -1
+        entries[Int(i)].inFar = false
+        farCount -= 1
     }
 
     private mutating func link(_ i: Int32, bucket b: Int) {
