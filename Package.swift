@@ -40,6 +40,8 @@ let package = Package(
         .testTarget(name: "HSSTests", dependencies: ["HSS", "TestSupport"]),
         .testTarget(name: "AAATests", dependencies: ["AAA", "TestSupport"]),
         .testTarget(name: "AnalysisTests", dependencies: ["Analysis", "TestSupport"]),
+        // Runs the built `vowifi` binary: demo, run/SIGTERM, config check.
+        .testTarget(name: "CLITests", dependencies: ["TestSupport"]),
         .testTarget(name: "RuntimeTests", dependencies: ["Runtime", "TestSupport"]),
         .testTarget(name: "UESimTests", dependencies: ["UESim", "TestSupport"]),
     ]

@@ -6,9 +6,9 @@ import Crypto
 public enum WiresharkIKEv2Table {
     public static func row(spii: UInt64, spir: UInt64, encryption: EncryptionAlgorithm, skEi: [UInt8], skEr: [UInt8],
                            integrity: IntegrityAlgorithm?, skAi: [UInt8], skAr: [UInt8]) -> String {
-        [hex16(spii), hex16(spir), skEi.hex, skEr.hex, encryptionName(encryption),
-         skAi.hex, skAr.hex, integrityName(integrity, aead: encryption.isAEAD)]
-            .map { "\"\($0)\"" }.joined(separator: ",")
+        // Hex-bytes fields are bare in a UAT file; only the enumerated names are quoted.
+        [hex16(spii), hex16(spir), skEi.hex, skEr.hex, "\"\(encryptionName(encryption))\"",
+         skAi.hex, skAr.hex, "\"\(integrityName(integrity, aead: encryption.isAEAD))\""].joined(separator: ",")
     }
 
     static func hex16(_ v: UInt64) -> String {

@@ -71,9 +71,19 @@ extension PhoneEndToEndTests {
         XCTAssertEqual(p.pcscf?.description, CoreHarness.pcscf)
     }
 
-    /// Without the private types on the ePDG, the Samsung phone gets no P-CSCF and says so.
-    func testSamsungWithoutPrivateAttributesFailsClearly() throws {
+    /// Unconfigured, the ePDG still answers Samsung's private types 16389/16390 in kind.
+    func testSamsungPrivateTypesAnsweredInKindWithoutConfig() throws {
         let h = CoreHarness()
+        let p = try h.addPhone(profile: .samsung, scenario: .register)
+        h.run()
+        XCTAssertEqual(p.finished, true, ladder(h, p))
+        XCTAssertTrue(passedSteps(p).contains(.register))
+        XCTAssertEqual(p.pcscf?.description, CoreHarness.pcscf)
+    }
+
+    /// An APN without a P-CSCF: the phone gets none and says so.
+    func testNoPCSCFOnTheAPNFailsClearly() throws {
+        let h = CoreHarness(policy: IKEResponderPolicy(apns: [APNPolicy(name: "ims", pcscfAddresses: [])]))
         let p = try h.addPhone(profile: .samsung, scenario: .register)
         h.run()
         XCTAssertEqual(p.finished, false)

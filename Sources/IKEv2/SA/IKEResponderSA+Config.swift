@@ -47,6 +47,9 @@ extension IKEResponderSA {
         if let i = info() { actions.append(.ikeSAEstablished(i)) }
     }
 
+    static let privatePCSCFv4: [UInt16] = [16384, 16389]
+    static let privatePCSCFv6: [UInt16] = [16386, 16390]
+
     func configReply(_ a: InnerAddresses) -> CPPayload {
         typealias A = CPPayload.Attribute
         var attrs: [A] = []
@@ -56,18 +59,23 @@ extension IKEResponderSA {
         if let v6 = a.ipv6, req.has(A.INTERNAL_IP6_ADDRESS) { attrs.append(A(A.INTERNAL_IP6_ADDRESS, v6.bytes + [a.ipv6PrefixLength])) }
         if req.has(A.INTERNAL_IP4_DNS) { for d in ap.dnsServers where d.isIPv4 { attrs.append(A(A.INTERNAL_IP4_DNS, d.bytes)) } }
         if req.has(A.INTERNAL_IP6_DNS) { for d in ap.dnsServers where d.isIPv6 { attrs.append(A(A.INTERNAL_IP6_DNS, d.bytes)) } }
-        let v4Types = Set([A.P_CSCF_IP4_ADDRESS] + (policy.pcscfIPv4AttributeType.map { [$0] } ?? []))
-        let v6Types = Set([A.P_CSCF_IP6_ADDRESS] + (policy.pcscfIPv6AttributeType.map { [$0] } ?? []))
+        // Besides 20/21 and the configured private types, phones ask for the P-CSCF in
+        // private types of their own: Qualcomm/Xiaomi 16384 (v4) / 16386 (v6), Samsung
+        // 16389 (v4) / 16390 (v6) (see docs: peers survey). They are answered in kind.
+        let v4Types = Set([A.P_CSCF_IP4_ADDRESS] + Self.privatePCSCFv4 + (policy.pcscfIPv4AttributeType.map { [$0] } ?? []))
+        let v6Types = Set([A.P_CSCF_IP6_ADDRESS] + Self.privatePCSCFv6 + (policy.pcscfIPv6AttributeType.map { [$0] } ?? []))
         var answered = Set<UInt16>()
         for r in req.attributes where !answered.contains(r.type) {
             if v4Types.contains(r.type) {
                 let t = policy.pcscfIPv4AttributeType ?? r.type
                 for p in ap.pcscfAddresses where p.isIPv4 { attrs.append(A(t, p.bytes)) }
-                answered.formUnion(v4Types)
+                answered.insert(r.type)
+                if let c = policy.pcscfIPv4AttributeType { answered.insert(c) }
             } else if v6Types.contains(r.type) {
                 let t = policy.pcscfIPv6AttributeType ?? r.type
                 for p in ap.pcscfAddresses where p.isIPv6 { attrs.append(A(t, p.bytes)) }
-                answered.formUnion(v6Types)
+                answered.insert(r.type)
+                if let c = policy.pcscfIPv6AttributeType { answered.insert(c) }
             }
         }
         return CPPayload(cfgType: CPPayload.CFG_REPLY, attributes: attrs)
