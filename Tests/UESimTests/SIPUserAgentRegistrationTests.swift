@@ -197,3 +197,27 @@ final class SIPUserAgentRegistrationTests: XCTestCase {
         XCTAssertEqual(Net.sent(ua.receive(Array(stray.utf8), from: Net.pcscf, now: 0.3)).first?.statusCode, 481)
     }
 }
+
+extension SIPUserAgentRegistrationTests {
+    /// TS 24.229 §5.1.1.4: a 3600 s binding is refreshed 600 s before it expires, a 600 s one at half time.
+    func testRegistrationRefresh() throws {
+        var ua = SIPUserAgent(config: Net.config(password: "pw"))
+        let r1 = Net.sent(ua.register(now: 0))[0]
+        _ = ua.receive(Net.response("200 OK", to: r1, extra: ["Contact: <sip:001010000000001@198.18.0.2:5060>;expires=3600"]), from: Net.pcscf, now: 1)
+        XCTAssertEqual(ua.refreshAt, 3001)
+        XCTAssertEqual(ua.nextDeadline, 6)   // timer K of the REGISTER transaction (T4 after the 200)
+        XCTAssertTrue(ua.tick(now: 6).isEmpty)
+        XCTAssertEqual(ua.nextDeadline, 3001)
+        let re = try XCTUnwrap(Net.sent(ua.tick(now: 3001)).first)
+        XCTAssertEqual(re.method, "REGISTER")
+        XCTAssertEqual(try re.cseq().sequence, 2)
+        XCTAssertEqual(try re.callID(), try r1.callID())
+        XCTAssertEqual(ua.registrationState, .registered)
+        _ = ua.receive(Net.response("200 OK", to: re, extra: ["Expires: 600"]), from: Net.pcscf, now: 3002)
+        XCTAssertEqual(ua.refreshAt, 3302)
+        let de = try XCTUnwrap(Net.sent(ua.deregister(now: 3100)).first)
+        XCTAssertEqual(de.header("Expires"), "0")
+        XCTAssertEqual(Net.events(ua.receive(Net.response("200 OK", to: de), from: Net.pcscf, now: 3101)), [.deregistered])
+        XCTAssertNil(ua.refreshAt)
+    }
+}

@@ -57,7 +57,12 @@ extension Phone {
                 ikeWake = min(ikeWake ?? at, at)
             case let .log(l):
                 out.append(.log(l.description))
-            case .ikeSAEstablished, .ikeSADeleted:
+            case let .ikeSADeleted(_, _, reason):
+                // The ePDG (or a dead peer) ended the tunnel under a running scenario.
+                if finished == nil, current?.step != .ikeDelete, ike?.state == .established {
+                    out += fail("IKE SA closed: \(reason)", now: now)
+                }
+            case .ikeSAEstablished:
                 break
             }
         }

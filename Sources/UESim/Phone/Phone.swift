@@ -130,9 +130,9 @@ public final class Phone {
         let step = current?.step ?? .note
         let out = record(PhoneEvent(step: step, start: current?.start ?? now, end: now, verdict: .fail(reason)))
         current = nil
+        finished = false
         var tail: [PhoneAction] = []
         if let ike, ike.isEstablished, !ike.isDead { tail = mapIKE(ike.delete(now: now), now: now) }
-        finished = false
         return out + tail + [.done(success: false)]
     }
 

@@ -68,6 +68,7 @@ extension SIPUserAgent {
         if regExpiresRequested == 0 {
             registrationState = .idle
             registeredExpires = nil
+            refreshAt = nil
             return [.event(.deregistered)]
         }
         serviceRoute = ((try? r.headerValues("Service-Route")) ?? []).map(String.init)
@@ -77,6 +78,7 @@ extension SIPUserAgent {
         let exp = ours?.parameters["expires"].flatMap { UInt32($0) } ?? (try? r.expires()) ?? nil ?? regExpiresRequested
         registeredExpires = exp
         registrationState = .registered
+        refreshAt = now + (exp > 1200 ? Double(exp) - 600 : Double(exp) / 2)
         return [.event(.registered(expires: exp, serviceRoute: serviceRoute, associatedURIs: associatedURIs))]
     }
 
