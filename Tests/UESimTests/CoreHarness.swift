@@ -93,12 +93,12 @@ final class CoreHarness {
         case toPhone(Phone, [UInt8], from: IKEEndpoint, to: IKEEndpoint, raw: Bool)
     }
 
-    init(policy: IKEResponderPolicy? = nil, epdgPort: UInt16 = 500) {
+    init(policy: IKEResponderPolicy? = nil, epdgPort: UInt16 = 500, signer: IKEAuthSigner? = nil) {
         epdgEnd = IKEEndpoint(IPAddress(v4: 203, 0, 113, 1), epdgPort)
         epdg = IKEResponder(policy: policy ?? IKEResponderPolicy(apns: [APNPolicy(name: "ims", dnsServers: [IPAddress("198.51.100.53")!],
                                                                                    pcscfAddresses: [IPAddress(CoreHarness.pcscf)!]),
                                                                          APNPolicy(name: "EMERGENCY", pcscfAddresses: [IPAddress(CoreHarness.pcscf)!])]),
-                            vectors: hss, pool: pool)
+                            vectors: hss, pool: pool, signer: signer)
         ims = IMSCore(config: IMSConfig(domain: CoreHarness.domain, sipAddresses: [CoreHarness.pcscf],
                                         echo: [IMSEchoEntry(impu: "tel:666"), IMSEchoEntry(impu: "urn:service:sos", anonymous: true)],
                                         timers: SIPTimerValues()),

@@ -1,6 +1,7 @@
 import XCTest
 import IKEv2
 import AKA
+import Crypto
 import IMS
 import Wire
 @testable import UESim
@@ -121,5 +122,39 @@ extension PhoneEndToEndTests {
         XCTAssertEqual(a.finished, true, ladder(h, a) + "\n---\n" + ladder(h, b))
         XCTAssertTrue(b.events.contains { $0.detail.hasPrefix("from sip:001010000000001") }, ladder(h, b))
         XCTAssertTrue(a.events.first { $0.step == .media }?.detail.hasPrefix("sent 20, echoed 20, lost 0") == true, ladder(h, a))
+    }
+}
+
+extension PhoneEndToEndTests {
+    func makeSigner() throws -> IKEAuthSigner {
+        let key = try PrivateKey.generateEC(curve: .p256)
+        let c = try Certificate.selfSigned(commonName: "epdg.epc.mnc001.mcc001.pub.3gppnetwork.org",
+                                           dnsName: "epdg.epc.mnc001.mcc001.pub.3gppnetwork.org", key: key)
+        return try CertificateSigner(certificate: c.certificate, key: c.privateKey)
+    }
+
+    /// MediaTek: an ePDG signing its first IKE_AUTH response loses the phone; with
+    /// omit_auth_in_first_auth_rsp the same phone attaches. Android does not care.
+    func testMediaTekNeedsOmitAuthInFirstAuthResponse() throws {
+        let apns = [APNPolicy(name: "ims", pcscfAddresses: [Wire.IPAddress(CoreHarness.pcscf)!])]
+        let signer = try makeSigner()
+        let signing = CoreHarness(policy: IKEResponderPolicy(apns: apns), signer: signer)
+        let mtk = try signing.addPhone(profile: .mediatek, scenario: .attach)
+        signing.run()
+        XCTAssertEqual(mtk.finished, false)
+        guard case let .fail(reason)? = mtk.events.last?.verdict else { return XCTFail(ladder(signing, mtk)) }
+        XCTAssertTrue(reason.contains("omit_auth_in_first_auth_rsp"), reason)
+
+        let androidH = CoreHarness(policy: IKEResponderPolicy(apns: apns), signer: signer)
+        let android = try androidH.addPhone(profile: .android, scenario: .attach)
+        androidH.run()
+        XCTAssertEqual(android.finished, true, ladder(androidH, android))
+
+        var omit = IKEResponderPolicy(apns: apns)
+        omit.omitAuthInFirstAuthResponse = true
+        let omitting = CoreHarness(policy: omit, signer: signer)
+        let mtk2 = try omitting.addPhone(profile: .mediatek, scenario: .attach)
+        omitting.run()
+        XCTAssertEqual(mtk2.finished, true, ladder(omitting, mtk2))
     }
 }
