@@ -233,6 +233,24 @@ final class IMSCallTests: XCTestCase {
         XCTAssertNil(msg.first?.0.header("Record-Route"))
     }
 
+    func testProxiedCancelFollowsTheInvite() throws {
+        let (ims, _) = makeIMS()
+        let a = ue(1), b = ue(2)
+        try registerUE(ims, a)
+        try registerUE(ims, b)
+        let inv = sent(ims.receive(datagram: request(a, "INVITE", uri: "tel:0600000002", callID: "cc", cseq: 1, branch: "z9hG4bKcc1",
+                                                     extra: inviteExtras(), sdp: offerSDP(a)), from: a.peer, now: 0))
+        let cancel = sent(ims.receive(datagram: request(a, "CANCEL", uri: "tel:0600000002", callID: "cc", cseq: 1, branch: "z9hG4bKcc1"),
+                                      from: a.peer, now: 1))
+        XCTAssertEqual(cancel.first?.1, b.peer)
+        XCTAssertEqual(cancel.first?.0.method, "CANCEL")
+        XCTAssertEqual(cancel.first?.0.requestURI, inv.first?.0.requestURI, "same Request-URI as the forwarded INVITE")
+        XCTAssertEqual(try cancel.first?.0.topVia().branch, try inv.first?.0.topVia().branch, "same branch, so B matches it")
+        // A call to a phone that is not registered yet is not proxied: 480.
+        XCTAssertEqual(sent(ims.receive(datagram: request(a, "MESSAGE", uri: "tel:0600000004", callID: "m4", cseq: 1, branch: "z9hG4bKm4"),
+                                        from: a.peer, now: 2)).first?.0.statusCode, 480)
+    }
+
     func testRTPEcho() {
         var echo = RTPEcho(expectedAddress: "2001:db8:3000:1::2")
         let rtp: [UInt8] = [0x80, 0x74, 0x00, 0x01, 0, 0, 0, 160, 0x12, 0x34, 0x56, 0x78, 0xF0, 0x44]

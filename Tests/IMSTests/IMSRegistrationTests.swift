@@ -248,6 +248,25 @@ final class IMSRegistrationTests: XCTestCase {
         XCTAssertEqual(broken.last, .closeConnection(a.peer))
     }
 
+    func testNoAuthenticationAndIMPIDerivedFromIMSI() throws {
+        let (ims, subs) = makeIMS()
+        // Only a tel IMPU and authent_type none: the phone registers sip:<IMSI>@<home domain> without Authorization.
+        subs.add(.init(subscriber: IMSSubscriber(impi: "001010000000003@\(domain)", impus: ["tel:0600000003"], authentType: .none), algorithm: nil))
+        let u = TestUE(imsi: "001010000000003", address: "198.51.100.33")
+        let req = String(decoding: u.register(), as: UTF8.self)
+            .split(separator: "\r\n", omittingEmptySubsequences: false).filter { !$0.hasPrefix("Authorization:") }.joined(separator: "\r\n")
+        let out = ims.receive(datagram: Array(req.utf8), from: u.peer, now: 0)
+        let ok = try XCTUnwrap(sent(out).first?.0)
+        XCTAssertEqual(ok.statusCode, 200, "authent_type none: no challenge")
+        XCTAssertEqual(events(out), [.registered(impi: "001010000000003@\(domain)", contact: u.contactURI, expires: 3600)])
+        XCTAssertEqual(IMSIdentity.impi(imsi: "001010123456789", mncDigits: 2), "001010123456789@ims.mnc001.mcc001.3gppnetwork.org")
+        XCTAssertEqual(IMSIdentity.impi(imsi: "234150999999999", mncDigits: 2), "234150999999999@ims.mnc015.mcc234.3gppnetwork.org")
+        XCTAssertEqual(IMSIdentity.impi(imsi: "310260123456789", mncDigits: 3), "310260123456789@ims.mnc260.mcc310.3gppnetwork.org")
+        XCTAssertEqual(IMSIdentity.uri(impu: "001010123456789", domain: domain), "sip:001010123456789@\(domain)")
+        XCTAssertEqual(IMSIdentity.uri(impu: "sip:user", domain: "amarisoft.com"), "sip:user@amarisoft.com")
+        XCTAssertEqual(IMSIdentity.uri(impu: "tel:600", domain: domain), "tel:600")
+    }
+
     func testGarbageGetsTypedEventAndMalformedRequestGets400() {
         let (ims, _) = makeIMS()
         let p = SIPPeer(address: "198.51.100.9", port: 5060, transport: .udp)
