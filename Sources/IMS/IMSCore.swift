@@ -20,7 +20,10 @@ public final class IMSCore {
     var regSubscriptions: [String: RegSubscription] = [:]
     // Echo dialogs by Call-ID, and the dialogs proxied between phones.
     var echoCalls: [String: EchoCall] = [:]
-    var proxiedCalls: Set<String> = []
+    /// Proxied dialogs by Call-ID, with the time of their last request (idle ones are dropped).
+    var proxiedCalls: [String: Double] = [:]
+    /// A proxied dialog without requests for this long is forgotten (no BYE seen).
+    static let proxiedIdleLimit: Double = 4 * 3600
     var nextMediaPort: UInt16
     var usedMediaPorts: Set<UInt16> = []
 
@@ -91,6 +94,7 @@ public final class IMSCore {
         out += expireSubscriptions(now: now)
         for id in Array(echoCalls.keys) { out += echoTick(id, now: now) }
         challenges = challenges.filter { $0.value.expiresAt > now }
+        proxiedCalls = proxiedCalls.filter { now - $0.value < IMSCore.proxiedIdleLimit }
         return out
     }
 
@@ -111,7 +115,7 @@ public final class IMSCore {
         let callID = (try? m.callID()) ?? ""
         // Requests inside a proxied dialog, and new INVITE/MESSAGE towards a registered phone, are
         // forwarded statelessly; everything else is ours (UAS) and goes through the transaction layer.
-        if proxiedCalls.contains(callID) && echoCalls[callID] == nil {
+        if proxiedCalls[callID] != nil && echoCalls[callID] == nil {
             let initial = method == "INVITE" && (try? m.to().tag) == nil
             return proxyRequest(m, from: peer, now: now, initial: initial)
         }
