@@ -25,6 +25,8 @@ public final class IMSCore {
     /// A proxied dialog without requests for this long is forgotten (no BYE seen).
     static let proxiedIdleLimit: Double = 4 * 3600
     var nextMediaPort: UInt16
+    /// Makes tags, branches and MD5 nonces; tests replace it to get byte-exact messages.
+    public var tokenSource: (Int) -> String = { IMSCore.randomToken($0) }
     var usedMediaPorts: Set<UInt16> = []
 
     public init(config: IMSConfig, subscribers: any IMSSubscriberSource) {
@@ -197,7 +199,7 @@ public final class IMSCore {
         for v in req.headerLines("Via") { r.addHeader("Via", v) }
         if let f = req.header("From") { r.addHeader("From", f) }
         if var to = try? req.to() {
-            if to.tag == nil, code > 100 { to.tag = toTag ?? IMSCore.token() }
+            if to.tag == nil, code > 100 { to.tag = toTag ?? newToken() }
             r.addHeader("To", to.description)
         } else if let t = req.header("To") { r.addHeader("To", t) }
         if let c = req.header("Call-ID") { r.addHeader("Call-ID", c) }
@@ -233,8 +235,11 @@ public final class IMSCore {
 
     // MARK: helpers
 
+    /// A new tag, branch suffix or MD5 nonce (`bytes` random bytes as hex) from `tokenSource`.
+    func newToken(_ bytes: Int = 8) -> String { tokenSource(bytes) }
+
     /// Random hex token for tags, branches and nonces.
-    static func token(_ bytes: Int = 8) -> String {
+    public static func randomToken(_ bytes: Int = 8) -> String {
         var g = SystemRandomNumberGenerator()
         let hex = Array("0123456789abcdef")
         var s = ""

@@ -118,7 +118,7 @@ extension IMSCore {
                            expiresAt: now + config.challengeLifetime)
         } else {
             guard let pwd = sub.pwd else { return reply(m, 403, peer: peer, now: now) }
-            ch = Challenge(impi: sub.impi, realm: realm, nonce: IMSCore.token(16), algorithm: algorithm, password: Array(pwd.utf8),
+            ch = Challenge(impi: sub.impi, realm: realm, nonce: newToken(16), algorithm: algorithm, password: Array(pwd.utf8),
                            rand: [], expiresAt: now + config.challengeLifetime)
         }
         challenges[ch.nonce] = ch

@@ -59,6 +59,45 @@ final class IMSRegistrationTests: XCTestCase {
         XCTAssertTrue(String(decoding: bytes, as: UTF8.self).hasPrefix("SIP/2.0 200 OK\r\nVia: SIP/2.0/UDP [2001:db8:3000:1::2]:5060;branch=z9hG4bKreg0012;rport\r\n"))
     }
 
+    /// The 401 and the 200 OK, byte for byte (tags and RAND made deterministic).
+    func testRegistrationBytes() throws {
+        let (ims, subs) = makeIMS()
+        let rand = Array(0..<16).map { UInt8($0) }
+        subs.randSource = { rand }
+        var n = 0
+        ims.tokenSource = { _ in n += 1; return "T\(n)" }
+        let a = ue(1)
+        let c = ims.receive(datagram: a.register(), from: a.peer, now: 0)
+        guard case .send(let bytes401, _)? = c.first else { return XCTFail() }
+        let autn = try milenage().vector(rand: rand, sqn: SQN(seq: 1, ind: 1), amf: [0x90, 0x01]).autn
+        let nonce = try DigestAKA.nonce(rand: rand, autn: autn)
+        let head = "Via: SIP/2.0/UDP [2001:db8:3000:1::2]:5060;branch=z9hG4bKreg0011;rport\r\n"
+            + "From: <sip:001010000000001@\(domain)>;tag=t0001\r\n"
+        XCTAssertEqual(String(decoding: bytes401, as: UTF8.self),
+            "SIP/2.0 401 Unauthorized\r\n" + head
+            + "To: <sip:001010000000001@\(domain)>;tag=T1\r\n"
+            + "Call-ID: reg-001010000000001@2001:db8:3000:1::2\r\n"
+            + "CSeq: 1 REGISTER\r\n"
+            + "Server: VoWiFi-Core-IMS\r\n"
+            + "WWW-Authenticate: Digest realm=\"\(domain)\",nonce=\"\(nonce)\",algorithm=AKAv1-MD5,qop=\"auth\"\r\n"
+            + "Content-Length: 0\r\n\r\n")
+        let (auth, _) = try a.answer(try SIPMessage(parsing: bytes401))
+        let ok = ims.receive(datagram: a.register(authorization: auth), from: a.peer, now: 1)
+        guard case .send(let bytes200, let to)? = ok.first else { return XCTFail() }
+        XCTAssertEqual(to, a.peer)
+        XCTAssertEqual(String(decoding: bytes200, as: UTF8.self),
+            "SIP/2.0 200 OK\r\n" + head.replacingOccurrences(of: "reg0011", with: "reg0012")
+            + "To: <sip:001010000000001@\(domain)>;tag=T2\r\n"
+            + "Call-ID: reg-001010000000001@2001:db8:3000:1::2\r\n"
+            + "CSeq: 2 REGISTER\r\n"
+            + "Server: VoWiFi-Core-IMS\r\n"
+            + "Contact: <sip:001010000000001@[2001:db8:3000:1::2]:5060>;+sip.instance=\"<urn:gsma:imei:35902707-293054-0>\";+g.3gpp.icsi-ref=\"urn%3Aurn-7%3A3gpp-service.ims.icsi.mmtel\";expires=3600\r\n"
+            + "Path: <sip:\(domain);lr>\r\n"
+            + "Service-Route: <sip:[2001:db8:3000:1::1]:5060;lr>\r\n"
+            + "P-Associated-URI: <sip:001010000000001@\(domain)>, <tel:0600000001>\r\n"
+            + "Content-Length: 0\r\n\r\n")
+    }
+
     func testRetransmittedRegisterGetsSameChallenge() {
         let (ims, _) = makeIMS()
         let a = ue(1)
