@@ -253,10 +253,13 @@ final class IMSRegistrationTests: XCTestCase {
         </reginfo>
 
         """)
+        // Unanswered over UDP, the NOTIFY is retransmitted after T1 (timer E).
+        XCTAssertEqual(sent(ims.tick(now: 5.5)).map { $0.0.method }, ["NOTIFY"])
         // The phone answers the NOTIFY; the client transaction completes.
         var resp = SIPMessage.response(200)
         for h in ["Via", "From", "To", "Call-ID", "CSeq"] { resp.addHeader(h, notify.header(h)!) }
-        XCTAssertEqual(ims.receive(datagram: resp.serialized(), from: a.peer, now: 5.1), [])
+        XCTAssertEqual(ims.receive(datagram: resp.serialized(), from: a.peer, now: 5.6), [])
+        XCTAssertEqual(sent(ims.tick(now: 7)).count, 0, "no more retransmissions")
         // De-registration triggers a NOTIFY with version 1 and the registration terminated.
         let (auth, _) = try a.answer(try XCTUnwrap(sent(ims.receive(datagram: a.register(), from: a.peer, now: 6)).first?.0))
         let dereg = sent(ims.receive(datagram: a.register(expires: 0, authorization: auth), from: a.peer, now: 7))
