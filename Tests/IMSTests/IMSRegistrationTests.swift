@@ -261,8 +261,8 @@ final class IMSRegistrationTests: XCTestCase {
         XCTAssertEqual(ims.receive(datagram: resp.serialized(), from: a.peer, now: 5.6), [])
         XCTAssertEqual(sent(ims.tick(now: 7)).count, 0, "no more retransmissions")
         // De-registration triggers a NOTIFY with version 1 and the registration terminated.
-        let (auth, _) = try a.answer(try XCTUnwrap(sent(ims.receive(datagram: a.register(), from: a.peer, now: 6)).first?.0))
-        let dereg = sent(ims.receive(datagram: a.register(expires: 0, authorization: auth), from: a.peer, now: 7))
+        let (auth, _) = try a.answer(try XCTUnwrap(sent(ims.receive(datagram: a.register(), from: a.peer, now: 8)).first?.0))
+        let dereg = sent(ims.receive(datagram: a.register(expires: 0, authorization: auth), from: a.peer, now: 9))
         XCTAssertEqual(dereg.map { $0.0.method ?? String($0.0.statusCode ?? 0) }, ["200", "NOTIFY"])
         let body2 = String(decoding: dereg[1].0.body, as: UTF8.self)
         XCTAssertTrue(body2.contains("version=\"1\""))
@@ -272,7 +272,7 @@ final class IMSRegistrationTests: XCTestCase {
         // A SUBSCRIBE for another event package → 489.
         let bad = String(decoding: sub, as: UTF8.self).replacingOccurrences(of: "Event: reg", with: "Event: presence")
             .replacingOccurrences(of: "sub-1@", with: "sub-2@").replacingOccurrences(of: "z9hG4bKsub1", with: "z9hG4bKsub2")
-        XCTAssertEqual(sent(ims.receive(datagram: Array(bad.utf8), from: a.peer, now: 8)).first?.0.statusCode, 489)
+        XCTAssertEqual(sent(ims.receive(datagram: Array(bad.utf8), from: a.peer, now: 10)).first?.0.statusCode, 489)
     }
 
     func testRegisterOverTCPStream() throws {
