@@ -14,6 +14,8 @@ public final class IMSCore {
 
     // Registrar state.
     var registrations: [String: IMSRegistration] = [:]
+    /// IMPU key (see `IMSIdentity.key`) → IMPI of the registered identities.
+    var impuIndex: [String: String] = [:]
     var challenges: [String: Challenge] = [:]
     var authenticated: [String: Challenge] = [:]
     // Reg event subscriptions, by Call-ID of the SUBSCRIBE dialog.
@@ -295,9 +297,9 @@ public final class IMSCore {
     }
 
     func findRegistration(for uri: SIPAnyURI) -> IMSRegistration? {
-        let keys = IMSIdentity.lookupKeys(uri)
-        return registrations.values.first { reg in
-            !reg.bindings.isEmpty && reg.impus.contains { keys.contains(IMSIdentity.key($0)) }
+        for k in IMSIdentity.lookupKeys(uri) {
+            if let impi = impuIndex[k], let reg = registrations[impi], !reg.bindings.isEmpty { return reg }
         }
+        return nil
     }
 }

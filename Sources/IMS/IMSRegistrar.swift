@@ -172,7 +172,7 @@ extension IMSCore {
             }
             events.append(.event(.registered(impi: sub.impi, contact: c.uri.description, expires: granted)))
         }
-        registrations[sub.impi] = reg.bindings.isEmpty ? nil : reg
+        storeRegistration(sub.impi, reg.bindings.isEmpty ? nil : reg)
         if reg.bindings.isEmpty { authenticated[sub.impi] = nil }
 
         var r = makeResponse(to: m, code: 200)
@@ -196,12 +196,19 @@ extension IMSCore {
             let expired = reg.bindings.filter { $0.expiresAt <= now }
             guard !expired.isEmpty else { continue }
             reg.bindings.removeAll { $0.expiresAt <= now }
-            registrations[impi] = reg.bindings.isEmpty ? nil : reg
+            storeRegistration(impi, reg.bindings.isEmpty ? nil : reg)
             if reg.bindings.isEmpty { authenticated[impi] = nil }
             for b in expired { out.append(.event(.deregistered(impi: impi, contact: b.contact.uri.description))) }
             out += notifyRegSubscribers(impi: impi, now: now)
         }
         return out
+    }
+
+    /// Stores (or removes) a registration and keeps the IMPU index in step.
+    func storeRegistration(_ impi: String, _ reg: IMSRegistration?) {
+        if let old = registrations[impi] { for u in old.impus { impuIndex[IMSIdentity.key(u)] = nil } }
+        registrations[impi] = reg
+        if let reg { for u in reg.impus { impuIndex[IMSIdentity.key(u)] = impi } }
     }
 
     /// Contacts are the same binding when user, host and port match (RFC 3261 §19.1.4, simplified).
