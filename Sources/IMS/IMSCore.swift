@@ -18,6 +18,9 @@ public final class IMSCore {
     var impuIndex: [String: String] = [:]
     var challenges: [String: Challenge] = [:]
     var authenticated: [String: Challenge] = [:]
+    /// Negotiated Gm SAs per IMPI (the newest last).
+    var gmSecurity: [String: [IMSGmSecurity]] = [:]
+    var nextSPI: UInt32 = 0x1000
     // Reg event subscriptions, by Call-ID of the SUBSCRIBE dialog.
     var regSubscriptions: [String: RegSubscription] = [:]
     // Echo dialogs by Call-ID, and the dialogs proxied between phones.

@@ -309,6 +309,46 @@ final class IMSRegistrationTests: XCTestCase {
         XCTAssertEqual(IMSIdentity.uri(impu: "tel:600", domain: domain), "tel:600")
     }
 
+    func testSecAgreeNegotiatesGmSecurityAssociations() throws {
+        let (ims0, subs) = makeIMS()
+        var config = ims0.config
+        config.ipsec = true
+        let ims = IMSCore(config: config, subscribers: subs)
+        let rand = Array(repeating: UInt8(0x5A), count: 16)
+        subs.randSource = { rand }
+        let a = ue(1)
+        func withSecurityClient(_ b: [UInt8]) -> [UInt8] {
+            let sc = "Security-Client: ipsec-3gpp;prot=esp;mod=trans;spi-c=1111;spi-s=2222;port-c=5064;port-s=5066;ealg=des-ede3-cbc;alg=hmac-md5-96,"
+                + "ipsec-3gpp;prot=esp;mod=trans;spi-c=1111;spi-s=2222;port-c=5064;port-s=5066;ealg=aes-cbc;alg=hmac-sha-1-96\r\nRequire: sec-agree\r\nContent-Length"
+            return Array(String(decoding: b, as: UTF8.self).replacingOccurrences(of: "Content-Length", with: sc).utf8)
+        }
+        let first = ims.receive(datagram: withSecurityClient(a.register()), from: a.peer, now: 0)
+        let keys = try milenage().f2345(rand: rand)
+        let sa = IMSGmSecurity(ueAddress: a.peer.address, pcscfAddress: pcscf6, portUC: 5064, portUS: 5066, spiUC: 1111, spiUS: 2222,
+                               portPC: 5062, portPS: 5063, spiPC: 0x1000, spiPS: 0x1001,
+                               integrityAlgorithm: "hmac-sha-1-96", encryptionAlgorithm: "aes-cbc",
+                               integrityKey: keys.ik + [0, 0, 0, 0], encryptionKey: keys.ck)
+        XCTAssertEqual(first.first, .installGmSecurity(sa), "des-ede3-cbc is skipped, the second mechanism is taken")
+        let c = try XCTUnwrap(sent(first).first?.0)
+        XCTAssertEqual(c.header("Security-Server"),
+                       "ipsec-3gpp;q=0.1;prot=esp;mod=trans;spi-c=4096;spi-s=4097;port-c=5062;port-s=5063;ealg=aes-cbc;alg=hmac-sha-1-96")
+        // The protected REGISTER arrives from port_uc on our port_ps; the 200 goes back the same way.
+        let protectedPeer = SIPPeer(address: a.peer.address, port: 5064, transport: .udp, localPort: 5063)
+        let (auth, _) = try a.answer(c)
+        let ok = sent(ims.receive(datagram: withSecurityClient(a.register(authorization: auth)), from: protectedPeer, now: 1))
+        XCTAssertEqual(ok.first?.0.statusCode, 200)
+        XCTAssertEqual(ok.first?.1, protectedPeer)
+        // Requests to the phone will leave from port_pc towards its port_us.
+        XCTAssertEqual(ims.currentRegistrations.first?.bindings.first?.peer,
+                       SIPPeer(address: a.peer.address, port: 5066, transport: .udp, localPort: 5062))
+        // De-registration removes the SAs after the 200.
+        let dereg = ims.receive(datagram: a.register(expires: 0, authorization: auth), from: protectedPeer, now: 2)
+        XCTAssertEqual(dereg.last, .removeGmSecurity(sa))
+        // With ipsec off (the default) no Security-Server is sent.
+        let plain = sent(ims0.receive(datagram: withSecurityClient(a.register()), from: a.peer, now: 3))
+        XCTAssertNil(plain.first?.0.header("Security-Server"))
+    }
+
     func testGarbageGetsTypedEventAndMalformedRequestGets400() {
         let (ims, _) = makeIMS()
         let p = SIPPeer(address: "198.51.100.9", port: 5060, transport: .udp)
