@@ -14,14 +14,24 @@ public final class IMSCore {
 
     // Registrar state.
     var registrations: [String: IMSRegistration] = [:]
+    /// IMPU key (see `IMSIdentity.key`) → IMPI of the registered identities.
+    var impuIndex: [String: String] = [:]
     var challenges: [String: Challenge] = [:]
     var authenticated: [String: Challenge] = [:]
+    /// Negotiated Gm SAs per IMPI (the newest last).
+    var gmSecurity: [String: [IMSGmSecurity]] = [:]
+    var nextSPI: UInt32 = 0x1000
     // Reg event subscriptions, by Call-ID of the SUBSCRIBE dialog.
     var regSubscriptions: [String: RegSubscription] = [:]
     // Echo dialogs by Call-ID, and the dialogs proxied between phones.
     var echoCalls: [String: EchoCall] = [:]
-    var proxiedCalls: Set<String> = []
+    /// Proxied dialogs by Call-ID, with the time of their last request (idle ones are dropped).
+    var proxiedCalls: [String: Double] = [:]
+    /// A proxied dialog without requests for this long is forgotten (no BYE seen).
+    static let proxiedIdleLimit: Double = 4 * 3600
     var nextMediaPort: UInt16
+    /// Makes tags, branches and MD5 nonces; tests replace it to get byte-exact messages.
+    public var tokenSource: (Int) -> String = { IMSCore.randomToken($0) }
     var usedMediaPorts: Set<UInt16> = []
 
     public init(config: IMSConfig, subscribers: any IMSSubscriberSource) {
@@ -91,6 +101,7 @@ public final class IMSCore {
         out += expireSubscriptions(now: now)
         for id in Array(echoCalls.keys) { out += echoTick(id, now: now) }
         challenges = challenges.filter { $0.value.expiresAt > now }
+        proxiedCalls = proxiedCalls.filter { now - $0.value < IMSCore.proxiedIdleLimit }
         return out
     }
 
@@ -111,7 +122,7 @@ public final class IMSCore {
         let callID = (try? m.callID()) ?? ""
         // Requests inside a proxied dialog, and new INVITE/MESSAGE towards a registered phone, are
         // forwarded statelessly; everything else is ours (UAS) and goes through the transaction layer.
-        if proxiedCalls.contains(callID) && echoCalls[callID] == nil {
+        if proxiedCalls[callID] != nil && echoCalls[callID] == nil {
             let initial = method == "INVITE" && (try? m.to().tag) == nil
             return proxyRequest(m, from: peer, now: now, initial: initial)
         }
@@ -193,7 +204,7 @@ public final class IMSCore {
         for v in req.headerLines("Via") { r.addHeader("Via", v) }
         if let f = req.header("From") { r.addHeader("From", f) }
         if var to = try? req.to() {
-            if to.tag == nil, code > 100 { to.tag = toTag ?? IMSCore.token() }
+            if to.tag == nil, code > 100 { to.tag = toTag ?? newToken() }
             r.addHeader("To", to.description)
         } else if let t = req.header("To") { r.addHeader("To", t) }
         if let c = req.header("Call-ID") { r.addHeader("Call-ID", c) }
@@ -229,8 +240,11 @@ public final class IMSCore {
 
     // MARK: helpers
 
+    /// A new tag, branch suffix or MD5 nonce (`bytes` random bytes as hex) from `tokenSource`.
+    func newToken(_ bytes: Int = 8) -> String { tokenSource(bytes) }
+
     /// Random hex token for tags, branches and nonces.
-    static func token(_ bytes: Int = 8) -> String {
+    public static func randomToken(_ bytes: Int = 8) -> String {
         var g = SystemRandomNumberGenerator()
         let hex = Array("0123456789abcdef")
         var s = ""
@@ -286,9 +300,9 @@ public final class IMSCore {
     }
 
     func findRegistration(for uri: SIPAnyURI) -> IMSRegistration? {
-        let keys = IMSIdentity.lookupKeys(uri)
-        return registrations.values.first { reg in
-            !reg.bindings.isEmpty && reg.impus.contains { keys.contains(IMSIdentity.key($0)) }
+        for k in IMSIdentity.lookupKeys(uri) {
+            if let impi = impuIndex[k], let reg = registrations[impi], !reg.bindings.isEmpty { return reg }
         }
+        return nil
     }
 }

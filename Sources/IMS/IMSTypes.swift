@@ -16,6 +16,24 @@ public struct IMSMediaSession: Sendable, Equatable {
     public var encoding: String
 }
 
+/// The four transport-mode ESP SAs of one phone's Gm security association (TS 33.203 §7.1):
+/// UE port_uc → P-CSCF port_ps uses spiPS and UE port_us → P-CSCF port_pc uses spiPC (inbound);
+/// P-CSCF port_pc → UE port_us uses spiUS and P-CSCF port_ps → UE port_uc uses spiUC (outbound).
+/// The runtime installs them (XFRM); the IMS core only negotiates them.
+public struct IMSGmSecurity: Sendable, Equatable {
+    public var ueAddress: String
+    public var pcscfAddress: String
+    public var portUC: UInt16, portUS: UInt16, spiUC: UInt32, spiUS: UInt32
+    public var portPC: UInt16, portPS: UInt16, spiPC: UInt32, spiPS: UInt32
+    /// `hmac-sha-1-96` or `hmac-md5-96`; `null` or `aes-cbc`.
+    public var integrityAlgorithm: String
+    public var encryptionAlgorithm: String
+    /// IK_ESP / CK_ESP derived from the AKA IK/CK (TS 33.203 Annex I): IK for HMAC-MD5-96,
+    /// IK || 32 zero bits for HMAC-SHA-1-96; CK for AES-CBC; empty for null.
+    public var integrityKey: [UInt8]
+    public var encryptionKey: [UInt8]
+}
+
 /// Things worth a log line or a remote-API event (users_update, dialog).
 public enum IMSEvent: Sendable, Equatable {
     case registered(impi: String, contact: String, expires: UInt32)
@@ -37,6 +55,9 @@ public enum IMSAction: Sendable, Equatable {
     case closeMedia(id: String)
     /// Close a TCP connection whose stream cannot be framed.
     case closeConnection(SIPPeer)
+    /// Install / remove the Gm IPsec SAs of a phone (only with `IMSConfig.ipsec`).
+    case installGmSecurity(IMSGmSecurity)
+    case removeGmSecurity(IMSGmSecurity)
     case event(IMSEvent)
 }
 

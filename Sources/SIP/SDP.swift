@@ -96,7 +96,9 @@ public struct SDPSession: Sendable, Equatable {
             let value = String(line.dropFirst(2))
             if t == "m" {
                 let f = value.split(separator: " ")
-                guard f.count >= 4, let port = UInt16(f[1].split(separator: "/")[0]) else { throw SDPError.badMedia(value) }
+                guard f.count >= 4, let portText = f[1].split(separator: "/").first, let port = UInt16(portText) else {
+                    throw SDPError.badMedia(value)
+                }
                 medias.append(SDPMedia(media: String(f[0]), port: port, proto: String(f[2]), formats: f[3...].map(String.init)))
             } else if medias.isEmpty {
                 session.append(SDPLine(t, value))
@@ -127,8 +129,8 @@ public struct SDPSession: Sendable, Equatable {
 
     static func address(fromConnection v: String) -> String? {
         let f = v.split(separator: " ")
-        guard f.count == 3 else { return nil }
-        return String(f[2].split(separator: "/")[0])
+        guard f.count == 3, let a = f[2].split(separator: "/").first else { return nil }
+        return String(a)
     }
 }
 

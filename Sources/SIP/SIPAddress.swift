@@ -43,25 +43,25 @@ public struct SIPAddress: Sendable, Equatable, CustomStringConvertible {
             let display = t[..<lt].sipTrimmed
             if display.isEmpty {
                 displayName = nil
-            } else if display.first == "\"" {
+            } else if display.firstByte == 0x22 {
                 guard SIPQuoting.isCompleteQuoted(display) else {
                     throw SIPParseError.badHeaderValue(header: header, reason: "bad quoted display name")
                 }
-                displayName = SIPQuoting.unquote(display)
+                displayName = SIPQuoting.unquote(String(display))
             } else {
                 // *(token LWS): tokens separated by whitespace.
-                let words = display.split(whereSeparator: { $0 == " " || $0 == "\t" })
+                let words = display.splitWS()
                 guard words.allSatisfy({ SIPChar.isTokenString($0) }) else {
                     throw SIPParseError.badHeaderValue(header: header, reason: "display name must be tokens or a quoted string")
                 }
                 displayName = words.joined(separator: " ")
             }
             let afterLT = t[t.index(after: lt)...]
-            guard let gt = afterLT.firstIndex(of: ">") else {
+            guard let gt = afterLT.firstByteIndex(UInt8(ascii: ">")) else {
                 throw SIPParseError.badHeaderValue(header: header, reason: "missing '>'")
             }
             let uriText = afterLT[..<gt]
-            guard !uriText.isEmpty, uriText.sipTrimmed.count == uriText.count else {
+            guard !uriText.isEmpty, uriText.sipTrimmed.utf8.count == uriText.utf8.count else {
                 throw SIPParseError.badHeaderValue(header: header, reason: "whitespace inside <>")
             }
             uri = try SIPAnyURI(parsing: uriText)
@@ -83,7 +83,7 @@ public struct SIPAddress: Sendable, Equatable, CustomStringConvertible {
 
     static func parseTrailingParams(_ rest: Substring, header: String) throws -> SIPParameters {
         if rest.isEmpty { return SIPParameters() }
-        guard rest.first == ";" else {
+        guard rest.firstByte == UInt8(ascii: ";") else {
             throw SIPParseError.badHeaderValue(header: header, reason: "unexpected text after '>'")
         }
         let pieces = try SIPQuoting.split(rest.dropFirst(), on: UInt8(ascii: ";"), context: header)
@@ -135,14 +135,14 @@ public struct SIPVia: Sendable, Equatable, CustomStringConvertible {
             pendingSpace = false
             compact.append(b)
         }
-        let s = String(decoding: compact, as: UTF8.self)
-        let parts = s.split(separator: " ")
+        let s = Substring(String(decoding: compact, as: UTF8.self))
+        let parts = s.splitUTF8(0x20, omittingEmpty: true)
         guard parts.count == 2 else { throw SIPParseError.badHeaderValue(header: "Via", reason: "expected 'SIP/2.0/<transport> <sent-by>'") }
-        let proto = parts[0].split(separator: "/", omittingEmptySubsequences: false)
+        let proto = parts[0].splitUTF8(UInt8(ascii: "/"))
         guard proto.count == 3, proto[0].sipEqualsIgnoringCase("SIP"), proto[1] == "2.0", SIPChar.isTokenString(proto[2]) else {
             throw SIPParseError.badHeaderValue(header: "Via", reason: "bad sent-protocol '\(parts[0])'")
         }
-        transport = SIPHeaderName.asciiLowercased(String(proto[2])).uppercased()
+        transport = String(decoding: proto[2].utf8.map { ($0 >= 0x61 && $0 <= 0x7A) ? $0 - 0x20 : $0 }, as: UTF8.self)
         do {
             (host, port) = try SIPURI.parseHostPort(parts[1], context: String(parts[1]))
         } catch {
@@ -162,8 +162,8 @@ public struct SIPCSeq: Sendable, Equatable, CustomStringConvertible {
     public var description: String { String(sequence) + " " + method }
 
     public init(parsing text: Substring) throws {
-        let parts = text.sipTrimmed.split(whereSeparator: { $0 == " " || $0 == "\t" })
-        guard parts.count == 2, parts[0].utf8.allSatisfy(SIPChar.isDigit), parts[0].count <= 10,
+        let parts = text.sipTrimmed.splitWS()
+        guard parts.count == 2, parts[0].utf8.allSatisfy(SIPChar.isDigit), parts[0].utf8.count <= 10,
               let n = UInt64(parts[0]), n < 0x8000_0000, SIPChar.isTokenString(parts[1]) else {
             throw SIPParseError.badHeaderValue(header: "CSeq", reason: "expected '<number below 2^31> <method>'")
         }
@@ -190,7 +190,7 @@ public struct SIPAuthHeader: Sendable, Equatable, CustomStringConvertible {
 
     public init(parsing text: Substring, header: String = "Authorization") throws {
         let t = text.sipTrimmed
-        guard let sp = t.firstIndex(where: { $0 == " " || $0 == "\t" }) else {
+        guard let sp = t.utf8.firstIndex(where: SIPChar.isWS) else {
             throw SIPParseError.badHeaderValue(header: header, reason: "missing auth scheme or parameters")
         }
         let sch = t[..<sp]

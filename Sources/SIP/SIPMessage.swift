@@ -150,7 +150,7 @@ public struct SIPMessage: Sendable, Equatable {
     /// Addresses of a name-addr list header (Contact, Route, Record-Route, Path, Service-Route, P-Associated-URI...).
     /// A `Contact: *` is returned as an empty list; use `isWildcardContact`.
     public func addresses(_ name: String) throws -> [SIPAddress] {
-        try headerValues(name).filter { $0 != "*" }.map { try SIPAddress(parsing: $0, header: name) }
+        try headerValues(name).filter { !($0.utf8.count == 1 && $0.utf8.first == UInt8(ascii: "*")) }.map { try SIPAddress(parsing: $0, header: name) }
     }
 
     public func contacts() throws -> [SIPAddress] { try addresses("Contact") }
@@ -159,7 +159,7 @@ public struct SIPMessage: Sendable, Equatable {
     /// A header holding one unsigned integer (Expires, Max-Forwards, RSeq, Min-Expires...).
     public func integer(_ name: String) throws -> UInt32? {
         guard let v = header(name)?.sipTrimmed else { return nil }
-        guard !v.isEmpty, v.count <= 10, v.utf8.allSatisfy(SIPChar.isDigit), let n = UInt64(v), n <= UInt64(UInt32.max) else {
+        guard !v.isEmpty, v.utf8.count <= 10, v.utf8.allSatisfy(SIPChar.isDigit), let n = UInt64(v), n <= UInt64(UInt32.max) else {
             throw SIPParseError.badHeaderValue(header: name, reason: "expected an unsigned integer")
         }
         return UInt32(n)
@@ -172,7 +172,7 @@ public struct SIPMessage: Sendable, Equatable {
     /// Content-Type as lowercased `type/subtype`, without parameters.
     public var contentType: String? {
         guard let v = header("Content-Type") else { return nil }
-        let media = v.split(separator: ";", maxSplits: 1).first.map { $0.sipTrimmed } ?? ""
+        let media = Substring(v).splitUTF8(UInt8(ascii: ";")).first.map { $0.sipTrimmed } ?? ""
         return SIPHeaderName.asciiLowercased(String(media))
     }
 

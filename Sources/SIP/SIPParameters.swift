@@ -56,13 +56,13 @@ public struct SIPParameters: Sendable, Equatable, Sequence {
         for piece in pieces {
             let t = piece.sipTrimmed
             if t.isEmpty { throw SIPParseError.badHeaderValue(header: context, reason: "empty parameter") }
-            if let eq = t.firstIndex(of: "=") {
+            if let eq = t.firstByteIndex(UInt8(ascii: "=")) {
                 let name = t[..<eq].sipTrimmed
                 let value = t[t.index(after: eq)...].sipTrimmed
                 guard SIPChar.isTokenString(name) else {
                     throw SIPParseError.badHeaderValue(header: context, reason: "bad parameter name '\(name)'")
                 }
-                if value.first == "\"" {
+                if value.firstByte == 0x22 {
                     guard SIPQuoting.isCompleteQuoted(value) else {
                         throw SIPParseError.badHeaderValue(header: context, reason: "unterminated quoted parameter '\(name)'")
                     }
@@ -85,9 +85,10 @@ public struct SIPParameters: Sendable, Equatable, Sequence {
 /// header values at separators that are outside quotes and angle brackets.
 public enum SIPQuoting {
     /// `"abc \"x\""` → `abc "x"`; a value without surrounding quotes is returned unchanged.
-    public static func unquote<S: StringProtocol>(_ s: S) -> String {
+    public static func unquote(_ s: String) -> String {
+        guard s.utf8.first == 0x22 else { return s }
         let u = Array(s.utf8)
-        guard u.count >= 2, u.first == 0x22, u.last == 0x22 else { return String(s) }
+        guard u.count >= 2, u.last == 0x22 else { return s }
         var out: [UInt8] = []
         out.reserveCapacity(u.count)
         var i = 1
@@ -108,7 +109,7 @@ public enum SIPQuoting {
     }
 
     /// True when `s` is exactly one quoted string whose closing quote is not escaped.
-    static func isCompleteQuoted<S: StringProtocol>(_ s: S) -> Bool {
+    static func isCompleteQuoted(_ s: Substring) -> Bool {
         let u = Array(s.utf8)
         guard u.count >= 2, u[0] == 0x22 else { return false }
         var i = 1
@@ -121,35 +122,47 @@ public enum SIPQuoting {
     }
 
     /// Splits at `separator` bytes that are outside quoted strings and `<...>`.
-    /// Throws on an unterminated quote or angle bracket.
+    /// Throws on an unterminated quote or angle bracket. Scans the contiguous UTF-8 bytes.
     static func split(_ s: Substring, on separator: UInt8, context: String) throws -> [Substring] {
-        var parts: [Substring] = []
-        let u = s.utf8
-        var inQuote = false, inAngle = false
-        var start = u.startIndex
-        var i = u.startIndex
-        while i < u.endIndex {
-            let b = u[i]
-            if inQuote {
-                if b == 0x5C {
-                    i = u.index(after: i)
-                    if i == u.endIndex { break }
-                } else if b == 0x22 { inQuote = false }
-            } else if b == 0x22 {
-                inQuote = true
-            } else if inAngle {
-                if b == UInt8(ascii: ">") { inAngle = false }
-            } else if b == UInt8(ascii: "<") {
-                inAngle = true
-            } else if b == separator {
-                parts.append(Substring(s[start..<i]))
-                start = u.index(after: i)
+        var copy = s
+        let scan: (offsets: [Int], error: String?) = copy.withUTF8 { buf in
+            var offsets: [Int] = []
+            var inQuote = false, inAngle = false
+            var i = 0
+            let n = buf.count
+            while i < n {
+                let b = buf[i]
+                if inQuote {
+                    if b == 0x5C { i += 1 } else if b == 0x22 { inQuote = false }
+                } else if b == 0x22 {
+                    inQuote = true
+                } else if inAngle {
+                    if b == UInt8(ascii: ">") { inAngle = false }
+                } else if b == UInt8(ascii: "<") {
+                    inAngle = true
+                } else if b == separator {
+                    offsets.append(i)
+                }
+                i += 1
             }
-            i = u.index(after: i)
+            if inQuote { return (offsets, "unterminated quoted string") }
+            if inAngle { return (offsets, "unterminated '<'") }
+            return (offsets, nil)
         }
-        if inQuote { throw SIPParseError.badHeaderValue(header: context, reason: "unterminated quoted string") }
-        if inAngle { throw SIPParseError.badHeaderValue(header: context, reason: "unterminated '<'") }
-        parts.append(Substring(s[start..<u.endIndex]))
+        if let e = scan.error { throw SIPParseError.badHeaderValue(header: context, reason: e) }
+        if scan.offsets.isEmpty { return [s] }
+        var parts: [Substring] = []
+        parts.reserveCapacity(scan.offsets.count + 1)
+        let u = s.utf8
+        var start = u.startIndex
+        var pos = 0
+        for off in scan.offsets {
+            let idx = u.index(start, offsetBy: off - pos)
+            parts.append(s[start..<idx])
+            start = u.index(after: idx)
+            pos = off + 1
+        }
+        parts.append(s[start..<u.endIndex])
         return parts
     }
 

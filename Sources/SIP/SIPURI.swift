@@ -45,14 +45,15 @@ public struct SIPURI: Sendable, Equatable, CustomStringConvertible {
 
     public init(parsing text: Substring) throws {
         let t = text.sipTrimmed
-        guard let colon = t.firstIndex(of: ":") else { throw SIPParseError.badURI(String(t)) }
-        let sch = SIPHeaderName.asciiLowercased(String(t[..<colon]))
-        guard sch == "sip" || sch == "sips" else { throw SIPParseError.badURI(String(t)) }
-        scheme = sch
+        guard let colon = t.firstByteIndex(UInt8(ascii: ":")) else { throw SIPParseError.badURI(String(t)) }
+        let sch = t[..<colon]
+        if sch.sipEqualsIgnoringCase("sip") { scheme = "sip" } else if sch.sipEqualsIgnoringCase("sips") { scheme = "sips" } else {
+            throw SIPParseError.badURI(String(t))
+        }
         var rest = t[t.index(after: colon)...]
-        if let at = rest.firstIndex(of: "@") {
+        if let at = rest.firstByteIndex(UInt8(ascii: "@")) {
             let userinfo = rest[..<at]
-            if let pc = userinfo.firstIndex(of: ":") {
+            if let pc = userinfo.firstByteIndex(UInt8(ascii: ":")) {
                 user = String(userinfo[..<pc])
                 password = String(userinfo[userinfo.index(after: pc)...])
             } else {
@@ -67,16 +68,16 @@ public struct SIPURI: Sendable, Equatable, CustomStringConvertible {
             password = nil
         }
         // Headers after '?', parameters after ';'.
-        if let q = rest.firstIndex(of: "?") {
+        if let q = rest.firstByteIndex(UInt8(ascii: "?")) {
             headers = String(rest[rest.index(after: q)...])
             rest = rest[..<q]
         } else {
             headers = nil
         }
         var hostport = rest
-        if let semi = rest.firstIndex(of: ";") {
+        if let semi = rest.firstByteIndex(UInt8(ascii: ";")) {
             hostport = rest[..<semi]
-            let pieces = rest[rest.index(after: semi)...].split(separator: ";", omittingEmptySubsequences: false)
+            let pieces = rest[rest.index(after: semi)...].splitUTF8(UInt8(ascii: ";"))
             parameters = try SIPParameters.parse(pieces, context: "URI")
         } else {
             parameters = SIPParameters()
@@ -90,19 +91,19 @@ public struct SIPURI: Sendable, Equatable, CustomStringConvertible {
     static func parseHostPort(_ s: Substring, context: String) throws -> (String, UInt16?) {
         var hostPart: Substring
         var portPart: Substring? = nil
-        if s.first == "[" {
-            guard let close = s.firstIndex(of: "]") else { throw SIPParseError.badURI(context) }
+        if s.firstByte == UInt8(ascii: "[") {
+            guard let close = s.firstByteIndex(UInt8(ascii: "]")) else { throw SIPParseError.badURI(context) }
             hostPart = s[...close]
             let inner = s[s.index(after: s.startIndex)..<close]
             guard !inner.isEmpty, inner.utf8.allSatisfy({ isHex($0) || $0 == UInt8(ascii: ":") || $0 == UInt8(ascii: ".") }),
-                  inner.contains(":") else { throw SIPParseError.badURI(context) }
+                  inner.utf8.contains(UInt8(ascii: ":")) else { throw SIPParseError.badURI(context) }
             let after = s[s.index(after: close)...]
             if !after.isEmpty {
-                guard after.first == ":" else { throw SIPParseError.badURI(context) }
+                guard after.firstByte == UInt8(ascii: ":") else { throw SIPParseError.badURI(context) }
                 portPart = after.dropFirst()
             }
         } else {
-            if let c = s.firstIndex(of: ":") {
+            if let c = s.firstByteIndex(UInt8(ascii: ":")) {
                 hostPart = s[..<c]
                 portPart = s[s.index(after: c)...]
             } else {
@@ -113,7 +114,7 @@ public struct SIPURI: Sendable, Equatable, CustomStringConvertible {
         }
         var port: UInt16? = nil
         if let p = portPart {
-            guard !p.isEmpty, p.count <= 5, p.utf8.allSatisfy(SIPChar.isDigit), let v = Int(p), v <= 65535 else {
+            guard !p.isEmpty, p.utf8.count <= 5, p.utf8.allSatisfy(SIPChar.isDigit), let v = Int(p), v <= 65535 else {
                 throw SIPParseError.badURI(context)
             }
             port = UInt16(v)
@@ -162,9 +163,9 @@ public struct TelURI: Sendable, Equatable, CustomStringConvertible {
 
     public init(parsing text: Substring) throws {
         let t = text.sipTrimmed
-        guard t.count > 4, t.prefix(4).sipEqualsIgnoringCase("tel:") else { throw SIPParseError.badURI(String(t)) }
-        let rest = t.dropFirst(4)
-        let pieces = rest.split(separator: ";", omittingEmptySubsequences: false)
+        guard t.utf8.count > 4, t.utf8.prefix(4).elementsEqual("tel:".utf8, by: { ($0 | 0x20) == $1 }) else { throw SIPParseError.badURI(String(t)) }
+        let rest = t[t.utf8.index(t.startIndex, offsetBy: 4)...]
+        let pieces = rest.splitUTF8(UInt8(ascii: ";"))
         guard let num = pieces.first, !num.isEmpty,
               num.utf8.allSatisfy({ SIPURI.isAlnum($0) || "+-.()*#".utf8.contains($0) }) else { throw SIPParseError.badURI(String(t)) }
         number = String(num)
@@ -184,7 +185,7 @@ public enum SIPAnyURI: Sendable, Equatable, CustomStringConvertible {
 
     public init(parsing text: Substring) throws {
         let t = text.sipTrimmed
-        guard let colon = t.firstIndex(of: ":"), colon != t.startIndex else { throw SIPParseError.badURI(String(t)) }
+        guard let colon = t.firstByteIndex(UInt8(ascii: ":")), colon != t.startIndex else { throw SIPParseError.badURI(String(t)) }
         let scheme = t[..<colon]
         guard scheme.utf8.allSatisfy({ SIPURI.isAlnum($0) || "+-.".utf8.contains($0) }),
               !t.utf8.contains(where: { SIPChar.isWS($0) || $0 == UInt8(ascii: "<") || $0 == UInt8(ascii: ">") })

@@ -7,11 +7,8 @@ func summary(_ x: (SIPMessage, SIPPeer)) -> String {
     "\(x.0.statusCode ?? 0) \((try? x.0.cseq().method) ?? "?")"
 }
 
-final class IMSCallTests: XCTestCase {
-    func ue(_ i: Int) -> TestUE {
-        TestUE(imsi: "00101000000000\(i)", address: "2001:db8:3000:1::\(i + 1)", usim: try! USIM(algorithm: milenage()))
-    }
-
+/// Request builders shared by the call and robustness tests.
+extension XCTestCase {
     func offerSDP(_ ue: TestUE, local: String = "none", port: Int = 31000) -> String {
         [
             "v=0", "o=rue 3251 3251 IN IP6 \(ue.peer.address)", "s=-", "b=AS:41", "t=0 0",
@@ -52,6 +49,13 @@ final class IMSCallTests: XCTestCase {
         ["Supported: 100rel,timer" + (precondition ? ",precondition" : "") + ",replaces,sec-agree",
          "Allow: INVITE,ACK,OPTIONS,BYE,CANCEL,UPDATE,INFO,PRACK,NOTIFY,MESSAGE,REFER",
          "Session-Expires: 1800", "Min-SE: 90", "P-Preferred-Service: urn:urn-7:3gpp-service.ims.icsi.mmtel"]
+    }
+
+}
+
+final class IMSCallTests: XCTestCase {
+    func ue(_ i: Int) -> TestUE {
+        TestUE(imsi: "00101000000000\(i)", address: "2001:db8:3000:1::\(i + 1)", usim: try! USIM(algorithm: milenage()))
     }
 
     func testEchoCallWithPreconditionsPRACKUpdate() throws {
@@ -227,6 +231,24 @@ final class IMSCallTests: XCTestCase {
         XCTAssertEqual(msg.first?.1, b.peer)
         XCTAssertEqual(msg.first?.0.method, "MESSAGE")
         XCTAssertNil(msg.first?.0.header("Record-Route"))
+    }
+
+    func testProxiedCancelFollowsTheInvite() throws {
+        let (ims, _) = makeIMS()
+        let a = ue(1), b = ue(2)
+        try registerUE(ims, a)
+        try registerUE(ims, b)
+        let inv = sent(ims.receive(datagram: request(a, "INVITE", uri: "tel:0600000002", callID: "cc", cseq: 1, branch: "z9hG4bKcc1",
+                                                     extra: inviteExtras(), sdp: offerSDP(a)), from: a.peer, now: 0))
+        let cancel = sent(ims.receive(datagram: request(a, "CANCEL", uri: "tel:0600000002", callID: "cc", cseq: 1, branch: "z9hG4bKcc1"),
+                                      from: a.peer, now: 1))
+        XCTAssertEqual(cancel.first?.1, b.peer)
+        XCTAssertEqual(cancel.first?.0.method, "CANCEL")
+        XCTAssertEqual(cancel.first?.0.requestURI, inv.first?.0.requestURI, "same Request-URI as the forwarded INVITE")
+        XCTAssertEqual(try cancel.first?.0.topVia().branch, try inv.first?.0.topVia().branch, "same branch, so B matches it")
+        // A call to a phone that is not registered yet is not proxied: 480.
+        XCTAssertEqual(sent(ims.receive(datagram: request(a, "MESSAGE", uri: "tel:0600000004", callID: "m4", cseq: 1, branch: "z9hG4bKm4"),
+                                        from: a.peer, now: 2)).first?.0.statusCode, 480)
     }
 
     func testRTPEcho() {

@@ -193,6 +193,12 @@ final class SIPParserTests: XCTestCase {
         XCTAssertEqual(sc.count, 2)
         XCTAssertTrue(sc[1].hasSuffix("alg=hmac-md5-96"))
         XCTAssertEqual(try m.headerValues("Allow").count, 11)
+        let mech = try m.securityMechanisms()
+        XCTAssertEqual(mech.map(\.mechanism), ["ipsec-3gpp", "ipsec-3gpp"])
+        XCTAssertEqual(mech[0].parameters["alg"], "hmac-sha-1-96")
+        XCTAssertEqual(mech[1].parameters["ealg"], "aes-cbc")
+        XCTAssertEqual(mech[0].spiC, 1111); XCTAssertEqual(mech[0].spiS, 2222)
+        XCTAssertEqual(mech[0].portC, 5062); XCTAssertEqual(mech[0].portS, 5064)
         XCTAssertEqual(m.header("P-Access-Network-Info"), "IEEE-802.11;i-wlan-node-id=ffffffffffff")
     }
 
