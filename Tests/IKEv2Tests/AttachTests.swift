@@ -45,6 +45,9 @@ final class AttachTests: XCTestCase {
         let est = (h.ueActions + h.epdgActions).compactMap { if case let .ikeSAEstablished(i) = $0 { i } else { nil } }
         XCTAssertEqual(est.count, 2)
         XCTAssertEqual(est[0].keys, est[1].keys)
+        // The host learns the next deadline (the Child SA rekey at 270 s) from an armTimer action.
+        guard case let .armTimer(at)? = h.epdgActions.last else { return XCTFail("last ePDG action must arm the timer") }
+        XCTAssertEqual(at, try XCTUnwrap(h.epdg.nextWakeup), accuracy: 0.001)
         XCTAssertEqual(h.epdg.count, 1)
         XCTAssertEqual(h.hss.vectorsIssued, 1)
         // Message flow: INIT, AUTH(ids), AUTH(EAP), AUTH(AUTH) = 4 requests and 4 responses.
@@ -161,7 +164,9 @@ final class AttachTests: XCTestCase {
     }
 
     func testDPDAndDelete() throws {
-        let h = try AttachHarness()
+        var p = try AttachHarness().policy
+        p.espLifetime = 3600
+        let h = try AttachHarness(policy: p)
         try h.makeUE()
         h.run()
         XCTAssertEqual(h.ue.state, .established)

@@ -159,7 +159,7 @@ public struct EAPAKAMessage: Hashable, Sendable {
         w.u8(subtype.rawValue); w.u16(0)
         for a in attributes {
             let v = a.value
-            w.u8(a.type); w.u8(UInt8((v.count + 2) / 4)); w.append(v)
+            w.u8(a.type); w.u8(UInt8(truncatingIfNeeded: (v.count + 2) / 4)); w.append(v)
         }
         return w.bytes
     }

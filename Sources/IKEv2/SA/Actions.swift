@@ -85,6 +85,9 @@ public enum IKEAction: Sendable, Equatable {
     case log(IKELogEvent)
     /// Authentication is complete and the IKE SA is up (keys included for key logging).
     case ikeSAEstablished(IKESAInfo)
+    /// The IKE SA was rekeyed: the same peer and Child SAs now live under new SPIs and keys. The
+    /// old SPIs' later `ikeSADeleted` then only ends the old keys, not the session.
+    case ikeSARekeyed(oldSPIi: UInt64, oldSPIr: UInt64, new: IKESAInfo)
     /// The IKE SA is gone (deleted, failed, timed out); `reason` says why.
     case ikeSADeleted(spiI: UInt64, spiR: UInt64, reason: String)
 }

@@ -16,6 +16,22 @@ public final class IKEResponder {
     struct InitKey: Hashable { var spiI: UInt64; var remote: IKEEndpoint }
     /// Chooses inbound ESP SPIs; the host may replace it to coordinate with its SA database.
     public var allocateESPSPI: () -> UInt32 = { max(0x100, SecureRandom.uint32()) }
+    /// The `ike_generate_error` test hook; may be changed at run time.
+    public var errorInjection: IKEErrorInjection?
+
+    /// Consumes one use of the error hook if it applies to `step` and `apn`.
+    func injectedError(_ step: IKEErrorInjection.Exchange, apn: String?) -> InjectedError? {
+        guard var e = errorInjection, e.exchange == step else { return nil }
+        if !e.apns.isEmpty {
+            guard let apn, e.apns.contains(where: { $0.lowercased() == apn.lowercased() }) else { return nil }
+        }
+        if let t = e.ttl {
+            if t <= 0 { return nil }
+            e.ttl = t - 1
+            errorInjection = e
+        }
+        return e.rejectNotifies.map { .reject($0) } ?? .ignore
+    }
 
     public init(policy: IKEResponderPolicy, vectors: AuthenticationVectorSource, pool: InnerAddressPool, signer: IKEAuthSigner? = nil) {
         self.policy = policy; self.vectors = vectors; self.pool = pool; self.signer = signer
@@ -43,23 +59,77 @@ public final class IKEResponder {
                 sa.receive(datagram, message: m, from: from, to: to, now: now)
                 return collect(sa)
             }
-            var spiR: UInt64
-            repeat { spiR = SecureRandom.uint64() } while spiR == 0 || sas[spiR] != nil
+            if let t = policy.cookieThreshold, halfOpenCount >= t, let cookieReply = checkCookie(m, from: from, to: to) {
+                return cookieReply
+            }
+            let spiR = newSPI()
             let sa = IKEResponderSA(policy: policy, vectors: vectors, pool: pool, signer: signer, spiI: h.spiI, spiR: spiR,
                                     local: to, remote: from, now: now, allocateSPI: allocateESPSPI)
+            sa.allocateIKESPI = { [unowned self] in self.newSPI() }
+            sa.injection = { [unowned self] step, apn in self.injectedError(step, apn: apn) }
             sas[spiR] = sa
             byInitiator[key] = spiR
             sa.receive(datagram, message: m, from: from, to: to, now: now)
             return collect(sa)
         }
         guard let sa = sas[h.spiR], sa.spiI == h.spiI else {
-            return [.log(IKELogEvent(level: .info, layer: "ikev2", spiI: h.spiI, message: "no IKE SA for SPIr \(String(h.spiR, radix: 16)) (\(h.exchangeType) from \(from))"))]
+            var out: [IKEAction] = [.log(IKELogEvent(level: .info, layer: "ikev2", spiI: h.spiI,
+                                                     message: "no IKE SA for SPIr \(String(h.spiR, radix: 16)) (\(h.exchangeType) #\(h.messageID) from \(from))"))]
+            if !h.isResponse {
+                // RFC 7296 §2.21.4: an unprotected response with INVALID_IKE_SPI tells a phone
+                // that still holds an SA from before a restart to start over.
+                let r = IKEMessage(header: IKEHeader(spiI: h.spiI, spiR: h.spiR, exchangeType: h.exchangeType, isInitiator: false,
+                                                     isResponse: true, messageID: h.messageID),
+                                   payloads: [.notify(NotifyPayload(.INVALID_IKE_SPI))])
+                out.append(.send(bytes: r.serialize(), from: to, to: from))
+            }
+            return out
         }
         sa.receive(datagram, message: m, from: from, to: to, now: now)
         return collect(sa)
     }
 
-    /// Runs timers (retransmissions, DPD, half-open expiry).
+    /// Secret for stateless cookies, changed with `rotateCookieSecret` (the version byte tells which).
+    var cookieSecret = SecureRandom.bytes(32)
+    var previousCookieSecret: [UInt8]?
+    var cookieVersion: UInt8 = 0
+
+    /// Starts a new cookie secret; cookies made with the previous one stay valid until the next rotation.
+    public func rotateCookieSecret() {
+        previousCookieSecret = cookieSecret
+        cookieSecret = SecureRandom.bytes(32)
+        cookieVersion &+= 1
+    }
+
+    var halfOpenCount: Int { sas.values.reduce(0) { $0 + ($1.isEstablished ? 0 : 1) } }
+
+    /// Cookie = VersionIDofSecret | SHA-256(Ni | IPi | SPIi | secret) (RFC 7296 §2.6).
+    func cookie(version: UInt8, secret: [UInt8], nonce: [UInt8], from: IKEEndpoint, spiI: UInt64) -> [UInt8] {
+        [version] + Digest.hash(.sha256, nonce + from.address.bytes + KeySchedule.be64(spiI) + secret)
+    }
+
+    /// nil when the request carries a valid cookie; otherwise the stateless N(COOKIE) reply.
+    func checkCookie(_ m: IKEMessage, from: IKEEndpoint, to: IKEEndpoint) -> [IKEAction]? {
+        let nonce = m.payloads.nonce ?? []
+        if case let .notify(n)? = m.payloads.first, n.type == .COOKIE, let v = n.data.first {
+            let secret = v == cookieVersion ? cookieSecret : (v == cookieVersion &- 1 ? previousCookieSecret : nil)
+            if let secret, n.data == cookie(version: v, secret: secret, nonce: nonce, from: from, spiI: m.header.spiI) { return nil }
+        }
+        let c = cookie(version: cookieVersion, secret: cookieSecret, nonce: nonce, from: from, spiI: m.header.spiI)
+        let r = IKEMessage(header: IKEHeader(spiI: m.header.spiI, spiR: 0, exchangeType: .IKE_SA_INIT, isInitiator: false, isResponse: true, messageID: 0),
+                           payloads: [.notify(NotifyPayload(.COOKIE, data: c))])
+        return [.log(IKELogEvent(level: .info, layer: "ikev2", spiI: m.header.spiI, message: "\(halfOpenCount) half-open SAs: asking \(from) for a COOKIE")),
+                .send(bytes: r.serialize(), from: to, to: from)]
+    }
+
+    func newSPI() -> UInt64 {
+        var spi: UInt64
+        repeat { spi = SecureRandom.uint64() } while spi == 0 || sas[spi] != nil
+        return spi
+    }
+
+    /// Runs timers (retransmissions, DPD, rekeys, lifetimes, half-open expiry). Ends with an
+    /// `armTimer` for the earliest remaining deadline of any SA.
     public func poll(now: Double) -> [IKEAction] {
         var out: [IKEAction] = []
         for sa in Array(sas.values) {
@@ -67,6 +137,8 @@ public final class IKEResponder {
             sa.poll(now: now)
             out += collect(sa)
         }
+        // The earliest deadline of all SAs, so a host keeping a single timer never loses one.
+        if let w = nextWakeup { out.append(.armTimer(at: w)) }
         return out
     }
 
@@ -80,11 +152,58 @@ public final class IKEResponder {
         return collect(sa)
     }
 
+    /// Established SAs of a subscriber.
+    public func sas(imsi: String) -> [IKEResponderSA] { sas.values.filter { $0.imsi == imsi && $0.isEstablished && !$0.isDead } }
+
+    /// Ends every IKE SA of a subscriber (Delete sent to the phone).
+    public func delete(imsi: String, now: Double) -> [IKEAction] {
+        sas(imsi: imsi).flatMap { delete(spiR: $0.spiR, now: now) }
+    }
+
+    /// Callbox `epdg_pdn_reestab`: asks the phone to re-establish the PDN connection
+    /// (INFORMATIONAL with Delete of the IKE SA and N(REACTIVATION_REQUESTED_CAUSE), TS 24.302).
+    public func requestReactivation(imsi: String, now: Double) -> [IKEAction] {
+        var out: [IKEAction] = []
+        for sa in sas(imsi: imsi) {
+            sa.pending = nil
+            sa.sendRequest(.INFORMATIONAL, [.delete(DeletePayload(protocolID: .IKE)),
+                                            .notify(NotifyPayload(.REACTIVATION_REQUESTED_CAUSE, data: [39]))], now: now)
+            sa.terminate(reason: "reactivation requested")
+            out += collect(sa)
+        }
+        return out
+    }
+
+    /// Callbox `epdg_send_p_cscf`: pushes the APN's current P-CSCF addresses in an INFORMATIONAL
+    /// with CP(CFG_SET) (P-CSCF restoration).
+    public func sendPCSCF(imsi: String, addresses: [IPAddress], now: Double) -> [IKEAction] {
+        var out: [IKEAction] = []
+        for sa in sas(imsi: imsi) where sa.pending == nil {
+            let attrs = addresses.map { a in
+                CPPayload.Attribute(a.isIPv4 ? (policy.pcscfIPv4AttributeType ?? CPPayload.Attribute.P_CSCF_IP4_ADDRESS)
+                                             : (policy.pcscfIPv6AttributeType ?? CPPayload.Attribute.P_CSCF_IP6_ADDRESS), a.bytes)
+            }
+            sa.sendRequest(.INFORMATIONAL, [.cp(CPPayload(cfgType: CPPayload.CFG_SET, attributes: attrs))], now: now)
+            out += collect(sa)
+        }
+        return out
+    }
+
     func collect(_ sa: IKEResponderSA) -> [IKEAction] {
-        let a = sa.drain()
+        var a = sa.drain()
+        // Every deadline (retransmission, DPD, rekey, lifetime, half-open expiry) reaches the host
+        // as a timer, so a host that only follows `armTimer` polls in time.
+        if !sa.isDead, let w = sa.wakeup { a.append(.armTimer(at: w)) }
+        if let next = sa.spawned, let w = next.wakeup { a.append(.armTimer(at: w)) }
+        if let next = sa.spawned {
+            sa.spawned = nil
+            next.allocateIKESPI = sa.allocateIKESPI
+            next.injection = sa.injection
+            sas[next.spiR] = next
+        }
         if sa.isDead {
             sas[sa.spiR] = nil
-            byInitiator = byInitiator.filter { $0.value != sa.spiR }
+            byInitiator[InitKey(spiI: sa.initialSPIi, remote: sa.initialRemote)] = nil
         }
         return a
     }

@@ -48,8 +48,15 @@ public class IKESA {
     var fragmentFirstInner: PayloadType = .none
     var lastActivity: Double
     let createdAt: Double
+    /// SPIi and peer endpoint of the IKE_SA_INIT that created this SA (the half-open lookup key).
+    let initialSPIi: UInt64
+    let initialRemote: IKEEndpoint
 
     var actions: [IKEAction] = []
+    /// A Child SA rekey we started, waiting for its CREATE_CHILD_SA response.
+    var rekey: RekeyContext?
+    /// When each Child SA (by inbound SPI) was installed, for lifetime-driven rekeys.
+    var childCreatedAt: [UInt32: Double] = [:]
     /// The datagram being processed (RealMessage1/2 are kept from it).
     var lastReceivedRaw: [UInt8] = []
     var retransmitBase: Double = 2
@@ -58,6 +65,7 @@ public class IKESA {
     init(isInitiator: Bool, spiI: UInt64, spiR: UInt64, local: IKEEndpoint, remote: IKEEndpoint, now: Double) {
         self.isInitiator = isInitiator; self.spiI = spiI; self.spiR = spiR
         self.local = local; self.remote = remote; lastActivity = now; createdAt = now
+        initialSPIi = spiI; initialRemote = remote
     }
 
     func drain() -> [IKEAction] { defer { actions = [] }; return actions }
@@ -223,6 +231,7 @@ public class IKESA {
                     let v = spi.reduce(UInt32(0)) { $0 << 8 | UInt32($1) }
                     if let i = children.firstIndex(where: { $0.outboundSPI == v }) {
                         let c = children.remove(at: i)
+                        childCreatedAt[c.inboundSPI] = nil
                         ours.append(be32(c.inboundSPI))
                         actions.append(.deleteChildSA(inboundSPI: c.inboundSPI, outboundSPI: c.outboundSPI))
                         log(.info, "peer deleted Child SA out=0x\(String(c.outboundSPI, radix: 16))")
@@ -241,6 +250,15 @@ public class IKESA {
         reply += informationalExtra(payloads)
         sendResponse(to: h, reply)
     }
+
+    /// IKE SA rekey requested by the peer; by default refused (the peer then re-authenticates).
+    func answerIKERekey(_ h: IKEHeader, _ payloads: [Payload], now: Double) {
+        log(.warning, "IKE SA rekey requested; not supported here, answering NO_ADDITIONAL_SAS")
+        sendResponse(to: h, [.notify(NotifyPayload(.NO_ADDITIONAL_SAS))])
+    }
+
+    /// Inbound ESP SPI for a Child SA this side creates.
+    func allocateChildSPI() -> UInt32 { max(0x100, SecureRandom.uint32()) }
 
     /// Extra payloads a subclass adds to an INFORMATIONAL response (e.g. DEVICE_IDENTITY).
     func informationalExtra(_ payloads: [Payload]) -> [Payload] { [] }

@@ -39,6 +39,8 @@ public struct IKEResponderPolicy: Sendable {
     public var fragmentation: Bool
     /// Half-open SAs (IKE_SA_INIT done, IKE_AUTH not finished) are dropped after this many seconds.
     public var halfOpenTimeout: Double
+    /// With this many half-open SAs or more, IKE_SA_INIT must carry a COOKIE (RFC 7296 §2.6); nil = never.
+    public var cookieThreshold: Int? = nil
 
     public init(ikeEncryption: [EncryptionAlgorithm] = [.ENCR_AES_CBC(keyBits: 128), .ENCR_AES_CBC(keyBits: 192), .ENCR_AES_CBC(keyBits: 256),
                                                         .ENCR_AES_GCM_16(keyBits: 128), .ENCR_AES_GCM_16(keyBits: 256),

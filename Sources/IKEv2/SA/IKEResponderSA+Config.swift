@@ -1,0 +1,131 @@
+import AKA
+import Crypto
+import Wire
+
+/// The last IKE_AUTH on the ePDG: MSK AUTH both ways, CFG_REPLY and the first Child SA.
+extension IKEResponderSA {
+    // MARK: IKE_AUTH, last request: AUTH from the MSK, then configuration and the Child SA
+
+    func handleFinalAuth(_ h: IKEHeader, _ payloads: [Payload], msk: [UInt8]) {
+        if inject(.ike_auth_step3, h, apn: apn) { return }
+        guard let auth = payloads.auth, let idi, let idrSent else {
+            reject(h, [NotifyPayload(.AUTHENTICATION_FAILED)], reason: "final IKE_AUTH without AUTH"); return
+        }
+        guard auth.method == .SHARED_KEY_MIC, let expected = mskAuth(msk: msk, ofInitiator: true, idPrime: idi.idPrime),
+              constantTimeEqual(expected, auth.data) else {
+            reject(h, [NotifyPayload(.AUTHENTICATION_FAILED)], reason: "initiator AUTH (MSK) does not verify"); return
+        }
+        guard let myAuth = mskAuth(msk: msk, ofInitiator: false, idPrime: idrSent.idPrime) else { return }
+        var out: [Payload] = [.auth(AuthPayload(method: .SHARED_KEY_MIC, data: myAuth))]
+        isEstablished = true
+        establishedAt = lastActivity
+        phase = .established
+
+        // Configuration payload.
+        var wantV4 = true, wantV6 = false
+        if let cp = cpRequest {
+            wantV4 = cp.has(CPPayload.Attribute.INTERNAL_IP4_ADDRESS)
+            wantV6 = cp.has(CPPayload.Attribute.INTERNAL_IP6_ADDRESS)
+        }
+        var childOK = true
+        do {
+            let a = try pool.allocate(imsi: imsi, apn: apn, wantIPv4: wantV4, wantIPv6: wantV6)
+            addresses = a
+            if cpRequest != nil { out.append(.cp(configReply(a))) }
+        } catch {
+            log(.warning, "address allocation failed for IMSI \(imsi) APN \(apn): \(error)")
+            out.append(.notify(NotifyPayload(.INTERNAL_ADDRESS_FAILURE)))
+            childOK = false
+        }
+        if childOK, let child = makeChild(&out) {
+            children.append(child)
+            childCreatedAt[child.inboundSPI] = lastActivity
+            actions.append(.installChildSA(child))
+        }
+        sendResponse(to: h, out)
+        log(.info, "IKE SA established for IMSI \(imsi) APN \(apn)" + (addresses?.ipv4.map { " inner \($0)" } ?? "") + (addresses?.ipv6.map { " inner \($0)" } ?? ""))
+        if let i = info() { actions.append(.ikeSAEstablished(i)) }
+    }
+
+    func configReply(_ a: InnerAddresses) -> CPPayload {
+        typealias A = CPPayload.Attribute
+        var attrs: [A] = []
+        guard let req = cpRequest, let ap = apnPolicy else { return CPPayload(cfgType: CPPayload.CFG_REPLY, attributes: []) }
+        if let v4 = a.ipv4, req.has(A.INTERNAL_IP4_ADDRESS) { attrs.append(A(A.INTERNAL_IP4_ADDRESS, v4.bytes)) }
+        if a.ipv4 != nil, req.has(A.INTERNAL_IP4_NETMASK) { attrs.append(A(A.INTERNAL_IP4_NETMASK, [255, 255, 255, 255])) }
+        if let v6 = a.ipv6, req.has(A.INTERNAL_IP6_ADDRESS) { attrs.append(A(A.INTERNAL_IP6_ADDRESS, v6.bytes + [a.ipv6PrefixLength])) }
+        if req.has(A.INTERNAL_IP4_DNS) { for d in ap.dnsServers where d.isIPv4 { attrs.append(A(A.INTERNAL_IP4_DNS, d.bytes)) } }
+        if req.has(A.INTERNAL_IP6_DNS) { for d in ap.dnsServers where d.isIPv6 { attrs.append(A(A.INTERNAL_IP6_DNS, d.bytes)) } }
+        let v4Types = Set([A.P_CSCF_IP4_ADDRESS] + (policy.pcscfIPv4AttributeType.map { [$0] } ?? []))
+        let v6Types = Set([A.P_CSCF_IP6_ADDRESS] + (policy.pcscfIPv6AttributeType.map { [$0] } ?? []))
+        var answered = Set<UInt16>()
+        for r in req.attributes where !answered.contains(r.type) {
+            if v4Types.contains(r.type) {
+                let t = policy.pcscfIPv4AttributeType ?? r.type
+                for p in ap.pcscfAddresses where p.isIPv4 { attrs.append(A(t, p.bytes)) }
+                answered.formUnion(v4Types)
+            } else if v6Types.contains(r.type) {
+                let t = policy.pcscfIPv6AttributeType ?? r.type
+                for p in ap.pcscfAddresses where p.isIPv6 { attrs.append(A(t, p.bytes)) }
+                answered.formUnion(v6Types)
+            }
+        }
+        return CPPayload(cfgType: CPPayload.CFG_REPLY, attributes: attrs)
+    }
+
+    /// Chooses the ESP proposal, narrows TSi to the assigned addresses and TSr to what was asked,
+    /// derives KEYMAT. Appends SA/TSi/TSr (or an error notify) to `out`.
+    func makeChild(_ out: inout [Payload]) -> ChildSADescription? {
+        guard let suite, let keys else { return nil }
+        guard let (esp, offered) = ProposalSelection.chooseESP(childProposals, policy: policy) else {
+            log(.warning, "Child SA NO_PROPOSAL_CHOSEN: offered \(ProposalSelection.describe(childProposals)); accepted \(policy.espEncryption.map(\.description)) \(policy.espIntegrity.map { $0?.description ?? "null" })")
+            out.append(.notify(NotifyPayload(.NO_PROPOSAL_CHOSEN)))
+            return nil
+        }
+        var narrowedI: [TrafficSelector] = []
+        var families: [Bool] = [] // isIPv4
+        if let a = addresses {
+            if let v4 = a.ipv4 {
+                let mine = TrafficSelector.single(v4)
+                narrowedI += tsi.compactMap { $0.intersection(mine) }.prefix(1)
+                families.append(true)
+            }
+            if let v6 = a.ipv6 {
+                let mine = prefixRange(v6, a.ipv6PrefixLength)
+                narrowedI += tsi.compactMap { $0.intersection(mine) }.prefix(1)
+                families.append(false)
+            }
+        } else {
+            narrowedI = tsi
+            families = [true, false]
+        }
+        let narrowedR = tsr.filter { ts in families.contains(ts.isIPv4) }
+        guard !narrowedI.isEmpty, !narrowedR.isEmpty else {
+            log(.warning, "TS_UNACCEPTABLE: TSi \(tsi.map(\.description)) TSr \(tsr.map(\.description)) vs assigned \(String(describing: addresses))")
+            out.append(.notify(NotifyPayload(.TS_UNACCEPTABLE)))
+            return nil
+        }
+        let ck: ChildKeys
+        do { ck = try KeySchedule.childKeys(prf: suite.prf, skD: keys.SK_d, ni: ni, nr: nr, suite: esp) } catch {
+            log(.error, "Child SA key derivation failed: \(error)"); return nil
+        }
+        let mySPI = allocateSPI()
+        let chosen = Proposal(number: offered.number, protocolID: .ESP, spi: be32(mySPI), transforms: esp.transforms)
+        out += [.sa(SAPayload(proposals: [chosen])), .tsi(TSPayload(narrowedI)), .tsr(TSPayload(narrowedR))]
+        return ChildSADescription(ikeSPIi: spiI, ikeSPIr: spiR, inboundSPI: mySPI, outboundSPI: u32(offered.spi), suite: esp,
+                                  inboundEncryptionKey: ck.encryptionI, inboundIntegrityKey: ck.integrityI,
+                                  outboundEncryptionKey: ck.encryptionR, outboundIntegrityKey: ck.integrityR,
+                                  localTS: narrowedR, remoteTS: narrowedI, local: local, remote: remote, udpEncapsulation: udpEncapsulation,
+                                  innerIPv4: addresses?.ipv4, innerIPv6: addresses?.ipv6, lifetimeSeconds: policy.espLifetime, imsi: imsi, apn: apn)
+    }
+}
+
+/// The address range of `prefixLength` around `a`.
+func prefixRange(_ a: IPAddress, _ prefixLength: UInt8) -> TrafficSelector {
+    var lo = a.bytes, hi = a.bytes
+    for bit in min(Int(prefixLength), lo.count * 8)..<(lo.count * 8) {
+        lo[bit / 8] &= ~(0x80 >> UInt8(bit % 8))
+        hi[bit / 8] |= (0x80 >> UInt8(bit % 8))
+    }
+    return TrafficSelector(startAddress: IPAddress(bytes: lo) ?? a, endAddress: IPAddress(bytes: hi) ?? a)
+}
