@@ -158,3 +158,27 @@ extension PhoneEndToEndTests {
         XCTAssertEqual(mtk2.finished, true, ladder(omitting, mtk2))
     }
 }
+
+extension PhoneEndToEndTests {
+    /// Every built-in profile attaches and registers against an ePDG configured for it.
+    func testEveryProfileAttachesAndRegisters() throws {
+        for profile in HandsetProfile.all {
+            var policy = IKEResponderPolicy(apns: [APNPolicy(name: "ims", pcscfAddresses: [Wire.IPAddress(CoreHarness.pcscf)!]),
+                                                   APNPolicy(name: "EMERGENCY", pcscfAddresses: [Wire.IPAddress(CoreHarness.pcscf)!])])
+            if let t = profile.pcscfAttributeTypes, t.v4 >= 16384 { policy.pcscfIPv4AttributeType = t.v4; policy.pcscfIPv6AttributeType = t.v6 }
+            let h = CoreHarness(policy: policy)
+            // The 3-digit-MNC SIM registers nowhere in this single-domain IMS: attach only.
+            let mnc3 = profile.mncDigits == 3
+            let p = try h.addPhone(imsi: mnc3 ? "310410123456789" : "001010000000001", profile: profile, scenario: mnc3 ? .attach : .register)
+            h.run()
+            XCTAssertEqual(p.finished, true, "\(profile.name):\n" + ladder(h, p))
+            if profile.authNotifies.contains(.DEVICE_IDENTITY) {
+                // The ePDG recorded the IMEI (the SA is gone after the delete; the log line stays).
+                XCTAssertTrue(h.epdgLogs.contains { $0.contains("353490069873319") }, "\(profile.name): " + h.epdgLogs.joined(separator: "\n"))
+            }
+            if mnc3 {
+                XCTAssertEqual(p.config.initiatorConfig.nai.description, "0310410123456789@nai.epc.mnc410.mcc310.3gppnetwork.org")
+            }
+        }
+    }
+}

@@ -62,7 +62,7 @@ extension Phone {
                 if finished == nil, current?.step != .ikeDelete, ike?.state == .established {
                     out += fail("IKE SA closed: \(reason)", now: now)
                 }
-            case .ikeSAEstablished:
+            case .ikeSAEstablished, .ikeSARekeyed:
                 break
             }
         }

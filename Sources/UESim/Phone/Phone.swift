@@ -46,9 +46,6 @@ public final class Phone {
 
     public func start(now: Double) -> [PhoneAction] {
         var out: [PhoneAction] = []
-        for f in config.unsupportedProfileFeatures {
-            out += record(PhoneEvent(step: .note, start: now, end: now, verdict: .info("profile \(config.profile.name)"), detail: f))
-        }
         let usim: USIM
         do { usim = try config.sim.makeUSIM() } catch { return out + fail("\(error)", now: now) }
         let initiator = IKEInitiator(config: config.initiatorConfig, usim: usim, local: config.local, remote: config.epdg, now: now)

@@ -30,7 +30,7 @@ extension SIPUserAgent {
         m.addHeader("Expires", String(expires))
         m.addHeader("Authorization", authorization)
         if let p = proxyAuthorization { m.addHeader("Proxy-Authorization", p) }
-        m.addHeader("Supported", "path, gruu, sec-agree")
+        m.addHeader("Supported", "path, gruu")
         m.addHeader("Allow", SIPUserAgent.allow)
         m.addHeader("P-Access-Network-Info", "IEEE-802.11")
         m.addHeader("User-Agent", config.userAgent)
