@@ -1,3 +1,4 @@
+import Foundation
 import XCTest
 import IKEv2
 import AKA
@@ -16,6 +17,7 @@ final class PhoneEndToEndTests: XCTestCase {
         let h = CoreHarness()
         let p = try h.addPhone(profile: .android, mediaDuration: 1)
         h.run()
+        if ProcessInfo.processInfo.environment["UESIM_LADDER"] != nil { print(ladder(h, p)) }
         XCTAssertEqual(p.finished, true, ladder(h, p))
         let steps = p.events.filter { $0.step != .note }
         XCTAssertEqual(steps.map(\.step), [.ikeSAInit, .ikeAuth, .childSA, .register, .subscribe, .notify, .invite, .media, .bye, .ikeDelete]
