@@ -68,6 +68,12 @@ final class TestPool: InnerAddressPool {
 final class CoreHarness {
     static let domain = "ims.mnc001.mcc001.3gppnetwork.org"
     static let pcscf = "198.51.100.10"
+    static let pcscf6 = "2001:db8:5::10"
+
+    static func udp(src: IPAddress, dst: IPAddress, sport: UInt16, dport: UInt16, payload: [UInt8]) -> [UInt8] {
+        dst.isIPv4 ? IPPacket.udp4(src: src.bytes, dst: dst.bytes, sport: sport, dport: dport, payload: payload)
+                   : IPPacket.udp6(src: src.bytes, dst: dst.bytes, sport: sport, dport: dport, payload: payload)
+    }
     let epdgEnd: IKEEndpoint
     let hss = TestHSS(domain: CoreHarness.domain)
     let pool = TestPool()
@@ -99,7 +105,7 @@ final class CoreHarness {
                                                                                    pcscfAddresses: [IPAddress(CoreHarness.pcscf)!]),
                                                                          APNPolicy(name: "EMERGENCY", pcscfAddresses: [IPAddress(CoreHarness.pcscf)!])]),
                             vectors: hss, pool: pool, signer: signer)
-        ims = IMSCore(config: IMSConfig(domain: CoreHarness.domain, sipAddresses: [CoreHarness.pcscf],
+        ims = IMSCore(config: IMSConfig(domain: CoreHarness.domain, sipAddresses: [CoreHarness.pcscf, CoreHarness.pcscf6],
                                         echo: [IMSEchoEntry(impu: "tel:666"), IMSEchoEntry(impu: "urn:service:sos", anonymous: true)],
                                         timers: SIPTimerValues()),
                       subscribers: hss)
@@ -152,15 +158,16 @@ final class CoreHarness {
                 let marker = from.port != 500 || to.port != 500
                 post(.toPhone(p, marker ? UDPEncapsulation.nonESPMarker + bytes : bytes, from: from, to: to, raw: false))
             case let .installChildSA(c):
-                guard let inner = c.innerIPv4 ?? c.innerIPv6 else { continue }
+                let inners = [c.innerIPv4, c.innerIPv6].compactMap { $0 }
+                guard !inners.isEmpty else { continue }
                 let inT = try! ESPTransform(encryption: c.suite.encryption, encryptionKey: c.inboundEncryptionKey,
                                             integrity: c.suite.integrity, integrityKey: c.inboundIntegrityKey)
                 let outT = try! ESPTransform(encryption: c.suite.encryption, encryptionKey: c.outboundEncryptionKey,
                                              integrity: c.suite.integrity, integrityKey: c.outboundIntegrityKey)
                 epdgESP.sad.addInbound(ESPSecurityAssociation(spi: c.inboundSPI, direction: .inbound, transform: inT))
                 epdgESP.sad.addOutbound(ESPSecurityAssociation(spi: c.outboundSPI, direction: .outbound, transform: outT,
-                                                               trafficSelectors: [AddressRange(address: inner.bytes)]))
-                routes[inner] = c
+                                                               trafficSelectors: inners.map { AddressRange(address: $0.bytes) }))
+                for i in inners { routes[i] = c }
             case let .deleteChildSA(inSPI, outSPI):
                 epdgESP.sad.removeInbound(spi: inSPI)
                 epdgESP.sad.removeOutbound(spi: outSPI)
@@ -186,7 +193,7 @@ final class CoreHarness {
             switch a {
             case let .send(bytes, peer):
                 guard let dst = IPAddress(peer.address) else { continue }
-                toPhoneInner(IPPacket.udp4(src: IPAddress(Self.pcscf)!.bytes, dst: dst.bytes, sport: 5060, dport: peer.port, payload: bytes))
+                toPhoneInner(Self.udp(src: IPAddress(dst.isIPv4 ? Self.pcscf : Self.pcscf6)!, dst: dst, sport: 5060, dport: peer.port, payload: bytes))
             case let .openMedia(s): echoes[s.localRTPPort] = (RTPEcho(expectedAddress: s.remoteAddress), s)
             case let .closeMedia(id): echoes = echoes.filter { $0.value.1.id != id }
             case let .event(e): imsEvents.append(e)
@@ -216,7 +223,7 @@ final class CoreHarness {
                     performIMS(ims.receive(datagram: u.payload, from: SIPPeer(address: src.description, port: u.sport, transport: .udp), now: now))
                 } else if var (echo, s) = echoes[u.dport] {
                     if let back = echo.receive(u.payload, from: src.description, port: u.sport, kind: .rtp), let d = IPAddress(back.address) {
-                        toPhoneInner(IPPacket.udp4(src: IPAddress(s.localAddress)!.bytes, dst: d.bytes, sport: s.localRTPPort, dport: back.port, payload: back.bytes))
+                        toPhoneInner(Self.udp(src: IPAddress(s.localAddress)!, dst: d, sport: s.localRTPPort, dport: back.port, payload: back.bytes))
                     }
                     echoes[u.dport] = (echo, s)
                 }

@@ -184,3 +184,17 @@ extension PhoneEndToEndTests {
         }
     }
 }
+
+extension PhoneEndToEndTests {
+    /// An IPv6-only P-CSCF: the phone uses its inner IPv6 address for SIP (bracketed hosts) and SDP (IP6).
+    func testIPv6InnerPath() throws {
+        let policy = IKEResponderPolicy(apns: [APNPolicy(name: "ims", pcscfAddresses: [Wire.IPAddress(CoreHarness.pcscf6)!])])
+        let h = CoreHarness(policy: policy)
+        let p = try h.addPhone(profile: .android, mediaDuration: 0.2)
+        h.run()
+        XCTAssertEqual(p.finished, true, ladder(h, p))
+        XCTAssertEqual(p.innerAddress?.isIPv6, true)
+        XCTAssertEqual(p.pcscf?.description, Wire.IPAddress(CoreHarness.pcscf6)?.description)
+        XCTAssertTrue(p.events.first { $0.step == .media }?.detail.hasPrefix("sent 10, echoed 10, lost 0") == true, ladder(h, p))
+    }
+}
