@@ -32,6 +32,8 @@ public final class Phone {
     var mediaEndAt: Double?
     var ipID: UInt16 = 0
     var lastIKEState: IKEInitiator.State = .idle
+    /// The digest algorithms the IMS challenged with (for the REGISTER line of the ladder).
+    var challenges: [String] = []
 
     public init(config: PhoneConfig) { self.config = config }
 
