@@ -221,7 +221,8 @@ final class CoreHarness {
                     toPhoneInner(inner)   // phone to phone (the kernel's routing between inner addresses)
                 } else if u.dport == 5060 {
                     performIMS(ims.receive(datagram: u.payload, from: SIPPeer(address: src.description, port: u.sport, transport: .udp), now: now))
-                } else if var (echo, s) = echoes[u.dport] {
+                } else if let (e0, s) = echoes[u.dport] {
+                    var echo = e0
                     if let back = echo.receive(u.payload, from: src.description, port: u.sport, kind: .rtp), let d = IPAddress(back.address) {
                         toPhoneInner(Self.udp(src: IPAddress(s.localAddress)!, dst: d, sport: s.localRTPPort, dport: back.port, payload: back.bytes))
                     }
