@@ -46,6 +46,30 @@ public final class IMSCore {
     /// Call-IDs of echo dialogs in progress.
     public var activeEchoCalls: [String] { Array(echoCalls.keys) }
 
+    /// Dialogs in progress: echo calls with their media, and proxied calls (`dialog_get`).
+    public var dialogs: [IMSDialogInfo] {
+        var out: [IMSDialogInfo] = echoCalls.values.map { c in
+            let state: IMSDialogInfo.State = c.phase == .active ? .start : c.phase == .answered ? .ringing : .`init`
+            return IMSDialogInfo(callID: c.callID, kind: .echo, state: state,
+                                 from: (try? c.invite.from().uri.description) ?? "", to: c.invite.requestURI?.description ?? "",
+                                 media: c.media)
+        }
+        out += proxiedCalls.keys.map { IMSDialogInfo(callID: $0, kind: .proxy, state: .start, from: "", to: "", media: nil) }
+        return out.sorted { $0.callID < $1.callID }
+    }
+
+    /// Network-initiated de-registration (remote API `unregister`): drops every binding of the
+    /// IMPI, tells reg-event subscribers, and removes Gm SAs.
+    public func deregister(impi: String, now: Double) -> [IMSAction] {
+        guard let reg = registrations[impi] else { return [] }
+        var out: [IMSAction] = reg.bindings.map { .event(.deregistered(impi: impi, contact: $0.contact.uri.description)) }
+        storeRegistration(impi, nil)
+        authenticated[impi] = nil
+        out += notifyRegSubscribers(impi: impi, now: now)
+        out += dropGmSecurity(impi: impi)
+        return out
+    }
+
     // MARK: input
 
     /// One UDP datagram (a whole SIP message) from `peer`.

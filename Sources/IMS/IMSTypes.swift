@@ -61,6 +61,19 @@ public enum IMSAction: Sendable, Equatable {
     case event(IMSEvent)
 }
 
+/// A dialog as `dialog_get` reports it.
+public struct IMSDialogInfo: Sendable, Equatable {
+    public enum Kind: String, Sendable { case echo, proxy }
+    /// init (offer answered, waiting PRACK/UPDATE), ringing (2xx sent, no ACK), start (confirmed).
+    public enum State: String, Sendable { case `init`, ringing, start }
+    public var callID: String
+    public var kind: Kind
+    public var state: State
+    public var from: String
+    public var to: String
+    public var media: IMSMediaSession?
+}
+
 /// One registered contact of a subscriber.
 public struct IMSBinding: Sendable, Equatable {
     public var contact: SIPAddress

@@ -118,6 +118,7 @@ final class IMSCallTests: XCTestCase {
                                                      toTag: toTag, to: "tel:666"), from: a.peer, now: 12.6), [])
         XCTAssertEqual(sent(ims.tick(now: 20)).count, 0)
         XCTAssertEqual(ims.activeEchoCalls, [cid])
+        XCTAssertEqual(ims.dialogs, [IMSDialogInfo(callID: cid, kind: .echo, state: .start, from: a.impu, to: "tel:666", media: media)])
 
         // BYE → 200 and the media port closes.
         let bye = ims.receive(datagram: request(a, "BYE", uri: "sip:[\(pcscf6)]:5060", callID: cid, cseq: 4, branch: "z9hG4bKbye1",

@@ -269,6 +269,12 @@ final class IMSRegistrationTests: XCTestCase {
         XCTAssertTrue(body2.contains("<registration aor=\"tel:0600000001\" id=\"reg2\" state=\"terminated\">"))
         XCTAssertFalse(body2.contains("<contact"))
         XCTAssertEqual(try dereg[1].0.cseq().sequence, 2)
+        // Network-initiated de-registration also notifies.
+        try registerUE(ims, a, now: 11)
+        let net = ims.deregister(impi: a.impi, now: 12)
+        XCTAssertEqual(events(net), [.deregistered(impi: a.impi, contact: a.contactURI)])
+        XCTAssertEqual(sent(net).map { $0.0.method }, ["NOTIFY"])
+        XCTAssertTrue(ims.currentRegistrations.isEmpty)
         // A SUBSCRIBE for another event package → 489.
         let bad = String(decoding: sub, as: UTF8.self).replacingOccurrences(of: "Event: reg", with: "Event: presence")
             .replacingOccurrences(of: "sub-1@", with: "sub-2@").replacingOccurrences(of: "z9hG4bKsub1", with: "z9hG4bKsub2")
