@@ -27,6 +27,8 @@ public final class IMSCore {
     var echoCalls: [String: EchoCall] = [:]
     /// Proxied dialogs by Call-ID, with the time of their last request (idle ones are dropped).
     var proxiedCalls: [String: Double] = [:]
+    /// Network-initiated calls by Call-ID.
+    var mtCalls: [String: MTCall] = [:]
     /// A proxied dialog without requests for this long is forgotten (no BYE seen).
     static let proxiedIdleLimit: Double = 4 * 3600
     var nextMediaPort: UInt16
@@ -53,6 +55,11 @@ public final class IMSCore {
             return IMSDialogInfo(callID: c.callID, kind: .echo, state: state,
                                  from: (try? c.invite.from().uri.description) ?? "", to: c.invite.requestURI?.description ?? "",
                                  media: c.media)
+        }
+        out += mtCalls.values.map { c in
+            IMSDialogInfo(callID: c.callID, kind: .mt, state: c.state == .active ? .start : c.state == .early ? .ringing : .`init`,
+                          from: (try? c.invite.from().uri.description) ?? "", to: c.invite.requestURI?.description ?? "",
+                          media: c.mediaOpen ? c.media : nil)
         }
         out += proxiedCalls.keys.map { IMSDialogInfo(callID: $0, kind: .proxy, state: .start, from: "", to: "", media: nil) }
         return out.sorted { $0.callID < $1.callID }
@@ -186,6 +193,7 @@ public final class IMSCore {
             return handleInitialInvite(m, from: peer, now: now)
         case "ACK", "PRACK", "UPDATE", "BYE", "CANCEL", "INFO":
             if echoCalls[callID] != nil { return echoRequest(m, from: peer, now: now) }
+            if mtCalls[callID] != nil { return mtRequest(m, from: peer, now: now) }
             if m.method == "ACK" { return [] }
             return reply(m, 481, peer: peer, now: now)
         case "MESSAGE":
@@ -202,6 +210,9 @@ public final class IMSCore {
     }
 
     func handleResponse(_ m: SIPMessage, now: Double) -> [IMSAction] {
+        if let cs = try? m.cseq(), cs.method == "INVITE", let cid = try? m.callID(), mtCalls[cid] != nil {
+            return mtResponse(m, now: now)
+        }
         // Responses to our NOTIFYs: a 481 or 4xx/5xx ends the subscription (RFC 6665 §4.1.3).
         if let cs = try? m.cseq(), cs.method == "NOTIFY", let code = m.statusCode, code >= 300,
            let cid = try? m.callID() {
@@ -214,6 +225,9 @@ public final class IMSCore {
         if request.method == "NOTIFY", let cid = try? request.callID() { regSubscriptions[cid] = nil }
         if request.method == "INVITE", let cid = try? request.callID(), echoCalls[cid] != nil {
             return endEcho(cid, reason: "no ACK")
+        }
+        if request.method == "INVITE", let cid = try? request.callID(), mtCalls[cid] != nil {
+            return endMT(cid, reason: "no answer")
         }
         return []
     }

@@ -63,7 +63,7 @@ public enum IMSAction: Sendable, Equatable {
 
 /// A dialog as `dialog_get` reports it.
 public struct IMSDialogInfo: Sendable, Equatable {
-    public enum Kind: String, Sendable { case echo, proxy }
+    public enum Kind: String, Sendable { case echo, proxy, mt = "mt call" }
     /// init (offer answered, waiting PRACK/UPDATE), ringing (2xx sent, no ACK), start (confirmed).
     public enum State: String, Sendable { case `init`, ringing, start }
     public var callID: String
