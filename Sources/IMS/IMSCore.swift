@@ -190,6 +190,8 @@ public final class IMSCore {
             return respond(r, now: now)
         case "INVITE":
             if echoCalls[callID] != nil { return echoRequest(m, from: peer, now: now) }
+            if mtCalls[callID] != nil { return mtRequest(m, from: peer, now: now) }
+            if let tag = try? m.to().tag, !tag.isEmpty { return reply(m, 481, peer: peer, now: now) }
             return handleInitialInvite(m, from: peer, now: now)
         case "ACK", "PRACK", "UPDATE", "BYE", "CANCEL", "INFO":
             if echoCalls[callID] != nil { return echoRequest(m, from: peer, now: now) }

@@ -13,6 +13,7 @@ struct MTCall: Sendable {
     var state: State = .calling
     var ack: SIPMessage? = nil
     var prackedRSeq: Set<UInt32> = []
+    var sdpVersion: UInt64 = 1
 }
 
 extension IMSCore {
@@ -130,6 +131,22 @@ extension IMSCore {
         case "ACK": return []
         case "BYE":
             return reply(m, 200, peer: peer, now: now) + endMT(id, reason: "BYE")
+        case "INVITE", "UPDATE":
+            // Re-INVITE / UPDATE from the phone (hold, refresh): answer any offer from our port.
+            guard var call = mtCalls[id] else { return [] }
+            var r = makeResponse(to: m, code: 200, toTag: (try? call.invite.from().tag) ?? nil)
+            r.addHeader("Contact", "<" + ourURI(for: call.peer) + ">")
+            if m.contentType == "application/sdp", let offer = try? SDPSession(parsing: m.body) {
+                call.sdpVersion += 1
+                guard let a = try? SDPAnswerer().answer(offer: offer, localAddress: call.media.localAddress, localPort: call.media.localRTPPort,
+                                                        sessionID: call.sdpVersion, version: call.sdpVersion) else {
+                    return reply(m, 488, peer: peer, now: now)
+                }
+                r.addHeader("Content-Type", "application/sdp")
+                r.body = a.sdp.serialized()
+                mtCalls[id] = call
+            }
+            return respond(r, now: now, fallback: peer)
         default:
             return reply(m, 200, peer: peer, now: now)
         }
