@@ -334,7 +334,7 @@ final class IMSRegistrationTests: XCTestCase {
                                portPC: 5062, portPS: 5063, spiPC: 0x1000, spiPS: 0x1001,
                                integrityAlgorithm: "hmac-sha-1-96", encryptionAlgorithm: "aes-cbc",
                                integrityKey: keys.ik + [0, 0, 0, 0], encryptionKey: keys.ck)
-        XCTAssertEqual(first.first, .installGmSecurity(sa), "des-ede3-cbc is skipped, the second mechanism is taken")
+        XCTAssertEqual(first.first, .event(.gmSecurityInstalled(sa)), "des-ede3-cbc is skipped, the second mechanism is taken")
         let c = try XCTUnwrap(sent(first).first?.0)
         XCTAssertEqual(c.header("Security-Server"),
                        "ipsec-3gpp;q=0.1;prot=esp;mod=trans;spi-c=4096;spi-s=4097;port-c=5062;port-s=5063;ealg=aes-cbc;alg=hmac-sha-1-96")
@@ -349,7 +349,7 @@ final class IMSRegistrationTests: XCTestCase {
                        SIPPeer(address: a.peer.address, port: 5066, transport: .udp, localPort: 5062))
         // De-registration removes the SAs after the 200.
         let dereg = ims.receive(datagram: a.register(expires: 0, authorization: auth), from: protectedPeer, now: 2)
-        XCTAssertEqual(dereg.last, .removeGmSecurity(sa))
+        XCTAssertEqual(dereg.last, .event(.gmSecurityRemoved(sa)))
         // With ipsec off (the default) no Security-Server is sent.
         let plain = sent(ims0.receive(datagram: withSecurityClient(a.register()), from: a.peer, now: 3))
         XCTAssertNil(plain.first?.0.header("Security-Server"))
