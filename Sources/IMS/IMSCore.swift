@@ -27,6 +27,8 @@ public final class IMSCore {
     var echoCalls: [String: EchoCall] = [:]
     /// Proxied dialogs by Call-ID, with the time of their last request (idle ones are dropped).
     var proxiedCalls: [String: Double] = [:]
+    /// Network-initiated calls by Call-ID.
+    var mtCalls: [String: MTCall] = [:]
     /// A proxied dialog without requests for this long is forgotten (no BYE seen).
     static let proxiedIdleLimit: Double = 4 * 3600
     var nextMediaPort: UInt16
@@ -45,6 +47,35 @@ public final class IMSCore {
     public var currentRegistrations: [IMSRegistration] { Array(registrations.values) }
     /// Call-IDs of echo dialogs in progress.
     public var activeEchoCalls: [String] { Array(echoCalls.keys) }
+
+    /// Dialogs in progress: echo calls with their media, and proxied calls (`dialog_get`).
+    public var dialogs: [IMSDialogInfo] {
+        var out: [IMSDialogInfo] = echoCalls.values.map { c in
+            let state: IMSDialogInfo.State = c.phase == .active ? .start : c.phase == .answered ? .ringing : .`init`
+            return IMSDialogInfo(callID: c.callID, kind: .echo, state: state,
+                                 from: (try? c.invite.from().uri.description) ?? "", to: c.invite.requestURI?.description ?? "",
+                                 media: c.media)
+        }
+        out += mtCalls.values.map { c in
+            IMSDialogInfo(callID: c.callID, kind: .mt, state: c.state == .active ? .start : c.state == .early ? .ringing : .`init`,
+                          from: (try? c.invite.from().uri.description) ?? "", to: c.invite.requestURI?.description ?? "",
+                          media: c.mediaOpen ? c.media : nil)
+        }
+        out += proxiedCalls.keys.map { IMSDialogInfo(callID: $0, kind: .proxy, state: .start, from: "", to: "", media: nil) }
+        return out.sorted { $0.callID < $1.callID }
+    }
+
+    /// Network-initiated de-registration (remote API `unregister`): drops every binding of the
+    /// IMPI, tells reg-event subscribers, and removes Gm SAs.
+    public func deregister(impi: String, now: Double) -> [IMSAction] {
+        guard let reg = registrations[impi] else { return [] }
+        var out: [IMSAction] = reg.bindings.map { .event(.deregistered(impi: impi, contact: $0.contact.uri.description)) }
+        storeRegistration(impi, nil)
+        authenticated[impi] = nil
+        out += notifyRegSubscribers(impi: impi, now: now)
+        out += dropGmSecurity(impi: impi)
+        return out
+    }
 
     // MARK: input
 
@@ -159,9 +190,12 @@ public final class IMSCore {
             return respond(r, now: now)
         case "INVITE":
             if echoCalls[callID] != nil { return echoRequest(m, from: peer, now: now) }
+            if mtCalls[callID] != nil { return mtRequest(m, from: peer, now: now) }
+            if let tag = try? m.to().tag, !tag.isEmpty { return reply(m, 481, peer: peer, now: now) }
             return handleInitialInvite(m, from: peer, now: now)
         case "ACK", "PRACK", "UPDATE", "BYE", "CANCEL", "INFO":
             if echoCalls[callID] != nil { return echoRequest(m, from: peer, now: now) }
+            if mtCalls[callID] != nil { return mtRequest(m, from: peer, now: now) }
             if m.method == "ACK" { return [] }
             return reply(m, 481, peer: peer, now: now)
         case "MESSAGE":
@@ -178,6 +212,9 @@ public final class IMSCore {
     }
 
     func handleResponse(_ m: SIPMessage, now: Double) -> [IMSAction] {
+        if let cs = try? m.cseq(), cs.method == "INVITE", let cid = try? m.callID(), mtCalls[cid] != nil {
+            return mtResponse(m, now: now)
+        }
         // Responses to our NOTIFYs: a 481 or 4xx/5xx ends the subscription (RFC 6665 §4.1.3).
         if let cs = try? m.cseq(), cs.method == "NOTIFY", let code = m.statusCode, code >= 300,
            let cid = try? m.callID() {
@@ -190,6 +227,9 @@ public final class IMSCore {
         if request.method == "NOTIFY", let cid = try? request.callID() { regSubscriptions[cid] = nil }
         if request.method == "INVITE", let cid = try? request.callID(), echoCalls[cid] != nil {
             return endEcho(cid, reason: "no ACK")
+        }
+        if request.method == "INVITE", let cid = try? request.callID(), mtCalls[cid] != nil {
+            return endMT(cid, reason: "no answer")
         }
         return []
     }

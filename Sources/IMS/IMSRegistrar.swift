@@ -130,7 +130,7 @@ extension IMSCore {
         if let keys = akaKeys, let sa = negotiateGmSecurity(m, peer: peer, ik: keys.ik, ck: keys.ck) {
             r.addHeader("Security-Server", "ipsec-3gpp;q=0.1;prot=esp;mod=trans;spi-c=\(sa.spiPC);spi-s=\(sa.spiPS);port-c=\(sa.portPC);port-s=\(sa.portPS);ealg=\(sa.encryptionAlgorithm);alg=\(sa.integrityAlgorithm)")
             gmSecurity[sub.impi, default: []].append(sa)
-            extra.append(.installGmSecurity(sa))
+            extra.append(.event(.gmSecurityInstalled(sa)))
         }
         // The SAs exist before the 401 leaves, so the phone's protected REGISTER finds them.
         return extra + respond(r, now: now, fallback: peer)
@@ -257,7 +257,7 @@ extension IMSCore {
     func dropGmSecurity(impi: String, keep: IMSGmSecurity? = nil) -> [IMSAction] {
         let all = gmSecurity[impi] ?? []
         gmSecurity[impi] = keep.map { [$0] }
-        return all.filter { $0 != keep }.map { .removeGmSecurity($0) }
+        return all.filter { $0 != keep }.map { .event(.gmSecurityRemoved($0)) }
     }
 
     /// Stores (or removes) a registration and keeps the IMPU index in step.

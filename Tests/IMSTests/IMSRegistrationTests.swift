@@ -269,6 +269,12 @@ final class IMSRegistrationTests: XCTestCase {
         XCTAssertTrue(body2.contains("<registration aor=\"tel:0600000001\" id=\"reg2\" state=\"terminated\">"))
         XCTAssertFalse(body2.contains("<contact"))
         XCTAssertEqual(try dereg[1].0.cseq().sequence, 2)
+        // Network-initiated de-registration also notifies.
+        try registerUE(ims, a, now: 11)
+        let net = ims.deregister(impi: a.impi, now: 12)
+        XCTAssertEqual(events(net), [.deregistered(impi: a.impi, contact: a.contactURI)])
+        XCTAssertEqual(sent(net).map { $0.0.method }, ["NOTIFY"])
+        XCTAssertTrue(ims.currentRegistrations.isEmpty)
         // A SUBSCRIBE for another event package → 489.
         let bad = String(decoding: sub, as: UTF8.self).replacingOccurrences(of: "Event: reg", with: "Event: presence")
             .replacingOccurrences(of: "sub-1@", with: "sub-2@").replacingOccurrences(of: "z9hG4bKsub1", with: "z9hG4bKsub2")
@@ -328,7 +334,7 @@ final class IMSRegistrationTests: XCTestCase {
                                portPC: 5062, portPS: 5063, spiPC: 0x1000, spiPS: 0x1001,
                                integrityAlgorithm: "hmac-sha-1-96", encryptionAlgorithm: "aes-cbc",
                                integrityKey: keys.ik + [0, 0, 0, 0], encryptionKey: keys.ck)
-        XCTAssertEqual(first.first, .installGmSecurity(sa), "des-ede3-cbc is skipped, the second mechanism is taken")
+        XCTAssertEqual(first.first, .event(.gmSecurityInstalled(sa)), "des-ede3-cbc is skipped, the second mechanism is taken")
         let c = try XCTUnwrap(sent(first).first?.0)
         XCTAssertEqual(c.header("Security-Server"),
                        "ipsec-3gpp;q=0.1;prot=esp;mod=trans;spi-c=4096;spi-s=4097;port-c=5062;port-s=5063;ealg=aes-cbc;alg=hmac-sha-1-96")
@@ -343,7 +349,7 @@ final class IMSRegistrationTests: XCTestCase {
                        SIPPeer(address: a.peer.address, port: 5066, transport: .udp, localPort: 5062))
         // De-registration removes the SAs after the 200.
         let dereg = ims.receive(datagram: a.register(expires: 0, authorization: auth), from: protectedPeer, now: 2)
-        XCTAssertEqual(dereg.last, .removeGmSecurity(sa))
+        XCTAssertEqual(dereg.last, .event(.gmSecurityRemoved(sa)))
         // With ipsec off (the default) no Security-Server is sent.
         let plain = sent(ims0.receive(datagram: withSecurityClient(a.register()), from: a.peer, now: 3))
         XCTAssertNil(plain.first?.0.header("Security-Server"))
