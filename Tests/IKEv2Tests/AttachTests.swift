@@ -182,6 +182,11 @@ final class AttachTests: XCTestCase {
         XCTAssertFalse(dpd.header.isInitiator)
         h.run(start: false)
         XCTAssertNil(sa.pending, "DPD answered")
+        // The phone probes too.
+        h.route(h.ue.checkLiveness(now: h.now), fromUE: true)
+        XCTAssertEqual(h.packetsToEPDG.count, 1)
+        h.run(start: false)
+        XCTAssertNil(h.ue.pending)
         // The phone deletes the IKE SA: the ePDG removes the Child SA and releases the address.
         h.route(h.ue.delete(now: h.now), fromUE: true)
         h.run(start: false)

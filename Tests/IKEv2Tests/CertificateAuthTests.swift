@@ -49,6 +49,28 @@ final class CertificateAuthTests: XCTestCase {
         }
     }
 
+    /// An RSA certificate makes the first IKE_AUTH response large: with a small fragment size it
+    /// goes out as SKF fragments (RFC 7383) and the phone reassembles it.
+    func testLargeResponseIsFragmented() throws {
+        let h = try AttachHarness()
+        h.signer = try CertificateSigner(certificate: Self.rsa.certificate, key: Self.rsa.privateKey)
+        try h.makeUE()
+        h.route(h.ue.start(now: h.now), fromUE: true)
+        // After IKE_SA_INIT, shrink the ePDG's fragment size.
+        let m = h.packetsToEPDG.removeFirst()
+        h.route(h.epdg.handle(datagram: m.bytes, from: m.from, to: m.to, now: h.now), fromUE: false)
+        let sa = try XCTUnwrap(h.epdg.allSAs.first)
+        XCTAssertTrue(sa.fragmentationNegotiated)
+        sa.fragmentSize = 576
+        h.run(start: false)
+        XCTAssertEqual(h.ue.state, .established, "\(AttachHarness.logs(h.ueActions + h.epdgActions))")
+        XCTAssertTrue(h.ue.fragmentationNegotiated)
+        let frags = AttachHarness.sends(h.epdgActions).compactMap { try? IKEMessage(parsing: $0) }.filter { $0.payloads.skf != nil }
+        XCTAssertGreaterThanOrEqual(frags.count, 2)
+        XCTAssertTrue(AttachHarness.sends(h.epdgActions).allSatisfy { $0.count <= 576 })
+        XCTAssertTrue(h.ue.responderUsedCertificate)
+    }
+
     func testOmitAuthInFirstResponse() throws {
         var p = try AttachHarness().policy
         p.omitAuthInFirstAuthResponse = true

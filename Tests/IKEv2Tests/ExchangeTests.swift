@@ -25,6 +25,19 @@ final class ExchangeTests: XCTestCase {
         XCTAssertTrue(sends.dropFirst().allSatisfy { $0 == (4500, 4500) })
     }
 
+    func testForcedUDPEncapsulationWithoutNAT() throws {
+        let h = try AttachHarness()
+        var cfg = IKEInitiatorConfig(imsi: AttachHarness.imsi, mcc: "001", mnc: "01")
+        cfg.forceUDPEncapsulation = true
+        try h.makeUE(cfg)
+        h.run()
+        XCTAssertEqual(h.ue.state, .established)
+        let nw = try XCTUnwrap(AttachHarness.children(h.epdgActions).first)
+        XCTAssertTrue(nw.udpEncapsulation, "the ePDG saw a NAT_DETECTION_SOURCE_IP that does not match")
+        XCTAssertEqual(nw.remote.port, 4500)
+        XCTAssertTrue(try XCTUnwrap(h.ue.childSA).udpEncapsulation)
+    }
+
     func testChildSARekeyWithAndWithoutPFS() throws {
         for pfs in [nil, DHGroup.ecp256] {
             let h = try AttachHarness()
@@ -256,6 +269,29 @@ final class ExchangeTests: XCTestCase {
         let ue = try XCTUnwrap(AttachHarness.children(h.ueActions).first)
         XCTAssertEqual(nw.inboundEncryptionKey, ue.outboundEncryptionKey)
         XCTAssertEqual(nw.outboundIntegrityKey, ue.inboundIntegrityKey)
+    }
+
+    func testInitialContactReplacesStaleSA() throws {
+        let h = try AttachHarness()
+        try h.makeUE()
+        h.run()
+        let first = try XCTUnwrap(AttachHarness.children(h.epdgActions).first)
+        // The phone reboots (its state is gone) and attaches again with INITIAL_CONTACT.
+        try h.makeUE(lastSeq: 11)
+        h.epdgActions = []
+        h.run()
+        XCTAssertEqual(h.ue.state, .established)
+        XCTAssertEqual(h.epdg.count, 1)
+        XCTAssertEqual(h.pool.inUse, 1)
+        XCTAssertTrue(h.epdgActions.contains(.deleteChildSA(inboundSPI: first.inboundSPI, outboundSPI: first.outboundSPI)))
+        XCTAssertTrue(h.epdgActions.contains { if case .ikeSADeleted(_, _, "replaced by a new IKE SA with INITIAL_CONTACT") = $0 { true } else { false } })
+        // Without INITIAL_CONTACT (a second tunnel, e.g. another APN) the first SA stays.
+        var cfg = IKEInitiatorConfig(imsi: AttachHarness.imsi, mcc: "001", mnc: "01")
+        cfg.authNotifies = [NotifyPayload(.EAP_ONLY_AUTHENTICATION)]
+        try h.makeUE(cfg, lastSeq: 12)
+        h.run()
+        XCTAssertEqual(h.ue.state, .established)
+        XCTAssertEqual(h.epdg.count, 2)
     }
 
     func testInitiatorRetransmitsAndResponderAnswersFromCache() throws {

@@ -34,6 +34,7 @@ public struct ChildSADescription: Sendable, Equatable, CustomStringConvertible {
     /// Inner addresses assigned to the phone by CFG_REPLY.
     public var innerIPv4: IPAddress?
     public var innerIPv6: IPAddress?
+    /// Seconds until the ePDG rekeys (it starts at 90%); 0 = no lifetime (the phone side).
     public var lifetimeSeconds: Int
     /// Subscriber and APN, for logs and routing.
     public var imsi: String

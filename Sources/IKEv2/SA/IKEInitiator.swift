@@ -58,7 +58,8 @@ public final class IKEInitiator: IKESA {
             }
             initPayloads = [
                 .sa(config.ikeSAOverride ?? SAPayload(proposals: proposals)), .ke(KEPayload(dhGroup: kePreference.rawValue, keyData: pair.publicValue)), .nonce(ni),
-                .notify(NotifyPayload(.NAT_DETECTION_SOURCE_IP, data: NATDetection.hash(spiI: spiI, spiR: 0, local))),
+                .notify(NotifyPayload(.NAT_DETECTION_SOURCE_IP, data: NATDetection.hash(spiI: spiI, spiR: 0,
+                    config.forceUDPEncapsulation ? IKEEndpoint(local.address.isIPv6 ? .anyV6 : .anyV4, 0) : local))),
                 .notify(NotifyPayload(.NAT_DETECTION_DESTINATION_IP, data: NATDetection.hash(spiI: spiI, spiR: 0, remote))),
                 .notify(NotifyPayload(.IKEV2_FRAGMENTATION_SUPPORTED)),
                 .notify(NotifyPayload(.SIGNATURE_HASH_ALGORITHMS, data: [0, 2, 0, 3, 0, 4])),
@@ -174,10 +175,12 @@ public final class IKEInitiator: IKESA {
         if let src = payloads.notify(.NAT_DETECTION_SOURCE_IP)?.data, src != NATDetection.hash(spiI: spiI, spiR: spiR, remote) {
             natDetected = true
         }
-        if natDetected, remote.port == 500 {
-            log(.info, "NAT detected: moving to UDP \(config.natTraversalPort)")
-            local.port = config.natTraversalPort
-            remote.port = 4500
+        fragmentationNegotiated = payloads.has(.IKEV2_FRAGMENTATION_SUPPORTED)
+        if config.forceUDPEncapsulation { natDetected = true }
+        if natDetected, remote.port != config.natTraversalPort {
+            log(.info, "\(config.forceUDPEncapsulation ? "forcing UDP encapsulation" : "NAT detected"): moving to UDP \(config.natTraversalPort)")
+            if local.port == 500 { local.port = config.natTraversalPort }
+            remote.port = config.natTraversalPort
         }
         log(.info, "IKE SA keys derived (\(suite))")
         sendFirstAuth(now: now)

@@ -28,6 +28,10 @@ public struct IKEInitiatorConfig: Sendable {
     public var maxRetransmits: Int
     /// Sent as N(DEVICE_IDENTITY) in the first IKE_AUTH request when set.
     public var deviceIdentity: DeviceIdentity? = nil
+    /// Always move to the NAT-T port and encapsulate ESP in UDP, as phones that force
+    /// NAT-T do: the NAT_DETECTION_SOURCE_IP hash is made not to match (RFC 7296 §2.23
+    /// lets a host pretend to be behind a NAT), so the responder encapsulates too.
+    public var forceUDPEncapsulation = false
 
     // Handset-profile knobs: raw wire forms that replace the ones built from the fields above.
     /// IKE_SA_INIT SA payload as a real phone sends it (several transforms per proposal); the

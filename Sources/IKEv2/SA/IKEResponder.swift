@@ -191,6 +191,16 @@ public final class IKEResponder {
 
     func collect(_ sa: IKEResponderSA) -> [IKEAction] {
         var a = sa.drain()
+        if sa.initialContact, a.contains(where: { if case .ikeSAEstablished = $0 { true } else { false } }) {
+            // INITIAL_CONTACT: the phone lost every older SA (reboot, airplane mode); drop ours
+            // silently, with their Child SAs and addresses.
+            for old in sas.values where old !== sa && old.imsi == sa.imsi && !old.isDead {
+                old.terminate(reason: "replaced by a new IKE SA with INITIAL_CONTACT")
+                a += old.drain()
+                sas[old.spiR] = nil
+                byInitiator[InitKey(spiI: old.initialSPIi, remote: old.initialRemote)] = nil
+            }
+        }
         // Every deadline (retransmission, DPD, rekey, lifetime, half-open expiry) reaches the host
         // as a timer, so a host that only follows `armTimer` polls in time.
         if !sa.isDead, let w = sa.wakeup { a.append(.armTimer(at: w)) }

@@ -16,6 +16,7 @@ extension IKEResponderSA {
             reject(h, [NotifyPayload(.AUTHENTICATION_FAILED)], reason: "peer uses AUTH without EAP; only EAP-AKA is accepted"); return
         }
         self.idi = idi
+        initialContact = payloads.has(.INITIAL_CONTACT)
         noteDeviceIdentity(payloads)
         childProposals = sai2.proposals
         tsi = tsiP.selectors; tsr = tsrP.selectors

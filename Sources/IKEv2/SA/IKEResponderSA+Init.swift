@@ -53,7 +53,10 @@ extension IKEResponderSA {
                     // RFC 7427: SHA2-256, SHA2-384, SHA2-512.
                     out.append(.notify(NotifyPayload(.SIGNATURE_HASH_ALGORITHMS, data: [0, 2, 0, 3, 0, 4])))
                 }
-                if policy.fragmentation && peerSupportsFragmentation { out.append(.notify(NotifyPayload(.IKEV2_FRAGMENTATION_SUPPORTED))) }
+                if policy.fragmentation && peerSupportsFragmentation {
+                    out.append(.notify(NotifyPayload(.IKEV2_FRAGMENTATION_SUPPORTED)))
+                    fragmentationNegotiated = true
+                }
                 let respHeader = header(.IKE_SA_INIT, response: true, id: 0)
                 let resp = IKEMessage(header: respHeader, payloads: out).serialize()
                 initResponseBytes = resp

@@ -20,6 +20,11 @@ public class IKESA {
     /// True once the SA is gone; the owner forgets it.
     public internal(set) var isDead = false
     public internal(set) var natDetected = false
+    /// Both sides announced IKEV2_FRAGMENTATION_SUPPORTED (RFC 7383).
+    public internal(set) var fragmentationNegotiated = false
+    /// Largest IKE message (IKE header onwards) sent unfragmented once fragmentation is negotiated;
+    /// 1200 fits a 1280-byte IPv6 path with IP, UDP and the non-ESP marker.
+    public var fragmentSize = 1200
     /// Subscriber identity and APN, for logs and the Child SA description.
     public internal(set) var imsi = ""
     public internal(set) var apn = ""
@@ -83,7 +88,16 @@ public class IKESA {
     func encode(_ h: IKEHeader, _ payloads: [Payload]) -> [[UInt8]] {
         if h.exchangeType == .IKE_SA_INIT || protection == nil { return [IKEMessage(header: h, payloads: payloads).serialize()] }
         guard let protection else { return [] }
-        do { return [try protection.protect(header: h, payloads: payloads)] } catch {
+        do {
+            let whole = try protection.protect(header: h, payloads: payloads)
+            // RFC 7383: once both sides announced support, messages over the size are sent as SKF fragments.
+            if fragmentationNegotiated, whole.count > fragmentSize {
+                let parts = try protection.protectFragmented(header: h, payloads: payloads, maxSize: fragmentSize)
+                log(.debug, "\(h.exchangeType) #\(h.messageID) of \(whole.count) bytes sent as \(parts.count) fragments")
+                return parts
+            }
+            return [whole]
+        } catch {
             log(.error, "cannot protect \(h.exchangeType): \(error)")
             return []
         }
@@ -263,9 +277,14 @@ public class IKESA {
     /// Extra payloads a subclass adds to an INFORMATIONAL response (e.g. DEVICE_IDENTITY).
     func informationalExtra(_ payloads: [Payload]) -> [Payload] { [] }
 
-    /// Our own INFORMATIONAL: DPD when idle, Delete on request.
-    public func sendDPD(now: Double) {
-        guard pending == nil, isEstablished else { return }
+    /// Sends a liveness check (empty INFORMATIONAL request, "DPD"); the answer clears `pending`.
+    public func checkLiveness(now: Double) -> [IKEAction] {
+        sendDPD(now: now)
+        return drain()
+    }
+
+    func sendDPD(now: Double) {
+        guard pending == nil, isEstablished, !isDead else { return }
         sendRequest(.INFORMATIONAL, [], now: now)
     }
 
