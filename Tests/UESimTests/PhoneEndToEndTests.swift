@@ -28,6 +28,9 @@ final class PhoneEndToEndTests: XCTestCase {
         XCTAssertTrue(steps.allSatisfy { $0.end >= $0.start })
         XCTAssertEqual(p.innerAddress, IPAddressHelper.v4("198.18.0.2"))
         XCTAssertEqual(p.pcscf?.description, CoreHarness.pcscf)
+        // Android fakes a NAT (RFC 7296 §2.23): IKE moves to 4500 and ESP is UDP-encapsulated.
+        XCTAssertEqual(p.child?.udpEncapsulation, true)
+        XCTAssertEqual(p.child?.local.port, 4500)
         let media = try XCTUnwrap(p.events.first { $0.step == .media })
         XCTAssertTrue(media.detail.hasPrefix("sent 50, echoed 50, lost 0, corrupt 0"), media.detail)
         XCTAssertTrue(h.traces(p).contains { $0.layer == "SIP" && $0.summary.hasPrefix("401") }, ladder(h, p))

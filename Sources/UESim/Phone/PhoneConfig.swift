@@ -118,6 +118,7 @@ public struct PhoneConfig: Sendable {
             c.deviceIdentity = DeviceIdentity(kind: .imei, digits: imei)
         }
         c.idiType = profile.idiType
+        c.forceUDPEncapsulation = profile.forceUDPEncapsulation
         // The emergency NAI (TS 23.003 §19.3.7, "sos." before the realm) is not sent: the initiator derives
         // the EAP-AKA keys from its plain NAI, so an IDi override would break AT_MAC. IDr carries EMERGENCY.
         return c

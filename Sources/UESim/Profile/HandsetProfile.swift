@@ -63,15 +63,18 @@ public struct HandsetProfile: Sendable, Equatable {
     public var emergency: Bool
     /// What the phone calls; nil = the configured echo number.
     public var callTarget: String?
+    /// Pretend to be behind a NAT so ESP is always UDP-encapsulated on 4500 (Android IWLAN does).
+    public var forceUDPEncapsulation: Bool
 
     public init(name: String, source: String, ikeProposals: [IKEProposal], espProposals: [ESPProposal],
                 cpAttributes: [UInt16] = HandsetProfile.standardCP, authNotifies: [NotifyType] = [.INITIAL_CONTACT, .EAP_ONLY_AUTHENTICATION],
                 identityForm: IdentityForm = .rfc822, idr: IDr = .apn, eapMethod: EAPMethod = .aka, mncDigits: Int? = nil,
-                rejectsAuthInFirstAuthResponse: Bool = false, emergency: Bool = false, callTarget: String? = nil) {
+                rejectsAuthInFirstAuthResponse: Bool = false, emergency: Bool = false, callTarget: String? = nil,
+                forceUDPEncapsulation: Bool = false) {
         self.name = name; self.source = source; self.ikeProposals = ikeProposals; self.espProposals = espProposals
         self.cpAttributes = cpAttributes; self.authNotifies = authNotifies; self.identityForm = identityForm; self.idr = idr
         self.eapMethod = eapMethod; self.mncDigits = mncDigits; self.rejectsAuthInFirstAuthResponse = rejectsAuthInFirstAuthResponse
-        self.emergency = emergency; self.callTarget = callTarget
+        self.emergency = emergency; self.callTarget = callTarget; self.forceUDPEncapsulation = forceUDPEncapsulation
     }
 
     typealias A = CPPayload.Attribute
