@@ -235,10 +235,10 @@ final class CoreHarness {
     }
 
     /// Runs until every phone is done or `limit` seconds of virtual time pass.
-    func run(limit: Double = 120) {
-        for p in phones { perform(p, p.start(now: now)) }
+    func run(limit: Double = 120, start: Bool = true, untilQuiet: Bool = false) {
+        if start { for p in phones { perform(p, p.start(now: now)) } }
         let end = now + limit
-        while now < end, phones.contains(where: { $0.finished == nil }) || !queue.isEmpty {
+        while now < end, (!untilQuiet && phones.contains(where: { $0.finished == nil })) || !queue.isEmpty {
             var candidates = queue.map(\.at)
             candidates += phones.compactMap { wakes[ObjectIdentifier($0)] }
             if let w = epdg.nextWakeup { candidates.append(w) }

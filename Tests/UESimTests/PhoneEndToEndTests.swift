@@ -201,3 +201,23 @@ extension PhoneEndToEndTests {
         XCTAssertTrue(p.events.first { $0.step == .media }?.detail.hasPrefix("sent 10, echoed 10, lost 0") == true, ladder(h, p))
     }
 }
+
+extension PhoneEndToEndTests {
+    /// A network-initiated call (IMS MT call) to a registered phone: answered, media echoed back, ended by the network.
+    func testNetworkInitiatedCallIsAnswered() throws {
+        let h = CoreHarness()
+        let p = try h.addPhone(scenario: .register, teardown: false)
+        h.run()
+        XCTAssertEqual(p.finished, true, ladder(h, p))
+        let (callID, acts) = h.ims.mtCall("sip:001010000000001@\(CoreHarness.domain)", now: h.now)
+        XCTAssertNotNil(callID)
+        h.performIMS(acts)
+        h.run(limit: 5, start: false, untilQuiet: true)
+        XCTAssertTrue(p.events.contains { $0.verdict == .info("incoming call up") }, ladder(h, p))
+        XCTAssertTrue(p.isActive)
+        XCTAssertNotNil(p.media)
+        h.performIMS(h.ims.mtHangup(try XCTUnwrap(callID), now: h.now))
+        h.run(limit: 5, start: false, untilQuiet: true)
+        XCTAssertTrue(p.events.contains { $0.verdict == .info("call ended") && $0.detail == "by the peer" }, ladder(h, p))
+    }
+}
