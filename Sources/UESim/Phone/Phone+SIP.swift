@@ -60,7 +60,6 @@ extension Phone {
         case let .registered(expires, serviceRoute, uris):
             guard current?.step == .register else { return [] }
             let detail = (challenges.isEmpty ? "no challenge" : challenges.joined(separator: ", ") + " challenge") + ", expires \(expires)" + (uris.first.map { ", \($0)" } ?? "") + (serviceRoute.isEmpty ? "" : ", Service-Route \(serviceRoute[0])")
-            if config.scenario == .register && !config.teardown { return pass(detail, now: now) + complete(now: now) }
             var out = pass(detail, now: now, next: .subscribe)
             out += withUA(now: now) { $0.subscribeRegEvent(now: now) }
             return out
