@@ -221,3 +221,22 @@ extension PhoneEndToEndTests {
         XCTAssertTrue(p.events.contains { $0.verdict == .info("call ended") && $0.detail == "by the peer" }, ladder(h, p))
     }
 }
+
+extension PhoneEndToEndTests {
+    /// Datagrams to two phones sharing one address are routed by IKE SPIi and ESP SPI.
+    func testDemuxKeys() throws {
+        let h = CoreHarness()
+        let a = try h.addPhone(imsi: "001010000000001", scenario: .register, teardown: false)
+        let b = try h.addPhone(imsi: "001010000000002", scenario: .register, teardown: false)
+        h.run()
+        XCTAssertEqual(a.demuxKeys.count, 2)
+        XCTAssertTrue(Set(a.demuxKeys).isDisjoint(with: Set(b.demuxKeys)))
+        guard case let .esp(spi)? = a.demuxKeys.last else { return XCTFail() }
+        XCTAssertEqual(PhoneDemuxKey(payload: [UInt8(spi >> 24), UInt8((spi >> 16) & 0xff), UInt8((spi >> 8) & 0xff), UInt8(spi & 0xff), 0, 0, 0, 1], natT: true),
+                       .esp(spi: spi))
+        XCTAssertNil(PhoneDemuxKey(payload: [0xff], natT: true))
+        let sent = (h.actions[ObjectIdentifier(a)] ?? []).compactMap { if case let .sendIKE(b, _, _) = $0 { b } else { nil } }
+        XCTAssertEqual(PhoneDemuxKey(payload: sent[0], natT: false), a.demuxKeys.first)
+        XCTAssertEqual(PhoneDemuxKey(payload: sent.last ?? [], natT: true), a.demuxKeys.first)   // after the move to 4500
+    }
+}
