@@ -50,6 +50,15 @@ public struct IMSConfig: Sendable {
     public var mncDigits: Int
     /// Lifetime of an outstanding challenge (seconds).
     public var challengeLifetime: Double
+    /// Gm IPsec (TS 33.203 sec-agree, ims.cfg `ipsec`): answer an ipsec-3gpp Security-Client with
+    /// Security-Server and ask the runtime to install the SAs. Off by default.
+    public var ipsec: Bool = false
+    /// Accepted integrity / encryption algorithms, in preference order (`ipsec_aalg_list`, `ipsec_ealg_list`).
+    public var ipsecAalgList: [String] = ["hmac-sha-1-96", "hmac-md5-96"]
+    public var ipsecEalgList: [String] = ["null", "aes-cbc"]
+    /// Our protected client and server ports (port_pc, port_ps).
+    public var protectedPortC: UInt16 = 5062
+    public var protectedPortS: UInt16 = 5063
 
     public init(domain: String = "ims.mnc001.mcc001.3gppnetwork.org",
                 sipAddresses: [String] = ["192.168.4.1", "2001:468:3000:1::"], sipPort: UInt16 = 5060,

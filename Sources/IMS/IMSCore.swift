@@ -14,14 +14,26 @@ public final class IMSCore {
 
     // Registrar state.
     var registrations: [String: IMSRegistration] = [:]
+    /// IMPU key (see `IMSIdentity.key`) → IMPI of the registered identities.
+    var impuIndex: [String: String] = [:]
     var challenges: [String: Challenge] = [:]
     var authenticated: [String: Challenge] = [:]
+    /// Negotiated Gm SAs per IMPI (the newest last).
+    var gmSecurity: [String: [IMSGmSecurity]] = [:]
+    var nextSPI: UInt32 = 0x1000
     // Reg event subscriptions, by Call-ID of the SUBSCRIBE dialog.
     var regSubscriptions: [String: RegSubscription] = [:]
     // Echo dialogs by Call-ID, and the dialogs proxied between phones.
     var echoCalls: [String: EchoCall] = [:]
-    var proxiedCalls: Set<String> = []
+    /// Proxied dialogs by Call-ID, with the time of their last request (idle ones are dropped).
+    var proxiedCalls: [String: Double] = [:]
+    /// Network-initiated calls by Call-ID.
+    var mtCalls: [String: MTCall] = [:]
+    /// A proxied dialog without requests for this long is forgotten (no BYE seen).
+    static let proxiedIdleLimit: Double = 4 * 3600
     var nextMediaPort: UInt16
+    /// Makes tags, branches and MD5 nonces; tests replace it to get byte-exact messages.
+    public var tokenSource: (Int) -> String = { IMSCore.randomToken($0) }
     var usedMediaPorts: Set<UInt16> = []
 
     public init(config: IMSConfig, subscribers: any IMSSubscriberSource) {
@@ -35,6 +47,35 @@ public final class IMSCore {
     public var currentRegistrations: [IMSRegistration] { Array(registrations.values) }
     /// Call-IDs of echo dialogs in progress.
     public var activeEchoCalls: [String] { Array(echoCalls.keys) }
+
+    /// Dialogs in progress: echo calls with their media, and proxied calls (`dialog_get`).
+    public var dialogs: [IMSDialogInfo] {
+        var out: [IMSDialogInfo] = echoCalls.values.map { c in
+            let state: IMSDialogInfo.State = c.phase == .active ? .start : c.phase == .answered ? .ringing : .`init`
+            return IMSDialogInfo(callID: c.callID, kind: .echo, state: state,
+                                 from: (try? c.invite.from().uri.description) ?? "", to: c.invite.requestURI?.description ?? "",
+                                 media: c.media)
+        }
+        out += mtCalls.values.map { c in
+            IMSDialogInfo(callID: c.callID, kind: .mt, state: c.state == .active ? .start : c.state == .early ? .ringing : .`init`,
+                          from: (try? c.invite.from().uri.description) ?? "", to: c.invite.requestURI?.description ?? "",
+                          media: c.mediaOpen ? c.media : nil)
+        }
+        out += proxiedCalls.keys.map { IMSDialogInfo(callID: $0, kind: .proxy, state: .start, from: "", to: "", media: nil) }
+        return out.sorted { $0.callID < $1.callID }
+    }
+
+    /// Network-initiated de-registration (remote API `unregister`): drops every binding of the
+    /// IMPI, tells reg-event subscribers, and removes Gm SAs.
+    public func deregister(impi: String, now: Double) -> [IMSAction] {
+        guard let reg = registrations[impi] else { return [] }
+        var out: [IMSAction] = reg.bindings.map { .event(.deregistered(impi: impi, contact: $0.contact.uri.description)) }
+        storeRegistration(impi, nil)
+        authenticated[impi] = nil
+        out += notifyRegSubscribers(impi: impi, now: now)
+        out += dropGmSecurity(impi: impi)
+        return out
+    }
 
     // MARK: input
 
@@ -91,6 +132,7 @@ public final class IMSCore {
         out += expireSubscriptions(now: now)
         for id in Array(echoCalls.keys) { out += echoTick(id, now: now) }
         challenges = challenges.filter { $0.value.expiresAt > now }
+        proxiedCalls = proxiedCalls.filter { now - $0.value < IMSCore.proxiedIdleLimit }
         return out
     }
 
@@ -111,7 +153,7 @@ public final class IMSCore {
         let callID = (try? m.callID()) ?? ""
         // Requests inside a proxied dialog, and new INVITE/MESSAGE towards a registered phone, are
         // forwarded statelessly; everything else is ours (UAS) and goes through the transaction layer.
-        if proxiedCalls.contains(callID) && echoCalls[callID] == nil {
+        if proxiedCalls[callID] != nil && echoCalls[callID] == nil {
             let initial = method == "INVITE" && (try? m.to().tag) == nil
             return proxyRequest(m, from: peer, now: now, initial: initial)
         }
@@ -148,9 +190,12 @@ public final class IMSCore {
             return respond(r, now: now)
         case "INVITE":
             if echoCalls[callID] != nil { return echoRequest(m, from: peer, now: now) }
+            if mtCalls[callID] != nil { return mtRequest(m, from: peer, now: now) }
+            if let tag = try? m.to().tag, !tag.isEmpty { return reply(m, 481, peer: peer, now: now) }
             return handleInitialInvite(m, from: peer, now: now)
         case "ACK", "PRACK", "UPDATE", "BYE", "CANCEL", "INFO":
             if echoCalls[callID] != nil { return echoRequest(m, from: peer, now: now) }
+            if mtCalls[callID] != nil { return mtRequest(m, from: peer, now: now) }
             if m.method == "ACK" { return [] }
             return reply(m, 481, peer: peer, now: now)
         case "MESSAGE":
@@ -167,6 +212,9 @@ public final class IMSCore {
     }
 
     func handleResponse(_ m: SIPMessage, now: Double) -> [IMSAction] {
+        if let cs = try? m.cseq(), cs.method == "INVITE", let cid = try? m.callID(), mtCalls[cid] != nil {
+            return mtResponse(m, now: now)
+        }
         // Responses to our NOTIFYs: a 481 or 4xx/5xx ends the subscription (RFC 6665 §4.1.3).
         if let cs = try? m.cseq(), cs.method == "NOTIFY", let code = m.statusCode, code >= 300,
            let cid = try? m.callID() {
@@ -179,6 +227,9 @@ public final class IMSCore {
         if request.method == "NOTIFY", let cid = try? request.callID() { regSubscriptions[cid] = nil }
         if request.method == "INVITE", let cid = try? request.callID(), echoCalls[cid] != nil {
             return endEcho(cid, reason: "no ACK")
+        }
+        if request.method == "INVITE", let cid = try? request.callID(), mtCalls[cid] != nil {
+            return endMT(cid, reason: "no answer")
         }
         return []
     }
@@ -193,7 +244,7 @@ public final class IMSCore {
         for v in req.headerLines("Via") { r.addHeader("Via", v) }
         if let f = req.header("From") { r.addHeader("From", f) }
         if var to = try? req.to() {
-            if to.tag == nil, code > 100 { to.tag = toTag ?? IMSCore.token() }
+            if to.tag == nil, code > 100 { to.tag = toTag ?? newToken() }
             r.addHeader("To", to.description)
         } else if let t = req.header("To") { r.addHeader("To", t) }
         if let c = req.header("Call-ID") { r.addHeader("Call-ID", c) }
@@ -229,8 +280,11 @@ public final class IMSCore {
 
     // MARK: helpers
 
+    /// A new tag, branch suffix or MD5 nonce (`bytes` random bytes as hex) from `tokenSource`.
+    func newToken(_ bytes: Int = 8) -> String { tokenSource(bytes) }
+
     /// Random hex token for tags, branches and nonces.
-    static func token(_ bytes: Int = 8) -> String {
+    public static func randomToken(_ bytes: Int = 8) -> String {
         var g = SystemRandomNumberGenerator()
         let hex = Array("0123456789abcdef")
         var s = ""
@@ -286,9 +340,9 @@ public final class IMSCore {
     }
 
     func findRegistration(for uri: SIPAnyURI) -> IMSRegistration? {
-        let keys = IMSIdentity.lookupKeys(uri)
-        return registrations.values.first { reg in
-            !reg.bindings.isEmpty && reg.impus.contains { keys.contains(IMSIdentity.key($0)) }
+        for k in IMSIdentity.lookupKeys(uri) {
+            if let impi = impuIndex[k], let reg = registrations[impi], !reg.bindings.isEmpty { return reg }
         }
+        return nil
     }
 }

@@ -71,7 +71,7 @@ extension IMSCore {
         let media = IMSMediaSession(id: callID, localAddress: local, localRTPPort: port, localRTCPPort: port + 1,
                                     remoteAddress: answer.remoteAddress, remoteRTPPort: answer.remoteRTPPort,
                                     remoteRTCPPort: answer.remoteRTCPPort, payloadType: answer.payloadType, encoding: answer.encoding)
-        var call = EchoCall(callID: callID, localTag: IMSCore.token(), invite: m, peer: peer, media: media,
+        var call = EchoCall(callID: callID, localTag: newToken(), invite: m, peer: peer, media: media,
                             answerSDP: answer.sdp, use100rel: use100rel, usePrecondition: usePrecondition,
                             preconditionsMet: pre?.currentLocal == "sendrecv", phase: .waitingPRACK,
                             sessionID: sessionID, sdpVersion: 1)

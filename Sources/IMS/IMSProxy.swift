@@ -41,15 +41,16 @@ extension IMSCore {
         let branch = IMSCore.branchPrefix + "." + String(incoming.filter { $0.isLetter || $0.isNumber || $0 == "." || $0 == "-" }.prefix(64))
         fwd.prependHeader("Via", ourVia(for: dest, branch: branch))
         var out: [IMSAction] = []
+        if proxiedCalls[callID] != nil { proxiedCalls[callID] = now }
         if initial && method == "INVITE" {
             fwd.prependHeader("Record-Route", "<" + ourURI(for: dest) + ";lr>")
-            if proxiedCalls.insert(callID).inserted {
+            if proxiedCalls.updateValue(now, forKey: callID) == nil {
                 let from = (try? m.from().uri.description) ?? ""
                 out.append(.event(.callStarted(callID: callID, from: from, to: m.requestURI?.description ?? "", kind: "proxy")))
             }
         }
         if method == "BYE" {
-            proxiedCalls.remove(callID)
+            proxiedCalls[callID] = nil
             out.append(.event(.callEnded(callID: callID, reason: "BYE")))
         }
         out.append(.send(fwd.serialized(), to: dest))

@@ -32,7 +32,7 @@ extension IMSCore {
         } else {
             guard let owner = IMSIdentity.lookupKeys(to.uri).lazy.compactMap({ self.subscribers.subscriber(impu: $0) }).first
                     ?? identify(to: to.uri, auth: nil) else { return reply(m, 404, peer: peer, now: now) }
-            sub = RegSubscription(callID: callID, impi: owner.impi, aor: to.uri.description, localTag: IMSCore.token(),
+            sub = RegSubscription(callID: callID, impi: owner.impi, aor: to.uri.description, localTag: newToken(),
                                   remote: from, target: contact.uri, peer: peer, expiresAt: now, cseq: 0, version: 0)
         }
         let requested = (try? m.expires()) ?? nil
@@ -79,7 +79,7 @@ extension IMSCore {
         let body = regInfoXML(impi: s.impi, version: s.version, now: now)
         s.version += 1
         var n = SIPMessage.request("NOTIFY", uri: s.target)
-        n.addHeader("Via", ourVia(for: s.peer, branch: IMSCore.branchPrefix + IMSCore.token()))
+        n.addHeader("Via", ourVia(for: s.peer, branch: IMSCore.branchPrefix + newToken()))
         n.addHeader("Max-Forwards", "70")
         n.addHeader("From", "<" + s.aor + ">;tag=" + s.localTag)
         n.addHeader("To", s.remote)

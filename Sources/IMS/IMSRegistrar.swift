@@ -104,6 +104,7 @@ extension IMSCore {
         guard let algorithm = sub.authentType.digestAlgorithm else { return reply(m, 500, peer: peer, now: now) }
         let realm = sub.impi.split(separator: "@", maxSplits: 1).dropFirst().first.map(String.init) ?? config.domain
         var ch: Challenge
+        var akaKeys: (ik: [UInt8], ck: [UInt8])? = nil
         if algorithm.akaVersion != nil {
             let v: AuthenticationVector
             let nonce: String
@@ -114,17 +115,25 @@ extension IMSCore {
                 return [.event(.authenticationFailed(impi: sub.impi, reason: "no vector: \(error)"))] + reply(m, 500, peer: peer, now: now)
             }
             let pwd = DigestAKA.password(algorithm: algorithm, res: v.xres, ik: v.ik, ck: v.ck) ?? v.xres
+            akaKeys = (v.ik, v.ck)
             ch = Challenge(impi: sub.impi, realm: realm, nonce: nonce, algorithm: algorithm, password: pwd, rand: v.rand,
                            expiresAt: now + config.challengeLifetime)
         } else {
             guard let pwd = sub.pwd else { return reply(m, 403, peer: peer, now: now) }
-            ch = Challenge(impi: sub.impi, realm: realm, nonce: IMSCore.token(16), algorithm: algorithm, password: Array(pwd.utf8),
+            ch = Challenge(impi: sub.impi, realm: realm, nonce: newToken(16), algorithm: algorithm, password: Array(pwd.utf8),
                            rand: [], expiresAt: now + config.challengeLifetime)
         }
         challenges[ch.nonce] = ch
         var r = makeResponse(to: m, code: 401)
         r.addHeader("WWW-Authenticate", "Digest realm=\"\(ch.realm)\",nonce=\"\(ch.nonce)\",algorithm=\(algorithm.rawValue),qop=\"auth\"")
-        return respond(r, now: now, fallback: peer)
+        var extra: [IMSAction] = []
+        if let keys = akaKeys, let sa = negotiateGmSecurity(m, peer: peer, ik: keys.ik, ck: keys.ck) {
+            r.addHeader("Security-Server", "ipsec-3gpp;q=0.1;prot=esp;mod=trans;spi-c=\(sa.spiPC);spi-s=\(sa.spiPS);port-c=\(sa.portPC);port-s=\(sa.portPS);ealg=\(sa.encryptionAlgorithm);alg=\(sa.integrityAlgorithm)")
+            gmSecurity[sub.impi, default: []].append(sa)
+            extra.append(.event(.gmSecurityInstalled(sa)))
+        }
+        // The SAs exist before the 401 leaves, so the phone's protected REGISTER finds them.
+        return extra + respond(r, now: now, fallback: peer)
     }
 
     /// Adds, refreshes or removes bindings and answers 200 (RFC 3261 §10.3, TS 24.229 §5.4.1.2.2).
@@ -132,6 +141,8 @@ extension IMSCore {
         var reg = registrations[sub.impi] ?? IMSRegistration(impi: sub.impi, impus: impus, bindings: [])
         reg.impus = impus
         var events: [IMSAction] = []
+        let protected = gmSecurity(impi: sub.impi, arrivedFrom: peer)
+        if protected != nil { events += dropGmSecurity(impi: sub.impi, keep: protected) }
         let callID = (try? m.callID()) ?? ""
         let cseq = (try? m.cseq().sequence) ?? 0
         let headerExpires: UInt32?
@@ -164,7 +175,12 @@ extension IMSCore {
             }
             var contact = c
             contact.parameters["expires"] = nil
-            let binding = IMSBinding(contact: contact, peer: peer, expiresAt: now + Double(granted), callID: callID, cseq: cseq)
+            // Over Gm IPsec, requests to the phone go from our port_pc to its port_us.
+            var target = peer
+            if let sa = protected {
+                target = SIPPeer(address: peer.address, port: sa.portUS, transport: peer.transport, localPort: sa.portPC)
+            }
+            let binding = IMSBinding(contact: contact, peer: target, expiresAt: now + Double(granted), callID: callID, cseq: cseq)
             if let i = reg.bindings.firstIndex(where: { IMSCore.contactKey($0.contact.uri) == key }) {
                 reg.bindings[i] = binding
             } else {
@@ -172,8 +188,10 @@ extension IMSCore {
             }
             events.append(.event(.registered(impi: sub.impi, contact: c.uri.description, expires: granted)))
         }
-        registrations[sub.impi] = reg.bindings.isEmpty ? nil : reg
+        storeRegistration(sub.impi, reg.bindings.isEmpty ? nil : reg)
         if reg.bindings.isEmpty { authenticated[sub.impi] = nil }
+        var removals: [IMSAction] = []
+        if reg.bindings.isEmpty { removals = dropGmSecurity(impi: sub.impi) }
 
         var r = makeResponse(to: m, code: 200)
         for b in reg.bindings {
@@ -187,7 +205,8 @@ extension IMSCore {
         var out = respond(r, now: now, fallback: peer)
         out += events
         if !events.isEmpty { out += notifyRegSubscribers(impi: sub.impi, now: now) }
-        return out
+        // SAs go after the final response that travels over them.
+        return out + removals
     }
 
     func expireRegistrations(now: Double) -> [IMSAction] {
@@ -196,12 +215,56 @@ extension IMSCore {
             let expired = reg.bindings.filter { $0.expiresAt <= now }
             guard !expired.isEmpty else { continue }
             reg.bindings.removeAll { $0.expiresAt <= now }
-            registrations[impi] = reg.bindings.isEmpty ? nil : reg
+            storeRegistration(impi, reg.bindings.isEmpty ? nil : reg)
             if reg.bindings.isEmpty { authenticated[impi] = nil }
             for b in expired { out.append(.event(.deregistered(impi: impi, contact: b.contact.uri.description))) }
             out += notifyRegSubscribers(impi: impi, now: now)
+            if reg.bindings.isEmpty { out += dropGmSecurity(impi: impi) }
         }
         return out
+    }
+
+    /// Picks the first ipsec-3gpp mechanism of the phone's Security-Client that we accept and
+    /// allocates our SPIs (TS 33.203 §7.1, RFC 3329).
+    func negotiateGmSecurity(_ m: SIPMessage, peer: SIPPeer, ik: [UInt8], ck: [UInt8]) -> IMSGmSecurity? {
+        guard config.ipsec, let offered = try? m.securityMechanisms("Security-Client") else { return nil }
+        for mech in offered where mech.mechanism.lowercased() == "ipsec-3gpp" {
+            guard let alg = mech.parameters["alg"]?.lowercased(), config.ipsecAalgList.contains(alg),
+                  let spiC = mech.spiC, let spiS = mech.spiS, let portC = mech.portC, let portS = mech.portS else { continue }
+            let ealg = mech.parameters["ealg"]?.lowercased() ?? "null"
+            guard config.ipsecEalgList.contains(ealg), ealg == "null" || ealg == "aes-cbc" else { continue }
+            guard mech.parameters["prot"].map({ $0.lowercased() == "esp" }) ?? true,
+                  mech.parameters["mod"].map({ $0.lowercased() == "trans" }) ?? true else { continue }
+            let spiPC = nextSPI, spiPS = nextSPI + 1
+            nextSPI = nextSPI >= 0xFFFF_FF00 ? 0x1000 : nextSPI + 2
+            return IMSGmSecurity(ueAddress: peer.address, pcscfAddress: config.localAddress(for: peer),
+                                 portUC: portC, portUS: portS, spiUC: spiC, spiUS: spiS,
+                                 portPC: config.protectedPortC, portPS: config.protectedPortS, spiPC: spiPC, spiPS: spiPS,
+                                 integrityAlgorithm: alg, encryptionAlgorithm: ealg,
+                                 integrityKey: alg == "hmac-sha-1-96" ? ik + [0, 0, 0, 0] : ik,
+                                 encryptionKey: ealg == "aes-cbc" ? ck : [])
+        }
+        return nil
+    }
+
+    /// The SA set a request arrived on (UE port_uc → our port_ps), if any.
+    func gmSecurity(impi: String, arrivedFrom peer: SIPPeer) -> IMSGmSecurity? {
+        guard peer.localPort == config.protectedPortS else { return nil }
+        return gmSecurity[impi]?.last { $0.ueAddress == peer.address && $0.portUC == peer.port }
+    }
+
+    /// Removes every SA of the IMPI except `keep`.
+    func dropGmSecurity(impi: String, keep: IMSGmSecurity? = nil) -> [IMSAction] {
+        let all = gmSecurity[impi] ?? []
+        gmSecurity[impi] = keep.map { [$0] }
+        return all.filter { $0 != keep }.map { .event(.gmSecurityRemoved($0)) }
+    }
+
+    /// Stores (or removes) a registration and keeps the IMPU index in step.
+    func storeRegistration(_ impi: String, _ reg: IMSRegistration?) {
+        if let old = registrations[impi] { for u in old.impus { impuIndex[IMSIdentity.key(u)] = nil } }
+        registrations[impi] = reg
+        if let reg { for u in reg.impus { impuIndex[IMSIdentity.key(u)] = impi } }
     }
 
     /// Contacts are the same binding when user, host and port match (RFC 3261 §19.1.4, simplified).

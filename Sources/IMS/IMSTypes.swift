@@ -16,6 +16,24 @@ public struct IMSMediaSession: Sendable, Equatable {
     public var encoding: String
 }
 
+/// The four transport-mode ESP SAs of one phone's Gm security association (TS 33.203 §7.1):
+/// UE port_uc → P-CSCF port_ps uses spiPS and UE port_us → P-CSCF port_pc uses spiPC (inbound);
+/// P-CSCF port_pc → UE port_us uses spiUS and P-CSCF port_ps → UE port_uc uses spiUC (outbound).
+/// The runtime installs them (XFRM) on `IMSEvent.gmSecurityInstalled`; the core only negotiates them.
+public struct IMSGmSecurity: Sendable, Equatable {
+    public var ueAddress: String
+    public var pcscfAddress: String
+    public var portUC: UInt16, portUS: UInt16, spiUC: UInt32, spiUS: UInt32
+    public var portPC: UInt16, portPS: UInt16, spiPC: UInt32, spiPS: UInt32
+    /// `hmac-sha-1-96` or `hmac-md5-96`; `null` or `aes-cbc`.
+    public var integrityAlgorithm: String
+    public var encryptionAlgorithm: String
+    /// IK_ESP / CK_ESP derived from the AKA IK/CK (TS 33.203 Annex I): IK for HMAC-MD5-96,
+    /// IK || 32 zero bits for HMAC-SHA-1-96; CK for AES-CBC; empty for null.
+    public var integrityKey: [UInt8]
+    public var encryptionKey: [UInt8]
+}
+
 /// Things worth a log line or a remote-API event (users_update, dialog).
 public enum IMSEvent: Sendable, Equatable {
     case registered(impi: String, contact: String, expires: UInt32)
@@ -24,6 +42,11 @@ public enum IMSEvent: Sendable, Equatable {
     case resynchronized(impi: String)
     case callStarted(callID: String, from: String, to: String, kind: String)
     case callEnded(callID: String, reason: String)
+    /// Gm IPsec SAs negotiated for a phone (only with `IMSConfig.ipsec`): a runtime that supports
+    /// Gm IPsec installs them on this event (before sending the 401 that follows), and removes
+    /// them on `gmSecurityRemoved`.
+    case gmSecurityInstalled(IMSGmSecurity)
+    case gmSecurityRemoved(IMSGmSecurity)
     /// A datagram or stream message that could not be parsed: dropped.
     case parseError(peer: SIPPeer, error: String)
 }
@@ -37,7 +60,21 @@ public enum IMSAction: Sendable, Equatable {
     case closeMedia(id: String)
     /// Close a TCP connection whose stream cannot be framed.
     case closeConnection(SIPPeer)
+
     case event(IMSEvent)
+}
+
+/// A dialog as `dialog_get` reports it.
+public struct IMSDialogInfo: Sendable, Equatable {
+    public enum Kind: String, Sendable { case echo, proxy, mt = "mt call" }
+    /// init (offer answered, waiting PRACK/UPDATE), ringing (2xx sent, no ACK), start (confirmed).
+    public enum State: String, Sendable { case `init`, ringing, start }
+    public var callID: String
+    public var kind: Kind
+    public var state: State
+    public var from: String
+    public var to: String
+    public var media: IMSMediaSession?
 }
 
 /// One registered contact of a subscriber.

@@ -13,10 +13,28 @@ public enum SIPHeaderName {
 
     /// The lowercase full name used as the lookup key: "v", "VIA" and "Via" all give "via".
     public static func key(_ name: String) -> String {
+        if let k = commonKeys[name] { return k }
         let lower = asciiLowercased(name)
         if lower.utf8.count == 1, let full = compactForms[lower] { return asciiLowercased(full) }
         return lower
     }
+
+    /// Keys of the usual spellings, so the common case needs no lowercasing.
+    static let commonKeys: [String: String] = {
+        var d: [String: String] = [:]
+        let names = ["Via", "From", "To", "Call-ID", "CSeq", "Contact", "Max-Forwards", "Content-Length", "Content-Type",
+                     "Route", "Record-Route", "Expires", "Supported", "Require", "Proxy-Require", "Allow", "Accept",
+                     "User-Agent", "Server", "Authorization", "WWW-Authenticate", "Path", "Service-Route",
+                     "P-Associated-URI", "P-Access-Network-Info", "P-Preferred-Identity", "P-Asserted-Identity",
+                     "Security-Client", "Security-Server", "Security-Verify", "Session-Expires", "Min-SE", "RSeq", "RAck",
+                     "Event", "Subscription-State", "Accept-Contact", "P-Preferred-Service", "P-Early-Media", "Allow-Events"]
+        for n in names {
+            d[n] = String(decoding: n.utf8.map { ($0 >= 0x41 && $0 <= 0x5A) ? $0 | 0x20 : $0 }, as: UTF8.self)
+        }
+        for (c, full) in compactForms { d[c] = d[full] ?? String(decoding: full.utf8.map { ($0 >= 0x41 && $0 <= 0x5A) ? $0 | 0x20 : $0 }, as: UTF8.self) }
+        for v in Array(d.values) { d[v] = v }
+        return d
+    }()
 
     /// Headers whose grammar is `x *(COMMA x)`, so that one line may carry several values
     /// (RFC 3261 §7.3.1). Headers outside this set (Authorization, Date, Subject...) are never split.

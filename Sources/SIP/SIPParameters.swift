@@ -122,35 +122,47 @@ public enum SIPQuoting {
     }
 
     /// Splits at `separator` bytes that are outside quoted strings and `<...>`.
-    /// Throws on an unterminated quote or angle bracket.
+    /// Throws on an unterminated quote or angle bracket. Scans the contiguous UTF-8 bytes.
     static func split(_ s: Substring, on separator: UInt8, context: String) throws -> [Substring] {
-        var parts: [Substring] = []
-        let u = s.utf8
-        var inQuote = false, inAngle = false
-        var start = u.startIndex
-        var i = u.startIndex
-        while i < u.endIndex {
-            let b = u[i]
-            if inQuote {
-                if b == 0x5C {
-                    i = u.index(after: i)
-                    if i == u.endIndex { break }
-                } else if b == 0x22 { inQuote = false }
-            } else if b == 0x22 {
-                inQuote = true
-            } else if inAngle {
-                if b == UInt8(ascii: ">") { inAngle = false }
-            } else if b == UInt8(ascii: "<") {
-                inAngle = true
-            } else if b == separator {
-                parts.append(Substring(s[start..<i]))
-                start = u.index(after: i)
+        var copy = s
+        let scan: (offsets: [Int], error: String?) = copy.withUTF8 { buf in
+            var offsets: [Int] = []
+            var inQuote = false, inAngle = false
+            var i = 0
+            let n = buf.count
+            while i < n {
+                let b = buf[i]
+                if inQuote {
+                    if b == 0x5C { i += 1 } else if b == 0x22 { inQuote = false }
+                } else if b == 0x22 {
+                    inQuote = true
+                } else if inAngle {
+                    if b == UInt8(ascii: ">") { inAngle = false }
+                } else if b == UInt8(ascii: "<") {
+                    inAngle = true
+                } else if b == separator {
+                    offsets.append(i)
+                }
+                i += 1
             }
-            i = u.index(after: i)
+            if inQuote { return (offsets, "unterminated quoted string") }
+            if inAngle { return (offsets, "unterminated '<'") }
+            return (offsets, nil)
         }
-        if inQuote { throw SIPParseError.badHeaderValue(header: context, reason: "unterminated quoted string") }
-        if inAngle { throw SIPParseError.badHeaderValue(header: context, reason: "unterminated '<'") }
-        parts.append(Substring(s[start..<u.endIndex]))
+        if let e = scan.error { throw SIPParseError.badHeaderValue(header: context, reason: e) }
+        if scan.offsets.isEmpty { return [s] }
+        var parts: [Substring] = []
+        parts.reserveCapacity(scan.offsets.count + 1)
+        let u = s.utf8
+        var start = u.startIndex
+        var pos = 0
+        for off in scan.offsets {
+            let idx = u.index(start, offsetBy: off - pos)
+            parts.append(s[start..<idx])
+            start = u.index(after: idx)
+            pos = off + 1
+        }
+        parts.append(s[start..<u.endIndex])
         return parts
     }
 

@@ -47,16 +47,20 @@ public enum SIPTransport: String, Sendable, Hashable {
     public var isReliable: Bool { self != .udp }
 }
 
-/// Where a message came from or goes to: an IP literal, a port and a transport.
+/// Where a message came from or goes to: an IP literal, a port and a transport, and the
+/// local port when it matters (nil = the element's main SIP port). The local port tells IPsec
+/// protected ports (TS 33.203 port_pc/port_ps) apart from the unprotected one.
 public struct SIPPeer: Sendable, Hashable, CustomStringConvertible {
     public var address: String
     public var port: UInt16
     public var transport: SIPTransport
-    public init(address: String, port: UInt16, transport: SIPTransport) {
-        self.address = address; self.port = port; self.transport = transport
+    public var localPort: UInt16?
+    public init(address: String, port: UInt16, transport: SIPTransport, localPort: UInt16? = nil) {
+        self.address = address; self.port = port; self.transport = transport; self.localPort = localPort
     }
     public var description: String {
         (address.contains(":") ? "[" + address + "]" : address) + ":" + String(port) + "/" + transport.rawValue
+            + (localPort.map { " (local port " + String($0) + ")" } ?? "")
     }
 }
 

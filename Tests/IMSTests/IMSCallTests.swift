@@ -118,6 +118,7 @@ final class IMSCallTests: XCTestCase {
                                                      toTag: toTag, to: "tel:666"), from: a.peer, now: 12.6), [])
         XCTAssertEqual(sent(ims.tick(now: 20)).count, 0)
         XCTAssertEqual(ims.activeEchoCalls, [cid])
+        XCTAssertEqual(ims.dialogs, [IMSDialogInfo(callID: cid, kind: .echo, state: .start, from: a.impu, to: "tel:666", media: media)])
 
         // BYE → 200 and the media port closes.
         let bye = ims.receive(datagram: request(a, "BYE", uri: "sip:[\(pcscf6)]:5060", callID: cid, cseq: 4, branch: "z9hG4bKbye1",
@@ -231,6 +232,74 @@ final class IMSCallTests: XCTestCase {
         XCTAssertEqual(msg.first?.1, b.peer)
         XCTAssertEqual(msg.first?.0.method, "MESSAGE")
         XCTAssertNil(msg.first?.0.header("Record-Route"))
+    }
+
+    func testProxiedCancelFollowsTheInvite() throws {
+        let (ims, _) = makeIMS()
+        let a = ue(1), b = ue(2)
+        try registerUE(ims, a)
+        try registerUE(ims, b)
+        let inv = sent(ims.receive(datagram: request(a, "INVITE", uri: "tel:0600000002", callID: "cc", cseq: 1, branch: "z9hG4bKcc1",
+                                                     extra: inviteExtras(), sdp: offerSDP(a)), from: a.peer, now: 0))
+        let cancel = sent(ims.receive(datagram: request(a, "CANCEL", uri: "tel:0600000002", callID: "cc", cseq: 1, branch: "z9hG4bKcc1"),
+                                      from: a.peer, now: 1))
+        XCTAssertEqual(cancel.first?.1, b.peer)
+        XCTAssertEqual(cancel.first?.0.method, "CANCEL")
+        XCTAssertEqual(cancel.first?.0.requestURI, inv.first?.0.requestURI, "same Request-URI as the forwarded INVITE")
+        XCTAssertEqual(try cancel.first?.0.topVia().branch, try inv.first?.0.topVia().branch, "same branch, so B matches it")
+        // A call to a phone that is not registered yet is not proxied: 480.
+        XCTAssertEqual(sent(ims.receive(datagram: request(a, "MESSAGE", uri: "tel:0600000004", callID: "m4", cseq: 1, branch: "z9hG4bKm4"),
+                                        from: a.peer, now: 2)).first?.0.statusCode, 480)
+    }
+
+    func testMTCallPRACKAckAndBye() throws {
+        let (ims, _) = makeIMS()
+        let b = ue(2)
+        try registerUE(ims, b)
+        XCTAssertNil(ims.mtCall("tel:0600000009", now: 1).callID, "nobody registered there")
+        let (cidOpt, start) = ims.mtCall("tel:0600000002", now: 1)
+        let cid = try XCTUnwrap(cidOpt)
+        let inv = try XCTUnwrap(sent(start).first)
+        XCTAssertEqual(inv.1, b.peer)
+        XCTAssertEqual(inv.0.method, "INVITE")
+        XCTAssertEqual(inv.0.requestURI?.description, b.contactURI)
+        XCTAssertEqual(inv.0.optionTags("Supported"), ["100rel"])
+        let offer = try SDPSession(parsing: inv.0.body)
+        XCTAssertEqual(offer.media.first?.port, 10000)
+        XCTAssertEqual(offer.media.first?.rtpmap("116")?.encoding, "AMR-WB")
+        XCTAssertTrue(events(start).contains(.callStarted(callID: cid, from: "sip:mt@\(domain)", to: "tel:0600000002", kind: "mt call")))
+
+        func answer(_ code: Int, extra: [(String, String)] = [], sdp: String? = nil) -> [IMSAction] {
+            var r = SIPMessage.response(code)
+            for h in ["Via", "From", "Call-ID", "CSeq"] { r.addHeader(h, inv.0.header(h)!) }
+            r.addHeader("To", inv.0.header("To")! + ";tag=ue2")
+            r.addHeader("Contact", "<\(b.contactURI)>")
+            for (n, v) in extra { r.addHeader(n, v) }
+            if let sdp { r.addHeader("Content-Type", "application/sdp"); r.body = Array(sdp.utf8) }
+            return ims.receive(datagram: r.serialized(), from: b.peer, now: 2)
+        }
+        // A reliable 183 with the answer: PRACK goes out and the echo opens towards the phone.
+        let early = answer(183, extra: [("Require", "100rel"), ("RSeq", "7")], sdp: offerSDP(b, local: "sendrecv", port: 40000))
+        let prack = try XCTUnwrap(sent(early).first)
+        XCTAssertEqual(prack.0.method, "PRACK")
+        XCTAssertEqual(prack.0.header("RAck"), "7 1 INVITE")
+        XCTAssertEqual(prack.0.requestURI?.description, b.contactURI)
+        XCTAssertEqual(try prack.0.to().tag, "ue2")
+        XCTAssertTrue(early.contains(.openMedia(IMSMediaSession(id: cid, localAddress: pcscf6, localRTPPort: 10000, localRTCPPort: 10001,
+                                                                 remoteAddress: b.peer.address, remoteRTPPort: 40000, remoteRTCPPort: 40001,
+                                                                 payloadType: "116", encoding: "AMR-WB"))))
+        // 200 → ACK (also for a retransmitted 200).
+        let ok = sent(answer(200))
+        XCTAssertEqual(ok.map { $0.0.method }, ["ACK"])
+        XCTAssertEqual(try ok.first?.0.cseq(), SIPCSeq(sequence: 1, method: "ACK"))
+        XCTAssertEqual(sent(answer(200)).map { $0.0.method }, ["ACK"])
+        XCTAssertEqual(ims.dialogs.first { $0.callID == cid }?.state, .start)
+        // The phone hangs up.
+        let bye = ims.receive(datagram: request(b, "BYE", uri: "sip:[\(pcscf6)]:5060", callID: cid, cseq: 5, branch: "z9hG4bKmtbye",
+                                                toTag: "x", to: "sip:mt@\(domain)", route: false), from: b.peer, now: 3)
+        XCTAssertEqual(sent(bye).map(summary), ["200 BYE"])
+        XCTAssertTrue(bye.contains(.closeMedia(id: cid)))
+        XCTAssertTrue(ims.dialogs.isEmpty)
     }
 
     func testRTPEcho() {

@@ -59,6 +59,45 @@ final class IMSRegistrationTests: XCTestCase {
         XCTAssertTrue(String(decoding: bytes, as: UTF8.self).hasPrefix("SIP/2.0 200 OK\r\nVia: SIP/2.0/UDP [2001:db8:3000:1::2]:5060;branch=z9hG4bKreg0012;rport\r\n"))
     }
 
+    /// The 401 and the 200 OK, byte for byte (tags and RAND made deterministic).
+    func testRegistrationBytes() throws {
+        let (ims, subs) = makeIMS()
+        let rand = Array(0..<16).map { UInt8($0) }
+        subs.randSource = { rand }
+        var n = 0
+        ims.tokenSource = { _ in n += 1; return "T\(n)" }
+        let a = ue(1)
+        let c = ims.receive(datagram: a.register(), from: a.peer, now: 0)
+        guard case .send(let bytes401, _)? = c.first else { return XCTFail() }
+        let autn = try milenage().vector(rand: rand, sqn: SQN(seq: 1, ind: 1), amf: [0x90, 0x01]).autn
+        let nonce = try DigestAKA.nonce(rand: rand, autn: autn)
+        let head = "Via: SIP/2.0/UDP [2001:db8:3000:1::2]:5060;branch=z9hG4bKreg0011;rport\r\n"
+            + "From: <sip:001010000000001@\(domain)>;tag=t0001\r\n"
+        XCTAssertEqual(String(decoding: bytes401, as: UTF8.self),
+            "SIP/2.0 401 Unauthorized\r\n" + head
+            + "To: <sip:001010000000001@\(domain)>;tag=T1\r\n"
+            + "Call-ID: reg-001010000000001@2001:db8:3000:1::2\r\n"
+            + "CSeq: 1 REGISTER\r\n"
+            + "Server: VoWiFi-Core-IMS\r\n"
+            + "WWW-Authenticate: Digest realm=\"\(domain)\",nonce=\"\(nonce)\",algorithm=AKAv1-MD5,qop=\"auth\"\r\n"
+            + "Content-Length: 0\r\n\r\n")
+        let (auth, _) = try a.answer(try SIPMessage(parsing: bytes401))
+        let ok = ims.receive(datagram: a.register(authorization: auth), from: a.peer, now: 1)
+        guard case .send(let bytes200, let to)? = ok.first else { return XCTFail() }
+        XCTAssertEqual(to, a.peer)
+        XCTAssertEqual(String(decoding: bytes200, as: UTF8.self),
+            "SIP/2.0 200 OK\r\n" + head.replacingOccurrences(of: "reg0011", with: "reg0012")
+            + "To: <sip:001010000000001@\(domain)>;tag=T2\r\n"
+            + "Call-ID: reg-001010000000001@2001:db8:3000:1::2\r\n"
+            + "CSeq: 2 REGISTER\r\n"
+            + "Server: VoWiFi-Core-IMS\r\n"
+            + "Contact: <sip:001010000000001@[2001:db8:3000:1::2]:5060>;+sip.instance=\"<urn:gsma:imei:35902707-293054-0>\";+g.3gpp.icsi-ref=\"urn%3Aurn-7%3A3gpp-service.ims.icsi.mmtel\";expires=3600\r\n"
+            + "Path: <sip:\(domain);lr>\r\n"
+            + "Service-Route: <sip:[2001:db8:3000:1::1]:5060;lr>\r\n"
+            + "P-Associated-URI: <sip:001010000000001@\(domain)>, <tel:0600000001>\r\n"
+            + "Content-Length: 0\r\n\r\n")
+    }
+
     func testRetransmittedRegisterGetsSameChallenge() {
         let (ims, _) = makeIMS()
         let a = ue(1)
@@ -214,23 +253,32 @@ final class IMSRegistrationTests: XCTestCase {
         </reginfo>
 
         """)
+        // Unanswered over UDP, the NOTIFY is retransmitted after T1 (timer E).
+        XCTAssertEqual(sent(ims.tick(now: 5.5)).map { $0.0.method }, ["NOTIFY"])
         // The phone answers the NOTIFY; the client transaction completes.
         var resp = SIPMessage.response(200)
         for h in ["Via", "From", "To", "Call-ID", "CSeq"] { resp.addHeader(h, notify.header(h)!) }
-        XCTAssertEqual(ims.receive(datagram: resp.serialized(), from: a.peer, now: 5.1), [])
+        XCTAssertEqual(ims.receive(datagram: resp.serialized(), from: a.peer, now: 5.6), [])
+        XCTAssertEqual(sent(ims.tick(now: 7)).count, 0, "no more retransmissions")
         // De-registration triggers a NOTIFY with version 1 and the registration terminated.
-        let (auth, _) = try a.answer(try XCTUnwrap(sent(ims.receive(datagram: a.register(), from: a.peer, now: 6)).first?.0))
-        let dereg = sent(ims.receive(datagram: a.register(expires: 0, authorization: auth), from: a.peer, now: 7))
+        let (auth, _) = try a.answer(try XCTUnwrap(sent(ims.receive(datagram: a.register(), from: a.peer, now: 8)).first?.0))
+        let dereg = sent(ims.receive(datagram: a.register(expires: 0, authorization: auth), from: a.peer, now: 9))
         XCTAssertEqual(dereg.map { $0.0.method ?? String($0.0.statusCode ?? 0) }, ["200", "NOTIFY"])
         let body2 = String(decoding: dereg[1].0.body, as: UTF8.self)
         XCTAssertTrue(body2.contains("version=\"1\""))
         XCTAssertTrue(body2.contains("<registration aor=\"tel:0600000001\" id=\"reg2\" state=\"terminated\">"))
         XCTAssertFalse(body2.contains("<contact"))
         XCTAssertEqual(try dereg[1].0.cseq().sequence, 2)
+        // Network-initiated de-registration also notifies.
+        try registerUE(ims, a, now: 11)
+        let net = ims.deregister(impi: a.impi, now: 12)
+        XCTAssertEqual(events(net), [.deregistered(impi: a.impi, contact: a.contactURI)])
+        XCTAssertEqual(sent(net).map { $0.0.method }, ["NOTIFY"])
+        XCTAssertTrue(ims.currentRegistrations.isEmpty)
         // A SUBSCRIBE for another event package → 489.
         let bad = String(decoding: sub, as: UTF8.self).replacingOccurrences(of: "Event: reg", with: "Event: presence")
             .replacingOccurrences(of: "sub-1@", with: "sub-2@").replacingOccurrences(of: "z9hG4bKsub1", with: "z9hG4bKsub2")
-        XCTAssertEqual(sent(ims.receive(datagram: Array(bad.utf8), from: a.peer, now: 8)).first?.0.statusCode, 489)
+        XCTAssertEqual(sent(ims.receive(datagram: Array(bad.utf8), from: a.peer, now: 10)).first?.0.statusCode, 489)
     }
 
     func testRegisterOverTCPStream() throws {
@@ -246,6 +294,65 @@ final class IMSRegistrationTests: XCTestCase {
         // A stream without Content-Length cannot be framed: the connection is closed.
         let broken = ims.receive(stream: Array("OPTIONS sip:x SIP/2.0\r\nVia: SIP/2.0/TCP h\r\n\r\n".utf8), from: a.peer, now: 1)
         XCTAssertEqual(broken.last, .closeConnection(a.peer))
+    }
+
+    func testNoAuthenticationAndIMPIDerivedFromIMSI() throws {
+        let (ims, subs) = makeIMS()
+        // Only a tel IMPU and authent_type none: the phone registers sip:<IMSI>@<home domain> without Authorization.
+        subs.add(.init(subscriber: IMSSubscriber(impi: "001010000000003@\(domain)", impus: ["tel:0600000003"], authentType: .none), algorithm: nil))
+        let u = TestUE(imsi: "001010000000003", address: "198.51.100.33")
+        let req = String(decoding: u.register(), as: UTF8.self)
+            .split(separator: "\r\n", omittingEmptySubsequences: false).filter { !$0.hasPrefix("Authorization:") }.joined(separator: "\r\n")
+        let out = ims.receive(datagram: Array(req.utf8), from: u.peer, now: 0)
+        let ok = try XCTUnwrap(sent(out).first?.0)
+        XCTAssertEqual(ok.statusCode, 200, "authent_type none: no challenge")
+        XCTAssertEqual(events(out), [.registered(impi: "001010000000003@\(domain)", contact: u.contactURI, expires: 3600)])
+        XCTAssertEqual(IMSIdentity.impi(imsi: "001010123456789", mncDigits: 2), "001010123456789@ims.mnc001.mcc001.3gppnetwork.org")
+        XCTAssertEqual(IMSIdentity.impi(imsi: "234150999999999", mncDigits: 2), "234150999999999@ims.mnc015.mcc234.3gppnetwork.org")
+        XCTAssertEqual(IMSIdentity.impi(imsi: "310260123456789", mncDigits: 3), "310260123456789@ims.mnc260.mcc310.3gppnetwork.org")
+        XCTAssertEqual(IMSIdentity.uri(impu: "001010123456789", domain: domain), "sip:001010123456789@\(domain)")
+        XCTAssertEqual(IMSIdentity.uri(impu: "sip:user", domain: "amarisoft.com"), "sip:user@amarisoft.com")
+        XCTAssertEqual(IMSIdentity.uri(impu: "tel:600", domain: domain), "tel:600")
+    }
+
+    func testSecAgreeNegotiatesGmSecurityAssociations() throws {
+        let (ims0, subs) = makeIMS()
+        var config = ims0.config
+        config.ipsec = true
+        let ims = IMSCore(config: config, subscribers: subs)
+        let rand = Array(repeating: UInt8(0x5A), count: 16)
+        subs.randSource = { rand }
+        let a = ue(1)
+        func withSecurityClient(_ b: [UInt8]) -> [UInt8] {
+            let sc = "Security-Client: ipsec-3gpp;prot=esp;mod=trans;spi-c=1111;spi-s=2222;port-c=5064;port-s=5066;ealg=des-ede3-cbc;alg=hmac-md5-96,"
+                + "ipsec-3gpp;prot=esp;mod=trans;spi-c=1111;spi-s=2222;port-c=5064;port-s=5066;ealg=aes-cbc;alg=hmac-sha-1-96\r\nRequire: sec-agree\r\nContent-Length"
+            return Array(String(decoding: b, as: UTF8.self).replacingOccurrences(of: "Content-Length", with: sc).utf8)
+        }
+        let first = ims.receive(datagram: withSecurityClient(a.register()), from: a.peer, now: 0)
+        let keys = try milenage().f2345(rand: rand)
+        let sa = IMSGmSecurity(ueAddress: a.peer.address, pcscfAddress: pcscf6, portUC: 5064, portUS: 5066, spiUC: 1111, spiUS: 2222,
+                               portPC: 5062, portPS: 5063, spiPC: 0x1000, spiPS: 0x1001,
+                               integrityAlgorithm: "hmac-sha-1-96", encryptionAlgorithm: "aes-cbc",
+                               integrityKey: keys.ik + [0, 0, 0, 0], encryptionKey: keys.ck)
+        XCTAssertEqual(first.first, .event(.gmSecurityInstalled(sa)), "des-ede3-cbc is skipped, the second mechanism is taken")
+        let c = try XCTUnwrap(sent(first).first?.0)
+        XCTAssertEqual(c.header("Security-Server"),
+                       "ipsec-3gpp;q=0.1;prot=esp;mod=trans;spi-c=4096;spi-s=4097;port-c=5062;port-s=5063;ealg=aes-cbc;alg=hmac-sha-1-96")
+        // The protected REGISTER arrives from port_uc on our port_ps; the 200 goes back the same way.
+        let protectedPeer = SIPPeer(address: a.peer.address, port: 5064, transport: .udp, localPort: 5063)
+        let (auth, _) = try a.answer(c)
+        let ok = sent(ims.receive(datagram: withSecurityClient(a.register(authorization: auth)), from: protectedPeer, now: 1))
+        XCTAssertEqual(ok.first?.0.statusCode, 200)
+        XCTAssertEqual(ok.first?.1, protectedPeer)
+        // Requests to the phone will leave from port_pc towards its port_us.
+        XCTAssertEqual(ims.currentRegistrations.first?.bindings.first?.peer,
+                       SIPPeer(address: a.peer.address, port: 5066, transport: .udp, localPort: 5062))
+        // De-registration removes the SAs after the 200.
+        let dereg = ims.receive(datagram: a.register(expires: 0, authorization: auth), from: protectedPeer, now: 2)
+        XCTAssertEqual(dereg.last, .event(.gmSecurityRemoved(sa)))
+        // With ipsec off (the default) no Security-Server is sent.
+        let plain = sent(ims0.receive(datagram: withSecurityClient(a.register()), from: a.peer, now: 3))
+        XCTAssertNil(plain.first?.0.header("Security-Server"))
     }
 
     func testGarbageGetsTypedEventAndMalformedRequestGets400() {

@@ -123,6 +123,119 @@ final class SIPParserTests: XCTestCase {
         XCTAssertEqual(c.uri.sipURI?.port, 5060)
     }
 
+    /// More valid RFC 4475 shapes: escnull, semiuri, transports, zeromf, cparam01, inv2543, mpart01.
+    func testMoreValidTortureShapes() throws {
+        let escnull = try parse(TM.msg([
+            "REGISTER sip:example.com SIP/2.0",
+            "To: sip:null-%00-null@example.com",
+            "From: sip:null-%00-null@example.com;tag=839923423",
+            "Max-Forwards: 70",
+            "Call-ID: escnull.39203ndfvkjdasfkq3w4otrq0adsfdfnavd",
+            "CSeq: 14398234 REGISTER",
+            "Via: SIP/2.0/UDP host5.example.com;branch=z9hG4bKkdjuw",
+            "Contact: <sip:%00@host5.example.com>",
+            "Contact: <sip:%00%00@host5.example.com>",
+            "L:0",
+        ]))
+        XCTAssertEqual(try escnull.to().uri.sipURI?.userDecoded, "null-\u{00}-null")
+        XCTAssertEqual(try escnull.contacts().count, 2)
+
+        let semiuri = try parse(TM.msg([
+            "OPTIONS sip:user;par=u%40example.net@example.com SIP/2.0",
+            "To: sip:j_user@example.com",
+            "From: sip:caller@example.org;tag=33242",
+            "Max-Forwards: 3",
+            "Call-ID: semiuri.0ha0isndaksdj",
+            "CSeq: 8 OPTIONS",
+            "Accept: application/sdp, application/pkcs7-mime,",
+            "        multipart/mixed, multipart/signed,",
+            "        message/sip, message/sipfrag",
+            "Via: SIP/2.0/UDP 192.0.2.1;branch=z9hG4bKkdjuw",
+            "l: 0",
+        ]))
+        XCTAssertEqual(semiuri.requestURI?.sipURI?.user, "user;par=u%40example.net")
+        XCTAssertEqual(semiuri.requestURI?.sipURI?.host, "example.com")
+        XCTAssertEqual(try semiuri.headerValues("Accept").count, 6)
+
+        let transports = try parse(TM.msg([
+            "OPTIONS sip:user@example.com SIP/2.0",
+            "To: sip:user@example.com",
+            "From: <sip:caller@example.com>;tag=323",
+            "Max-Forwards: 70",
+            "Call-ID:  transports.kijh4akdnaqjkwendsasfdj",
+            "Accept: application/sdp",
+            "CSeq: 60 OPTIONS",
+            "Via: SIP/2.0/UDP t1.example.com;branch=z9hG4bKkdjuw",
+            "Via: SIP/2.0/SCTP t2.example.com;branch=z9hG4bKklasjdhf",
+            "Via: SIP/2.0/TLS t3.example.com;branch=z9hG4bK2980unddj",
+            "Via: SIP/2.0/UNKNOWN t4.example.com;branch=z9hG4bKasd0f3en",
+            "Via: SIP/2.0/TCP t5.example.com;branch=z9hG4bK0a9idfnee",
+            "l: 0",
+        ]))
+        XCTAssertEqual(try transports.vias().map(\.transport), ["UDP", "SCTP", "TLS", "UNKNOWN", "TCP"])
+
+        let zeromf = try parse(TM.msg([
+            "OPTIONS sip:user@example.com SIP/2.0",
+            "To: sip:user@example.com",
+            "From: sip:caller@example.net;tag=3ew332",
+            "Max-Forwards: 0",
+            "Call-ID: zeromf.89349d9fnwnd",
+            "CSeq: 3923239 OPTIONS",
+            "Via: SIP/2.0/UDP host1.example.com;branch=z9hG4bKkdjuw",
+            "l: 0",
+        ]))
+        XCTAssertEqual(try zeromf.maxForwards(), 0)
+
+        let cparam = try parse(TM.msg([
+            "REGISTER sip:example.com SIP/2.0",
+            "Via: SIP/2.0/UDP saturn.example.com:5060;branch=z9hG4bKkdjuw",
+            "Max-Forwards: 70",
+            "From: sip:watson@example.com;tag=DkfVgjkrtMwaerKKpe",
+            "To: sip:watson@example.com",
+            "Call-ID: cparam01.70710@saturn.example.com",
+            "CSeq: 2 REGISTER",
+            "Contact: sip:+19725552222@gw1.example.net;unknownparam",
+            "l: 0",
+        ]))
+        let c = try XCTUnwrap(cparam.contacts().first)
+        XCTAssertTrue(c.parameters.contains("unknownparam"), "without <>, ;params belong to the header")
+        XCTAssertTrue(c.uri.sipURI?.parameters.isEmpty ?? false)
+
+        // An RFC 2543 INVITE: no branch cookie, no Max-Forwards; its transaction key falls back on Call-ID/CSeq.
+        let inv2543 = try parse(TM.msg([
+            "INVITE sip:UserB@example.com SIP/2.0",
+            "Via: SIP/2.0/UDP iftgw.example.com",
+            "From: <sip:+13035551111@ift.client.example.net;user=phone>",
+            "Record-Route: <sip:UserB@example.com;maddr=ss1.example.com>",
+            "To: sip:+16505552222@ss1.example.net;user=phone",
+            "Call-ID: inv2543.1717@ift.client.example.com",
+            "CSeq: 56 INVITE",
+            "Content-Type: application/sdp",
+            "Content-Length: {CL}",
+        ], body: TM.sdpSmall))
+        XCTAssertEqual(try SIPTransactionKey.server(for: inv2543).branch, "2543:inv2543.1717@ift.client.example.com:56")
+        // Without <>, ";user=phone" is a header parameter (RFC 3261 §20), not a URI parameter.
+        XCTAssertEqual(try inv2543.to().parameters["user"], "phone")
+        XCTAssertNil(try inv2543.to().uri.telephoneNumber)
+        XCTAssertEqual(try inv2543.from().uri.telephoneNumber, "+13035551111")
+
+        let boundary = "7a9cbec02ceef655"
+        let multipart = "--\(boundary)\r\nContent-Type: text/plain\r\n\r\nhello\r\n--\(boundary)--\r\n"
+        let mpart = try parse(TM.msg([
+            "MESSAGE sip:kumiko@example.org SIP/2.0",
+            "Via: SIP/2.0/UDP 192.0.2.1:5060;branch=z9hG4bKkdjuw",
+            "Max-Forwards: 70",
+            "From: \"Bob\" <sip:bob@example.org>;tag=2c2fd",
+            "To: <sip:kumiko@example.org>",
+            "Call-ID: mpart01.0r9t@192.0.2.1",
+            "CSeq: 1 MESSAGE",
+            "Content-Type: multipart/mixed;boundary=\(boundary)",
+            "Content-Length: {CL}",
+        ], body: multipart))
+        XCTAssertEqual(mpart.contentType, "multipart/mixed")
+        XCTAssertEqual(mpart.body, Array(multipart.utf8))
+    }
+
     func testInvalidTortureMessagesAreRejected() {
         assertRejected(TM.badinv01) { if case .badHeaderValue = $0 { return true }; return false }
         assertRejected(TM.clerr) { $0 == .contentLengthMismatch(declared: 9999, available: 55) }
@@ -193,6 +306,12 @@ final class SIPParserTests: XCTestCase {
         XCTAssertEqual(sc.count, 2)
         XCTAssertTrue(sc[1].hasSuffix("alg=hmac-md5-96"))
         XCTAssertEqual(try m.headerValues("Allow").count, 11)
+        let mech = try m.securityMechanisms()
+        XCTAssertEqual(mech.map(\.mechanism), ["ipsec-3gpp", "ipsec-3gpp"])
+        XCTAssertEqual(mech[0].parameters["alg"], "hmac-sha-1-96")
+        XCTAssertEqual(mech[1].parameters["ealg"], "aes-cbc")
+        XCTAssertEqual(mech[0].spiC, 1111); XCTAssertEqual(mech[0].spiS, 2222)
+        XCTAssertEqual(mech[0].portC, 5062); XCTAssertEqual(mech[0].portS, 5064)
         XCTAssertEqual(m.header("P-Access-Network-Info"), "IEEE-802.11;i-wlan-node-id=ffffffffffff")
     }
 

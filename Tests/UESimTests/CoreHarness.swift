@@ -68,6 +68,12 @@ final class TestPool: InnerAddressPool {
 final class CoreHarness {
     static let domain = "ims.mnc001.mcc001.3gppnetwork.org"
     static let pcscf = "198.51.100.10"
+    static let pcscf6 = "2001:db8:5::10"
+
+    static func udp(src: IPAddress, dst: IPAddress, sport: UInt16, dport: UInt16, payload: [UInt8]) -> [UInt8] {
+        dst.isIPv4 ? IPPacket.udp4(src: src.bytes, dst: dst.bytes, sport: sport, dport: dport, payload: payload)
+                   : IPPacket.udp6(src: src.bytes, dst: dst.bytes, sport: sport, dport: dport, payload: payload)
+    }
     let epdgEnd: IKEEndpoint
     let hss = TestHSS(domain: CoreHarness.domain)
     let pool = TestPool()
@@ -93,13 +99,13 @@ final class CoreHarness {
         case toPhone(Phone, [UInt8], from: IKEEndpoint, to: IKEEndpoint, raw: Bool)
     }
 
-    init(policy: IKEResponderPolicy? = nil, epdgPort: UInt16 = 500) {
+    init(policy: IKEResponderPolicy? = nil, epdgPort: UInt16 = 500, signer: IKEAuthSigner? = nil) {
         epdgEnd = IKEEndpoint(IPAddress(v4: 203, 0, 113, 1), epdgPort)
         epdg = IKEResponder(policy: policy ?? IKEResponderPolicy(apns: [APNPolicy(name: "ims", dnsServers: [IPAddress("198.51.100.53")!],
                                                                                    pcscfAddresses: [IPAddress(CoreHarness.pcscf)!]),
                                                                          APNPolicy(name: "EMERGENCY", pcscfAddresses: [IPAddress(CoreHarness.pcscf)!])]),
-                            vectors: hss, pool: pool)
-        ims = IMSCore(config: IMSConfig(domain: CoreHarness.domain, sipAddresses: [CoreHarness.pcscf],
+                            vectors: hss, pool: pool, signer: signer)
+        ims = IMSCore(config: IMSConfig(domain: CoreHarness.domain, sipAddresses: [CoreHarness.pcscf, CoreHarness.pcscf6],
                                         echo: [IMSEchoEntry(impu: "tel:666"), IMSEchoEntry(impu: "urn:service:sos", anonymous: true)],
                                         timers: SIPTimerValues()),
                       subscribers: hss)
@@ -152,15 +158,16 @@ final class CoreHarness {
                 let marker = from.port != 500 || to.port != 500
                 post(.toPhone(p, marker ? UDPEncapsulation.nonESPMarker + bytes : bytes, from: from, to: to, raw: false))
             case let .installChildSA(c):
-                guard let inner = c.innerIPv4 ?? c.innerIPv6 else { continue }
+                let inners = [c.innerIPv4, c.innerIPv6].compactMap { $0 }
+                guard !inners.isEmpty else { continue }
                 let inT = try! ESPTransform(encryption: c.suite.encryption, encryptionKey: c.inboundEncryptionKey,
                                             integrity: c.suite.integrity, integrityKey: c.inboundIntegrityKey)
                 let outT = try! ESPTransform(encryption: c.suite.encryption, encryptionKey: c.outboundEncryptionKey,
                                              integrity: c.suite.integrity, integrityKey: c.outboundIntegrityKey)
                 epdgESP.sad.addInbound(ESPSecurityAssociation(spi: c.inboundSPI, direction: .inbound, transform: inT))
                 epdgESP.sad.addOutbound(ESPSecurityAssociation(spi: c.outboundSPI, direction: .outbound, transform: outT,
-                                                               trafficSelectors: [AddressRange(address: inner.bytes)]))
-                routes[inner] = c
+                                                               trafficSelectors: inners.map { AddressRange(address: $0.bytes) }))
+                for i in inners { routes[i] = c }
             case let .deleteChildSA(inSPI, outSPI):
                 epdgESP.sad.removeInbound(spi: inSPI)
                 epdgESP.sad.removeOutbound(spi: outSPI)
@@ -186,7 +193,7 @@ final class CoreHarness {
             switch a {
             case let .send(bytes, peer):
                 guard let dst = IPAddress(peer.address) else { continue }
-                toPhoneInner(IPPacket.udp4(src: IPAddress(Self.pcscf)!.bytes, dst: dst.bytes, sport: 5060, dport: peer.port, payload: bytes))
+                toPhoneInner(Self.udp(src: IPAddress(dst.isIPv4 ? Self.pcscf : Self.pcscf6)!, dst: dst, sport: 5060, dport: peer.port, payload: bytes))
             case let .openMedia(s): echoes[s.localRTPPort] = (RTPEcho(expectedAddress: s.remoteAddress), s)
             case let .closeMedia(id): echoes = echoes.filter { $0.value.1.id != id }
             case let .event(e): imsEvents.append(e)
@@ -214,9 +221,10 @@ final class CoreHarness {
                     toPhoneInner(inner)   // phone to phone (the kernel's routing between inner addresses)
                 } else if u.dport == 5060 {
                     performIMS(ims.receive(datagram: u.payload, from: SIPPeer(address: src.description, port: u.sport, transport: .udp), now: now))
-                } else if var (echo, s) = echoes[u.dport] {
+                } else if let (e0, s) = echoes[u.dport] {
+                    var echo = e0
                     if let back = echo.receive(u.payload, from: src.description, port: u.sport, kind: .rtp), let d = IPAddress(back.address) {
-                        toPhoneInner(IPPacket.udp4(src: IPAddress(s.localAddress)!.bytes, dst: d.bytes, sport: s.localRTPPort, dport: back.port, payload: back.bytes))
+                        toPhoneInner(Self.udp(src: IPAddress(s.localAddress)!, dst: d, sport: s.localRTPPort, dport: back.port, payload: back.bytes))
                     }
                     echoes[u.dport] = (echo, s)
                 }
@@ -227,10 +235,10 @@ final class CoreHarness {
     }
 
     /// Runs until every phone is done or `limit` seconds of virtual time pass.
-    func run(limit: Double = 120) {
-        for p in phones { perform(p, p.start(now: now)) }
+    func run(limit: Double = 120, start: Bool = true, untilQuiet: Bool = false) {
+        if start { for p in phones { perform(p, p.start(now: now)) } }
         let end = now + limit
-        while now < end, phones.contains(where: { $0.finished == nil }) || !queue.isEmpty {
+        while now < end, (!untilQuiet && phones.contains(where: { $0.finished == nil })) || !queue.isEmpty {
             var candidates = queue.map(\.at)
             candidates += phones.compactMap { wakes[ObjectIdentifier($0)] }
             if let w = epdg.nextWakeup { candidates.append(w) }

@@ -51,6 +51,8 @@ final class HandsetProfileTests: XCTestCase {
         XCTAssertEqual(android.ikeSuites().first, IKESuite(encryption: .ENCR_AES_CBC(keyBits: 128), integrity: .AUTH_HMAC_SHA1_96,
                                                            prf: .PRF_HMAC_SHA1, dhGroup: .modp2048))
         XCTAssertTrue(android.authNotifies.contains(.EAP_ONLY_AUTHENTICATION))
+        XCTAssertTrue(android.forceUDPEncapsulation)
+        XCTAssertEqual(HandsetProfile.all.filter { !$0.forceUDPEncapsulation }.map(\.name), ["iphone"])
 
         let iphone = try XCTUnwrap(HandsetProfile.named("iphone"))
         XCTAssertEqual(iphone.ikeSuites().first, IKESuite(encryption: .ENCR_AES_GCM_16(keyBits: 256), integrity: nil,

@@ -1,6 +1,8 @@
+import Foundation
 import XCTest
 import IKEv2
 import AKA
+import Crypto
 import IMS
 import Wire
 @testable import UESim
@@ -15,6 +17,7 @@ final class PhoneEndToEndTests: XCTestCase {
         let h = CoreHarness()
         let p = try h.addPhone(profile: .android, mediaDuration: 1)
         h.run()
+        if ProcessInfo.processInfo.environment["UESIM_LADDER"] != nil { print(ladder(h, p)) }
         XCTAssertEqual(p.finished, true, ladder(h, p))
         let steps = p.events.filter { $0.step != .note }
         XCTAssertEqual(steps.map(\.step), [.ikeSAInit, .ikeAuth, .childSA, .register, .subscribe, .notify, .invite, .media, .bye, .ikeDelete]
@@ -25,6 +28,9 @@ final class PhoneEndToEndTests: XCTestCase {
         XCTAssertTrue(steps.allSatisfy { $0.end >= $0.start })
         XCTAssertEqual(p.innerAddress, IPAddressHelper.v4("198.18.0.2"))
         XCTAssertEqual(p.pcscf?.description, CoreHarness.pcscf)
+        // Android fakes a NAT (RFC 7296 §2.23): IKE moves to 4500 and ESP is UDP-encapsulated.
+        XCTAssertEqual(p.child?.udpEncapsulation, true)
+        XCTAssertEqual(p.child?.local.port, 4500)
         let media = try XCTUnwrap(p.events.first { $0.step == .media })
         XCTAssertTrue(media.detail.hasPrefix("sent 50, echoed 50, lost 0, corrupt 0"), media.detail)
         XCTAssertTrue(h.traces(p).contains { $0.layer == "SIP" && $0.summary.hasPrefix("401") }, ladder(h, p))
@@ -131,5 +137,116 @@ extension PhoneEndToEndTests {
         XCTAssertEqual(a.finished, true, ladder(h, a) + "\n---\n" + ladder(h, b))
         XCTAssertTrue(b.events.contains { $0.detail.hasPrefix("from sip:001010000000001") }, ladder(h, b))
         XCTAssertTrue(a.events.first { $0.step == .media }?.detail.hasPrefix("sent 20, echoed 20, lost 0") == true, ladder(h, a))
+    }
+}
+
+extension PhoneEndToEndTests {
+    func makeSigner() throws -> IKEAuthSigner {
+        let key = try PrivateKey.generateEC(curve: .p256)
+        let c = try Certificate.selfSigned(commonName: "epdg.epc.mnc001.mcc001.pub.3gppnetwork.org",
+                                           dnsName: "epdg.epc.mnc001.mcc001.pub.3gppnetwork.org", key: key)
+        return try CertificateSigner(certificate: c.certificate, key: c.privateKey)
+    }
+
+    /// MediaTek: an ePDG signing its first IKE_AUTH response loses the phone; with
+    /// omit_auth_in_first_auth_rsp the same phone attaches. Android does not care.
+    func testMediaTekNeedsOmitAuthInFirstAuthResponse() throws {
+        let apns = [APNPolicy(name: "ims", pcscfAddresses: [Wire.IPAddress(CoreHarness.pcscf)!])]
+        let signer = try makeSigner()
+        let signing = CoreHarness(policy: IKEResponderPolicy(apns: apns), signer: signer)
+        let mtk = try signing.addPhone(profile: .mediatek, scenario: .attach)
+        signing.run()
+        XCTAssertEqual(mtk.finished, false)
+        guard case let .fail(reason)? = mtk.events.last?.verdict else { return XCTFail(ladder(signing, mtk)) }
+        XCTAssertTrue(reason.contains("omit_auth_in_first_auth_rsp"), reason)
+
+        let androidH = CoreHarness(policy: IKEResponderPolicy(apns: apns), signer: signer)
+        let android = try androidH.addPhone(profile: .android, scenario: .attach)
+        androidH.run()
+        XCTAssertEqual(android.finished, true, ladder(androidH, android))
+
+        var omit = IKEResponderPolicy(apns: apns)
+        omit.omitAuthInFirstAuthResponse = true
+        let omitting = CoreHarness(policy: omit, signer: signer)
+        let mtk2 = try omitting.addPhone(profile: .mediatek, scenario: .attach)
+        omitting.run()
+        XCTAssertEqual(mtk2.finished, true, ladder(omitting, mtk2))
+    }
+}
+
+extension PhoneEndToEndTests {
+    /// Every built-in profile attaches and registers against an ePDG configured for it.
+    func testEveryProfileAttachesAndRegisters() throws {
+        for profile in HandsetProfile.all {
+            var policy = IKEResponderPolicy(apns: [APNPolicy(name: "ims", pcscfAddresses: [Wire.IPAddress(CoreHarness.pcscf)!]),
+                                                   APNPolicy(name: "EMERGENCY", pcscfAddresses: [Wire.IPAddress(CoreHarness.pcscf)!])])
+            if let t = profile.pcscfAttributeTypes, t.v4 >= 16384 { policy.pcscfIPv4AttributeType = t.v4; policy.pcscfIPv6AttributeType = t.v6 }
+            let h = CoreHarness(policy: policy)
+            // The 3-digit-MNC SIM registers nowhere in this single-domain IMS: attach only.
+            let mnc3 = profile.mncDigits == 3
+            let p = try h.addPhone(imsi: mnc3 ? "310410123456789" : "001010000000001", profile: profile, scenario: mnc3 ? .attach : .register)
+            h.run()
+            XCTAssertEqual(p.finished, true, "\(profile.name):\n" + ladder(h, p))
+            if profile.authNotifies.contains(.DEVICE_IDENTITY) {
+                // The ePDG recorded the IMEI (the SA is gone after the delete; the log line stays).
+                XCTAssertTrue(h.epdgLogs.contains { $0.contains("353490069873319") }, "\(profile.name): " + h.epdgLogs.joined(separator: "\n"))
+            }
+            if mnc3 {
+                XCTAssertEqual(p.config.initiatorConfig.nai.description, "0310410123456789@nai.epc.mnc410.mcc310.3gppnetwork.org")
+            }
+        }
+    }
+}
+
+extension PhoneEndToEndTests {
+    /// An IPv6-only P-CSCF: the phone uses its inner IPv6 address for SIP (bracketed hosts) and SDP (IP6).
+    func testIPv6InnerPath() throws {
+        let policy = IKEResponderPolicy(apns: [APNPolicy(name: "ims", pcscfAddresses: [Wire.IPAddress(CoreHarness.pcscf6)!])])
+        let h = CoreHarness(policy: policy)
+        let p = try h.addPhone(profile: .android, mediaDuration: 0.2)
+        h.run()
+        XCTAssertEqual(p.finished, true, ladder(h, p))
+        XCTAssertEqual(p.innerAddress?.isIPv6, true)
+        XCTAssertEqual(p.pcscf?.description, Wire.IPAddress(CoreHarness.pcscf6)?.description)
+        XCTAssertTrue(p.events.first { $0.step == .media }?.detail.hasPrefix("sent 10, echoed 10, lost 0") == true, ladder(h, p))
+    }
+}
+
+extension PhoneEndToEndTests {
+    /// A network-initiated call (IMS MT call) to a registered phone: answered, media echoed back, ended by the network.
+    func testNetworkInitiatedCallIsAnswered() throws {
+        let h = CoreHarness()
+        let p = try h.addPhone(scenario: .register, teardown: false)
+        h.run()
+        XCTAssertEqual(p.finished, true, ladder(h, p))
+        let (callID, acts) = h.ims.mtCall("sip:001010000000001@\(CoreHarness.domain)", now: h.now)
+        XCTAssertNotNil(callID)
+        h.performIMS(acts)
+        h.run(limit: 5, start: false, untilQuiet: true)
+        XCTAssertTrue(p.events.contains { $0.verdict == .info("incoming call up") }, ladder(h, p))
+        XCTAssertTrue(p.isActive)
+        XCTAssertNotNil(p.media)
+        h.performIMS(h.ims.mtHangup(try XCTUnwrap(callID), now: h.now))
+        h.run(limit: 5, start: false, untilQuiet: true)
+        XCTAssertTrue(p.events.contains { $0.verdict == .info("call ended") && $0.detail == "by the peer" }, ladder(h, p))
+    }
+}
+
+extension PhoneEndToEndTests {
+    /// Datagrams to two phones sharing one address are routed by IKE SPIi and ESP SPI.
+    func testDemuxKeys() throws {
+        let h = CoreHarness()
+        let a = try h.addPhone(imsi: "001010000000001", scenario: .register, teardown: false)
+        let b = try h.addPhone(imsi: "001010000000002", scenario: .register, teardown: false)
+        h.run()
+        XCTAssertEqual(a.demuxKeys.count, 2)
+        XCTAssertTrue(Set(a.demuxKeys).isDisjoint(with: Set(b.demuxKeys)))
+        guard case let .esp(spi)? = a.demuxKeys.last else { return XCTFail() }
+        XCTAssertEqual(PhoneDemuxKey(payload: [UInt8(spi >> 24), UInt8((spi >> 16) & 0xff), UInt8((spi >> 8) & 0xff), UInt8(spi & 0xff), 0, 0, 0, 1], natT: true),
+                       .esp(spi: spi))
+        XCTAssertNil(PhoneDemuxKey(payload: [0xff], natT: true))
+        let sent = (h.actions[ObjectIdentifier(a)] ?? []).compactMap { if case let .sendIKE(b, _, _) = $0 { b } else { nil } }
+        XCTAssertEqual(PhoneDemuxKey(payload: sent[0], natT: false), a.demuxKeys.first)
+        XCTAssertEqual(PhoneDemuxKey(payload: sent.last ?? [], natT: true), a.demuxKeys.first)   // after the move to 4500
     }
 }

@@ -197,3 +197,58 @@ final class SIPUserAgentRegistrationTests: XCTestCase {
         XCTAssertEqual(Net.sent(ua.receive(Array(stray.utf8), from: Net.pcscf, now: 0.3)).first?.statusCode, 481)
     }
 }
+
+extension SIPUserAgentRegistrationTests {
+    /// TS 24.229 §5.1.1.4: a 3600 s binding is refreshed 600 s before it expires, a 600 s one at half time.
+    func testRegistrationRefresh() throws {
+        var ua = SIPUserAgent(config: Net.config(password: "pw"))
+        let r1 = Net.sent(ua.register(now: 0))[0]
+        _ = ua.receive(Net.response("200 OK", to: r1, extra: ["Contact: <sip:001010000000001@198.18.0.2:5060>;expires=3600"]), from: Net.pcscf, now: 1)
+        XCTAssertEqual(ua.refreshAt, 3001)
+        XCTAssertEqual(ua.nextDeadline, 6)   // timer K of the REGISTER transaction (T4 after the 200)
+        XCTAssertTrue(ua.tick(now: 6).isEmpty)
+        XCTAssertEqual(ua.nextDeadline, 3001)
+        let re = try XCTUnwrap(Net.sent(ua.tick(now: 3001)).first)
+        XCTAssertEqual(re.method, "REGISTER")
+        XCTAssertEqual(try re.cseq().sequence, 2)
+        XCTAssertEqual(try re.callID(), try r1.callID())
+        XCTAssertEqual(ua.registrationState, .registered)
+        _ = ua.receive(Net.response("200 OK", to: re, extra: ["Expires: 600"]), from: Net.pcscf, now: 3002)
+        XCTAssertEqual(ua.refreshAt, 3302)
+        let de = try XCTUnwrap(Net.sent(ua.deregister(now: 3100)).first)
+        XCTAssertEqual(de.header("Expires"), "0")
+        XCTAssertEqual(Net.events(ua.receive(Net.response("200 OK", to: de), from: Net.pcscf, now: 3101)), [.deregistered])
+        XCTAssertNil(ua.refreshAt)
+    }
+}
+
+extension SIPUserAgentRegistrationTests {
+    /// The answered REGISTER, byte for byte (seeded identifiers, set 19 challenge, cnonce of the derived example).
+    func testAnsweredRegisterIsByteExact() throws {
+        let (alg, set19) = try Net.milenageSet(19)
+        let sqn = try SQN(bytes: Vectors.bytes(set19["sqn"] as! String))
+        var ua = SIPUserAgent(config: Net.config(), usim: try USIM(algorithm: alg, lastSQN: try SQN(sqn.value - 32)))
+        ua.cnonceOverride = "0a4f113b"
+        let r1 = Net.sent(ua.register(now: 0))[0]
+        let ex = try Net.akaExample("AKAv1-MD5, MILENAGE TS 35.208 test set 19")
+        let r2 = Net.sent(ua.receive(challenge(r1, nonce: ex["nonce"] as! String), from: Net.pcscf, now: 0.1))[0]
+        let d = Net.domain, u = "001010000000001"
+        let expected = "REGISTER sip:\(d) SIP/2.0\r\n"
+            + "Via: SIP/2.0/UDP 198.18.0.2:5060;branch=z9hG4bK09bc585a244823f2;rport\r\n"
+            + "Max-Forwards: 70\r\n"
+            + "From: <sip:\(u)@\(d)>;tag=4752675713\r\n"
+            + "To: <sip:\(u)@\(d)>\r\n"
+            + "Call-ID: bdd732262feb6e9528efe333@198.18.0.2\r\n"
+            + "CSeq: 2 REGISTER\r\n"
+            + "Contact: <sip:\(u)@198.18.0.2:5060>;+g.3gpp.icsi-ref=\"urn%3Aurn-7%3A3gpp-service.ims.icsi.mmtel\"\r\n"
+            + "Expires: 600000\r\n"
+            + "Authorization: Digest username=\"\(u)@\(d)\", realm=\"\(d)\", nonce=\"gekrbA7g4S6866jZKpnfpbtS6Rx0esOrKlwj0V7jUdU=\", "
+            + "uri=\"sip:\(d)\", response=\"c2c6dd76738697b5475f891daa89115b\", algorithm=AKAv1-MD5, cnonce=\"0a4f113b\", qop=auth, nc=00000001\r\n"
+            + "Supported: path, gruu\r\n"
+            + "Allow: INVITE, ACK, CANCEL, BYE, PRACK, UPDATE, NOTIFY, MESSAGE, OPTIONS, REFER\r\n"
+            + "P-Access-Network-Info: IEEE-802.11\r\n"
+            + "User-Agent: VoWiFiCore-UESim/1.0\r\n"
+            + "Content-Length: 0\r\n\r\n"
+        XCTAssertEqual(r2.serialized(), Array(expected.utf8))
+    }
+}

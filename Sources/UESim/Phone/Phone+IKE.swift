@@ -58,7 +58,12 @@ extension Phone {
                 ikeWake = min(ikeWake ?? at, at)
             case let .log(l):
                 out.append(.log(l.description))
-            case .ikeSAEstablished, .ikeSADeleted, .ikeSARekeyed:
+            case let .ikeSADeleted(_, _, reason):
+                // The ePDG (or a dead peer) ended the tunnel under a running scenario.
+                if finished == nil, current?.step != .ikeDelete, ike?.state == .established {
+                    out += fail("IKE SA closed: \(reason)", now: now)
+                }
+            case .ikeSAEstablished, .ikeSARekeyed:
                 break
             }
         }
@@ -87,15 +92,18 @@ extension Phone {
         guard let ike, let c = child, espOut != nil else { return fail("no usable Child SA in the IKE_AUTH response", now: now) }
         let a = ike.assigned
         // Prefer IPv4 when both the address and a P-CSCF of that family were given.
+        let chosen: (IPAddress, IPAddress)
         if let v4 = a?.ipv4, let p = a?.pcscf.first(where: { $0.isIPv4 }) {
-            innerAddress = v4; pcscf = p
+            chosen = (v4, p)
         } else if let v6 = a?.ipv6, let p = a?.pcscf.first(where: { $0.isIPv6 }) {
-            innerAddress = v6; pcscf = p
+            chosen = (v6, p)
         } else {
             return fail("CFG_REPLY lacks an inner address with a P-CSCF of the same family (got \(a.map { "\($0)" } ?? "none"))", now: now)
         }
+        innerAddress = chosen.0
+        pcscf = chosen.1
         let detail = "ESP \(c.suite) in=0x\(String(c.inboundSPI, radix: 16)) out=0x\(String(c.outboundSPI, radix: 16)), "
-            + "inner \(innerAddress!), P-CSCF \(pcscf!)" + (c.udpEncapsulation ? ", UDP-encapsulated" : "")
+            + "inner \(chosen.0), P-CSCF \(chosen.1)" + (c.udpEncapsulation ? ", UDP-encapsulated" : "")
         if config.scenario == .attach { return pass(detail, now: now) + complete(now: now) }
         var out = pass(detail, now: now, next: .register)
         out += startSIP(usim: ike.usim, now: now)

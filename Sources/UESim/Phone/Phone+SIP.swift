@@ -59,8 +59,7 @@ extension Phone {
         switch e {
         case let .registered(expires, serviceRoute, uris):
             guard current?.step == .register else { return [] }
-            let detail = "expires \(expires)" + (uris.first.map { ", \($0)" } ?? "") + (serviceRoute.isEmpty ? "" : ", Service-Route \(serviceRoute[0])")
-            if config.scenario == .register && !config.teardown { return pass(detail, now: now) + complete(now: now) }
+            let detail = (challenges.isEmpty ? "no challenge" : challenges.joined(separator: ", ") + " challenge") + ", expires \(expires)" + (uris.first.map { ", \($0)" } ?? "") + (serviceRoute.isEmpty ? "" : ", Service-Route \(serviceRoute[0])")
             var out = pass(detail, now: now, next: .subscribe)
             out += withUA(now: now) { $0.subscribeRegEvent(now: now) }
             return out
@@ -106,7 +105,10 @@ extension Phone {
             return current == nil ? [] : fail("no response to \(method)", now: now)
         case .akaSyncFailure:
             return record(PhoneEvent(step: .note, start: now, end: now, verdict: .info("IMS AKA sync failure"), detail: "REGISTER re-sent with auts="))
-        case .challenged, .callProgress, .prackSent, .updateSent, .deregistered:
+        case let .challenged(algorithm):
+            challenges.append(algorithm)
+            return []
+        case .callProgress, .prackSent, .updateSent, .deregistered:
             return []
         }
     }

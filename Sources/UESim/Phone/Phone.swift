@@ -32,6 +32,8 @@ public final class Phone {
     var mediaEndAt: Double?
     var ipID: UInt16 = 0
     var lastIKEState: IKEInitiator.State = .idle
+    /// The digest algorithms the IMS challenged with (for the REGISTER line of the ladder).
+    var challenges: [String] = []
 
     public init(config: PhoneConfig) { self.config = config }
 
@@ -46,9 +48,6 @@ public final class Phone {
 
     public func start(now: Double) -> [PhoneAction] {
         var out: [PhoneAction] = []
-        for f in config.unsupportedProfileFeatures {
-            out += record(PhoneEvent(step: .note, start: now, end: now, verdict: .info("profile \(config.profile.name)"), detail: f))
-        }
         let usim: USIM
         do { usim = try config.sim.makeUSIM() } catch { return out + fail("\(error)", now: now) }
         let initiator = IKEInitiator(config: config.initiatorConfig, usim: usim, local: config.local, remote: config.epdg, now: now)
@@ -130,9 +129,9 @@ public final class Phone {
         let step = current?.step ?? .note
         let out = record(PhoneEvent(step: step, start: current?.start ?? now, end: now, verdict: .fail(reason)))
         current = nil
+        finished = false
         var tail: [PhoneAction] = []
         if let ike, ike.isEstablished, !ike.isDead { tail = mapIKE(ike.delete(now: now), now: now) }
-        finished = false
         return out + tail + [.done(success: false)]
     }
 

@@ -102,30 +102,32 @@ public struct PhoneConfig: Sendable {
         }
     }
 
-    /// The IKEv2 initiator settings this profile and SIM lead to.
+    /// The IKEv2 initiator settings this profile and SIM lead to: the profile's wire forms
+    /// (SA payloads, CP attributes, notifies, IDi type) go to the initiator's override knobs.
     public var initiatorConfig: IKEInitiatorConfig {
         typealias A = CPPayload.Attribute
         let cp = profile.cpAttributes
         let pcscf = profile.pcscfAttributeTypes
         var c = IKEInitiatorConfig(imsi: sim.imsi, mcc: plmn.mcc, mnc: plmn.mnc, useAKAPrime: profile.eapMethod == .akaPrime, apn: idr,
-                                  ikeSuites: profile.ikeSuites(), espSuites: profile.espSuites(),
-                                  requestIPv4: cp.contains(A.INTERNAL_IP4_ADDRESS), requestIPv6: cp.contains(A.INTERNAL_IP6_ADDRESS),
-                                  requestPCSCF: pcscf != nil,
-                                  pcscfIPv4AttributeType: pcscf?.v4 ?? A.P_CSCF_IP4_ADDRESS,
-                                  pcscfIPv6AttributeType: pcscf?.v6 ?? A.P_CSCF_IP6_ADDRESS,
-                                  eapOnly: profile.authNotifies.contains(.EAP_ONLY_AUTHENTICATION),
-                                  natTraversalPort: natTPort)
-        c.forceUDPEncapsulation = forceUDPEncapsulation
+                                   ikeSuites: profile.ikeSuites(), espSuites: profile.espSuites(),
+                                   requestIPv4: cp.contains(A.INTERNAL_IP4_ADDRESS), requestIPv6: cp.contains(A.INTERNAL_IP6_ADDRESS),
+                                   requestPCSCF: pcscf != nil,
+                                   pcscfIPv4AttributeType: pcscf?.v4 ?? A.P_CSCF_IP4_ADDRESS,
+                                   pcscfIPv6AttributeType: pcscf?.v6 ?? A.P_CSCF_IP6_ADDRESS,
+                                   eapOnly: profile.authNotifies.contains(.EAP_ONLY_AUTHENTICATION),
+                                   natTraversalPort: natTPort)
+        c.ikeSAOverride = profile.ikeSAPayload()
+        c.espProposalsOverride = profile.espSAPayload(spi: 0).proposals
+        c.cpRequestAttributes = cp
+        c.authNotifies = profile.authNotifies.filter { $0 != .DEVICE_IDENTITY }.map { NotifyPayload($0) }
+        if profile.authNotifies.contains(.DEVICE_IDENTITY), let imei, imei.count == 15 {
+            c.deviceIdentity = DeviceIdentity(kind: .imei, digits: imei)
+        }
+        c.idiType = profile.idiType
+        c.forceUDPEncapsulation = forceUDPEncapsulation || profile.forceUDPEncapsulation
+        // The emergency NAI (TS 23.003 §19.3.7, "sos." before the realm) is not sent: the initiator derives
+        // the EAP-AKA keys from its plain NAI, so an IDi override would break AT_MAC. IDr carries EMERGENCY.
         return c
-    }
-
-    /// Profile behaviours the IKEv2 initiator cannot express yet (reported as info events).
-    public var unsupportedProfileFeatures: [String] {
-        var out: [String] = []
-        if profile.identityForm != .rfc822 { out.append("IDi as \(profile.identityForm.rawValue) (the initiator sends ID_RFC822_ADDR)") }
-        if profile.authNotifies.contains(.DEVICE_IDENTITY) { out.append("N(DEVICE_IDENTITY) (the initiator has no extra-notify hook)") }
-        if profile.eapMethod == .aka, profile.idr == .emergency { out.append("emergency NAI realm sos.nai.epc (the initiator uses nai.epc)") }
-        return out
     }
 }
 

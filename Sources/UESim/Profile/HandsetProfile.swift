@@ -63,15 +63,18 @@ public struct HandsetProfile: Sendable, Equatable {
     public var emergency: Bool
     /// What the phone calls; nil = the configured echo number.
     public var callTarget: String?
+    /// Pretend to be behind a NAT so ESP is always UDP-encapsulated on 4500 (Android IWLAN does).
+    public var forceUDPEncapsulation: Bool
 
     public init(name: String, source: String, ikeProposals: [IKEProposal], espProposals: [ESPProposal],
                 cpAttributes: [UInt16] = HandsetProfile.standardCP, authNotifies: [NotifyType] = [.INITIAL_CONTACT, .EAP_ONLY_AUTHENTICATION],
                 identityForm: IdentityForm = .rfc822, idr: IDr = .apn, eapMethod: EAPMethod = .aka, mncDigits: Int? = nil,
-                rejectsAuthInFirstAuthResponse: Bool = false, emergency: Bool = false, callTarget: String? = nil) {
+                rejectsAuthInFirstAuthResponse: Bool = false, emergency: Bool = false, callTarget: String? = nil,
+                forceUDPEncapsulation: Bool = false) {
         self.name = name; self.source = source; self.ikeProposals = ikeProposals; self.espProposals = espProposals
         self.cpAttributes = cpAttributes; self.authNotifies = authNotifies; self.identityForm = identityForm; self.idr = idr
         self.eapMethod = eapMethod; self.mncDigits = mncDigits; self.rejectsAuthInFirstAuthResponse = rejectsAuthInFirstAuthResponse
-        self.emergency = emergency; self.callTarget = callTarget
+        self.emergency = emergency; self.callTarget = callTarget; self.forceUDPEncapsulation = forceUDPEncapsulation
     }
 
     typealias A = CPPayload.Attribute
@@ -115,21 +118,18 @@ public struct HandsetProfile: Sendable, Equatable {
     }
 
     /// N(DEVICE_IDENTITY) (TS 24.302 §8.2.9.2): Identity Length (2) = 9 | Identity Type (1: IMEI, 2: IMEISV) |
-    /// the digits in TBCD, low nibble first, 'F' filler. Nil for an identity that is not 15/16 digits.
+    /// the digits in TBCD (IKEv2's `DeviceIdentity`). Nil for an identity that is not 15/16 digits.
     public static func deviceIdentityNotify(imei: String? = nil, imeisv: String? = nil) -> NotifyPayload? {
-        let (type, digits): (UInt8, String)
-        if let s = imeisv, s.count == 16 { (type, digits) = (2, s) } else if let s = imei, s.count == 15 { (type, digits) = (1, s) } else { return nil }
-        let nibbles = digits.compactMap { $0.wholeNumberValue.map(UInt8.init) }
-        guard nibbles.count == digits.count else { return nil }
-        var value: [UInt8] = []
-        var i = 0
-        while i < nibbles.count {
-            let hi: UInt8 = i + 1 < nibbles.count ? nibbles[i + 1] : 0xF
-            value.append(hi << 4 | nibbles[i])
-            i += 2
-        }
-        let len = UInt16(1 + value.count)
-        return NotifyPayload(.DEVICE_IDENTITY, data: [UInt8(len >> 8), UInt8(len & 0xFF), type] + value)
+        let id: DeviceIdentity
+        if let s = imeisv, s.count == 16, s.allSatisfy(\.isASCIIDigit) { id = DeviceIdentity(kind: .imeisv, digits: s) }
+        else if let s = imei, s.count == 15, s.allSatisfy(\.isASCIIDigit) { id = DeviceIdentity(kind: .imei, digits: s) }
+        else { return nil }
+        return NotifyPayload(.DEVICE_IDENTITY, data: id.notifyData)
+    }
+
+    /// IDi type for the profile's identity form.
+    public var idiType: IDType {
+        switch identityForm { case .rfc822: .ID_RFC822_ADDR; case .fqdn: .ID_FQDN; case .keyID: .ID_KEY_ID }
     }
 
     // MARK: suites for the IKEv2 initiator
@@ -168,4 +168,8 @@ public struct HandsetProfile: Sendable, Equatable {
         }
         return out
     }
+}
+
+extension Character {
+    var isASCIIDigit: Bool { isASCII && isNumber }
 }

@@ -30,7 +30,7 @@ extension SIPUserAgent {
         m.addHeader("Expires", String(expires))
         m.addHeader("Authorization", authorization)
         if let p = proxyAuthorization { m.addHeader("Proxy-Authorization", p) }
-        m.addHeader("Supported", "path, gruu, sec-agree")
+        m.addHeader("Supported", "path, gruu")
         m.addHeader("Allow", SIPUserAgent.allow)
         m.addHeader("P-Access-Network-Info", "IEEE-802.11")
         m.addHeader("User-Agent", config.userAgent)
@@ -68,6 +68,7 @@ extension SIPUserAgent {
         if regExpiresRequested == 0 {
             registrationState = .idle
             registeredExpires = nil
+            refreshAt = nil
             return [.event(.deregistered)]
         }
         serviceRoute = ((try? r.headerValues("Service-Route")) ?? []).map(String.init)
@@ -77,6 +78,7 @@ extension SIPUserAgent {
         let exp = ours?.parameters["expires"].flatMap { UInt32($0) } ?? (try? r.expires()) ?? nil ?? regExpiresRequested
         registeredExpires = exp
         registrationState = .registered
+        refreshAt = now + (exp > 1200 ? Double(exp) - 600 : Double(exp) / 2)
         return [.event(.registered(expires: exp, serviceRoute: serviceRoute, associatedURIs: associatedURIs))]
     }
 

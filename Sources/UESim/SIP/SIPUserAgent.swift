@@ -26,6 +26,8 @@ public struct SIPUserAgent: Sendable {
     public internal(set) var serviceRoute: [String] = []
     public internal(set) var associatedURIs: [String] = []
     public internal(set) var registeredExpires: UInt32?
+    /// When the binding is refreshed (TS 24.229 §5.1.1.4: 600 s before expiry, or at half time for short ones).
+    public internal(set) var refreshAt: Double?
     /// CK and IK of the last successful AKA (what sec-agree IPsec would be keyed with).
     public internal(set) var akaKeys: (ck: [UInt8], ik: [UInt8])?
 
@@ -50,7 +52,7 @@ public struct SIPUserAgent: Sendable {
 
     /// When `tick(now:)` must next be called.
     public var nextDeadline: Double? {
-        [transactions.nextDeadline, call?.retransmit?.at].compactMap { $0 }.min()
+        [transactions.nextDeadline, call?.retransmit?.at, refreshAt].compactMap { $0 }.min()
     }
 
     // MARK: input
@@ -69,6 +71,13 @@ public struct SIPUserAgent: Sendable {
     public mutating func tick(now: Double) -> [SIPUAOutput] {
         var out = process(transactions.tick(now: now), now: now)
         out += retransmit2xx(now: now)
+        if let r = refreshAt, r <= now, registrationState == .registered {
+            refreshAt = nil
+            regChallenges = 0
+            regExpiresRequested = config.registerExpires
+            out += sendRegister(authorization: SIPUADigest.initialAuthorization(impi: config.impi, homeDomain: config.homeDomain),
+                                expires: config.registerExpires, now: now)
+        }
         return out
     }
 
