@@ -1,0 +1,210 @@
+import XCTest
+import Crypto
+import Wire
+import IKEv2
+@testable import Analysis
+
+/// Captures made by the real IKEv2 state machines, analyzed as `vowifi analyze` does.
+final class FlowAnalyzerTests: XCTestCase {
+    func goodCapture(_ name: String) throws -> CaptureBuilder {
+        let b = try CaptureBuilder(name: name)
+        try b.attach()
+        XCTAssertEqual(b.ue.state, .established)
+        try b.register()
+        try b.subscribe()
+        try b.call()
+        b.detach()
+        return b
+    }
+
+    func testGoodAttachRegisterCallAllStepsPass() throws {
+        let b = try goodCapture("good")
+        defer { b.cleanup() }
+        let report = try b.analyze()
+        let ladder = LadderRenderer.render(report)
+        XCTAssertEqual(report.flows.count, 1, ladder)
+        let f = report.flows[0]
+        XCTAssertTrue(report.passed, ladder)
+        XCTAssertEqual(f.steps.map(\.kind), StepKind.allCases)
+        for s in f.steps { XCTAssertEqual(s.verdict, .pass, "\(s.kind): \(s.summary) \(s.explanation ?? "")") }
+        XCTAssertEqual(f.imsi, CaptureBuilder.imsi)
+        XCTAssertEqual(f.ueAddress, "203.0.113.50")
+        XCTAssertEqual(f.epdgAddress, "203.0.113.1")
+        XCTAssertEqual(f.innerAddresses, ["198.51.100.2"])
+        XCTAssertEqual(f.pcscf, ["198.51.100.1"])
+        let child = try XCTUnwrap(b.child)
+        let childStep = try XCTUnwrap(f.step(.childSA))
+        XCTAssertTrue(childStep.summary.contains("0x" + hex8(child.inboundSPI)), childStep.summary)
+        XCTAssertTrue(childStep.summary.contains("0x" + hex8(child.outboundSPI)), childStep.summary)
+        XCTAssertTrue(childStep.summary.contains("ENCR_AES_CBC_128/AUTH_HMAC_SHA1_96"), childStep.summary)
+        XCTAssertTrue(f.step(.eapAKA)!.summary.contains("EAP-Success"))
+        XCTAssertTrue(f.step(.register)!.summary.contains("REGISTER → 401 → REGISTER → 200"), f.step(.register)!.summary)
+        XCTAssertTrue(f.step(.rtp)!.summary.contains("phone → IMS 50 packets (lost 0/50), IMS → phone 50 packets (lost 0/50)"), f.step(.rtp)!.summary)
+        // The ladder names the decrypted EAP messages and SIP methods, in order.
+        let labels = f.events.map(\.label)
+        let order = ["IKE_SA_INIT SA KE", "EAP-Request/AKA-Challenge", "EAP-Response/AKA-Challenge (AT_RES, AT_MAC)", "EAP-Success",
+                     "CP(CFG_REPLY)", "REGISTER", "401 Unauthorized", "REGISTER (Authorization)", "200 OK (REGISTER)",
+                     "INVITE", "180 Ringing", "200 OK (INVITE)", "ACK", "RTP", "BYE", "200 OK (BYE)", "D(IKE)"]
+        var at = 0
+        for o in order {
+            guard let i = labels[at...].firstIndex(where: { $0.contains(o) }) else { XCTFail("\(o) missing after \(labels[at...].first ?? "end")\n\(ladder)"); break }
+            at = i
+        }
+        XCTAssertTrue(ladder.contains("all steps passed"), ladder)
+        XCTAssertTrue(ladder.contains("|"), ladder)
+    }
+
+    /// Without esp_sa the inner interface of our own capture still shows the SIP flow.
+    func testInnerInterfaceWithoutESPKeys() throws {
+        let b = try goodCapture("inner")
+        defer { b.cleanup() }
+        try? FileManager.default.removeItem(atPath: b.keyDir + "/esp_sa")
+        let report = try b.analyze()
+        XCTAssertTrue(report.passed, LadderRenderer.render(report))
+        XCTAssertTrue(report.notes.contains { $0.contains("without a working esp_sa row") })
+    }
+
+    /// Without any keys IKE_AUTH cannot be read: the steps are inferred from ESP, and the
+    /// explanation asks for the key table.
+    func testNoKeysAsksForKeyTable() throws {
+        let b = try CaptureBuilder(name: "nokeys")
+        defer { b.cleanup() }
+        try b.attach()
+        let report = try b.analyze(keys: false)
+        let f = try XCTUnwrap(report.flows.first)
+        XCTAssertEqual(f.step(.ikeSAInit)?.verdict, .pass)
+        XCTAssertEqual(f.step(.eapAKA)?.verdict, .missing)
+        XCTAssertTrue(f.firstProblem?.explanation?.contains("--keys") == true, LadderRenderer.render(f))
+    }
+
+    func testWrongKFailsEAPWithExplanation() throws {
+        let b = try CaptureBuilder(name: "wrongk")
+        defer { b.cleanup() }
+        try b.attach(k: [UInt8](hex: "000102030405060708090a0b0c0d0e0f"))
+        if case .failed = b.ue.state {} else { XCTFail("attach should fail: \(String(describing: b.ue.state))") }
+        let report = try b.analyze()
+        let f = try XCTUnwrap(report.flows.first)
+        XCTAssertFalse(report.passed)
+        XCTAssertEqual(f.step(.ikeSAInit)?.verdict, .pass)
+        let eap = try XCTUnwrap(f.step(.eapAKA))
+        XCTAssertEqual(eap.verdict, .fail)
+        XCTAssertEqual(f.firstProblem?.kind, .eapAKA)
+        let why = try XCTUnwrap(eap.explanation)
+        XCTAssertTrue(why.hasPrefix("EAP-AKA failed"), why)
+        XCTAssertTrue(why.contains("AUTHENTICATION_FAILED"), why)
+        XCTAssertTrue(why.contains("wrong K/OPc on the SIM or in ue_db"), why)
+        XCTAssertTrue(why.contains("AKA-Authentication-Reject"), why)
+        XCTAssertEqual(f.step(.ikeAuth)?.verdict, .missing)
+        XCTAssertTrue(f.events.contains { $0.label.contains("EAP-Response/AKA-Authentication-Reject") && $0.isError })
+        let ladder = LadderRenderer.render(report)
+        XCTAssertTrue(ladder.contains("first problem: EAP-AKA FAIL"), ladder)
+    }
+
+    func testProposalMismatchNamesOfferedAndAccepted() throws {
+        var p = CaptureBuilder.defaultPolicy()
+        p.ikeEncryption = [.ENCR_AES_CBC(keyBits: 256)]
+        let b = try CaptureBuilder(name: "noprop", policy: p)
+        defer { b.cleanup() }
+        try b.attach()
+        let offered = "ENCR_AES_CBC_128/PRF_HMAC_SHA2_256/AUTH_HMAC_SHA2_256_128/MODP_2048"
+        // With the ePDG's policy.
+        var f = try XCTUnwrap(b.analyze(policy: p).flows.first)
+        var step = try XCTUnwrap(f.step(.ikeSAInit))
+        XCTAssertEqual(step.verdict, .fail)
+        XCTAssertEqual(f.firstProblem?.kind, .ikeSAInit)
+        var why = try XCTUnwrap(step.explanation)
+        XCTAssertTrue(why.hasPrefix("IKE_SA_INIT: NO_PROPOSAL_CHOSEN — the phone offered \(offered), the ePDG accepts ENCR_AES_CBC_256 /"), why)
+        // With only the ePDG's log.
+        f = try XCTUnwrap(b.analyze(logText: b.epdgLog).flows.first)
+        step = try XCTUnwrap(f.step(.ikeSAInit))
+        why = try XCTUnwrap(step.explanation)
+        XCTAssertTrue(why.contains("the phone offered \(offered)"), why)
+        XCTAssertTrue(why.contains("the ePDG accepts [\"ENCR_AES_CBC_256\"]"), why)
+        XCTAssertEqual(f.step(.eapAKA)?.verdict, .missing)
+    }
+
+    func testMissingPCSCFExplained() throws {
+        let b = try CaptureBuilder(name: "nopcscf", policy: CaptureBuilder.defaultPolicy(pcscf: []))
+        defer { b.cleanup() }
+        try b.attach()
+        XCTAssertEqual(b.ue.state, .established)
+        b.now += 5
+        b.detach()
+        let f = try XCTUnwrap(b.analyze().flows.first)
+        XCTAssertEqual(f.step(.childSA)?.verdict, .pass)
+        XCTAssertEqual(f.firstProblem?.kind, .cfgReply)
+        XCTAssertTrue(f.firstProblem?.explanation?.contains("no P-CSCF address") == true, f.firstProblem?.explanation ?? "")
+        let reg = try XCTUnwrap(f.step(.register))
+        XCTAssertEqual(reg.verdict, .missing)
+        XCTAssertTrue(reg.explanation?.contains("no SIP REGISTER arrived after the Child SA") == true, reg.explanation ?? "")
+    }
+
+    func testNoSIPAfterChildSAPointsAtPCSCF() throws {
+        let b = try CaptureBuilder(name: "nosip")
+        defer { b.cleanup() }
+        try b.attach()
+        let f = try XCTUnwrap(b.analyze().flows.first)
+        XCTAssertEqual(f.step(.cfgReply)?.verdict, .pass)
+        XCTAssertEqual(f.firstProblem?.kind, .register)
+        XCTAssertEqual(f.firstProblem?.explanation,
+                       "no SIP REGISTER arrived after the Child SA: no ESP packet at all — check the P-CSCF address the phone received (198.51.100.1) and that the phone's IMS client is on")
+    }
+
+    func testIMSAKARejectedRegister() throws {
+        let b = try CaptureBuilder(name: "reg401")
+        defer { b.cleanup() }
+        try b.attach()
+        try b.register(finalCode: 401)
+        let f = try XCTUnwrap(b.analyze().flows.first)
+        XCTAssertEqual(f.firstProblem?.kind, .register)
+        XCTAssertTrue(f.firstProblem?.explanation?.contains("401 again to the REGISTER with credentials") == true, f.firstProblem?.explanation ?? "")
+    }
+
+    func testNoEchoIsExplained() throws {
+        let b = try CaptureBuilder(name: "noecho")
+        defer { b.cleanup() }
+        try b.attach()
+        try b.register()
+        try b.call(rtpPackets: 10, echo: false)
+        b.detach()
+        let f = try XCTUnwrap(b.analyze().flows.first)
+        XCTAssertEqual(f.firstProblem?.kind, .rtp)
+        XCTAssertEqual(f.step(.rtp)?.verdict, .fail)
+        XCTAssertTrue(f.step(.rtp)?.explanation?.contains("no RTP came back") == true)
+        XCTAssertEqual(f.step(.subscribe)?.verdict, .missing, "optional")
+        XCTAssertEqual(f.step(.bye)?.verdict, .pass)
+    }
+
+    func testInvalidKERetryAndResyncAreReported() throws {
+        var p = CaptureBuilder.defaultPolicy()
+        p.ikeDHGroups = [.modp2048]
+        let b = try CaptureBuilder(name: "retry", policy: p)
+        defer { b.cleanup() }
+        var cfg = IKEInitiatorConfig(imsi: CaptureBuilder.imsi, mcc: "001", mnc: "01")
+        cfg.ikeSuites = [IKESuite(encryption: .ENCR_AES_CBC(keyBits: 128), integrity: .AUTH_HMAC_SHA2_256_128, prf: .PRF_HMAC_SHA2_256, dhGroup: .ecp256),
+                         IKESuite(encryption: .ENCR_AES_GCM_16(keyBits: 256), integrity: nil, prf: .PRF_HMAC_SHA2_256, dhGroup: .modp2048)]
+        try b.attach(config: cfg, lastSeq: 500)
+        XCTAssertEqual(b.ue.state, .established)
+        let f = try XCTUnwrap(b.analyze().flows.first)
+        let initStep = try XCTUnwrap(f.step(.ikeSAInit))
+        XCTAssertEqual(initStep.verdict, .pass)
+        XCTAssertTrue(initStep.summary.contains("retried after INVALID_KE_PAYLOAD (the ePDG wants MODP_2048)"), initStep.summary)
+        let eap = try XCTUnwrap(f.step(.eapAKA))
+        XCTAssertEqual(eap.verdict, .pass, eap.explanation ?? "")
+        XCTAssertTrue(eap.summary.contains("resynchronised via AT_AUTS"), eap.summary)
+        XCTAssertTrue(f.events.contains { $0.label.contains("AKA-Synchronization-Failure (AT_AUTS)") })
+    }
+
+    func testHTMLIsSelfContainedSVG() throws {
+        let b = try CaptureBuilder(name: "html")
+        defer { b.cleanup() }
+        try b.attach(k: [UInt8](hex: "000102030405060708090a0b0c0d0e0f"))
+        let html = HTMLRenderer.render(try b.analyze())
+        XCTAssertTrue(html.hasPrefix("<!DOCTYPE html>"))
+        XCTAssertTrue(html.contains("<svg"))
+        XCTAssertTrue(html.contains("EAP-AKA FAIL:"), html)
+        XCTAssertFalse(html.contains("<script"))
+        XCTAssertFalse(html.contains("http://") && html.replacingOccurrences(of: "http://www.w3.org/2000/svg", with: "").contains("http://"))
+        XCTAssertFalse(html.contains("https://"))
+    }
+}
