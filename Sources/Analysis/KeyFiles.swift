@@ -52,10 +52,20 @@ public struct IKEv2KeyRow: Sendable, Equatable {
         self.skEi = skEi; self.skEr = skEr; self.skAi = skAi; self.skAr = skAr
     }
 
-    /// The row text, exactly as `WiresharkIKEv2Table.row` writes it.
+    /// The row as Wireshark 4.x reads it: SPIs and keys are UAT byte fields, written as bare
+    /// hex (a quoted field would be taken as the ASCII text, so Wireshark rejects it as "SPI
+    /// must be 8 octets"), and the algorithm names are quoted strings.
     public var line: String {
-        WiresharkIKEv2Table.row(spii: spiI, spir: spiR, encryption: encryption, skEi: skEi, skEr: skEr,
-                                integrity: integrity, skAi: skAi, skAr: skAr)
+        let names = UAT.fields(Substring(WiresharkIKEv2Table.row(spii: spiI, spir: spiR, encryption: encryption, skEi: skEi, skEr: skEr,
+                                                                 integrity: integrity, skAi: skAi, skAr: skAr))) ?? []
+        let enc = names.count == 8 ? names[4] : "", integ = names.count == 8 ? names[7] : ""
+        return [hex16(spiI), hex16(spiR), skEi.hex, skEr.hex, "\"\(enc)\"", skAi.hex, skAr.hex, "\"\(integ)\""].joined(separator: ",")
+    }
+
+    /// The row for an IKE SA's keys in Wireshark's format (see `line`).
+    public static func line(spiI: UInt64, spiR: UInt64, suite: IKESuite, keys: IKEKeys) -> String {
+        IKEv2KeyRow(spiI: spiI, spiR: spiR, encryption: suite.encryption, integrity: suite.encryption.isAEAD ? nil : suite.integrity,
+                    skEi: keys.SK_ei, skEr: keys.SK_er, skAi: keys.SK_ai, skAr: keys.SK_ar).line
     }
 
     /// Parses `"spii","spir","sk_ei","sk_er","encr","sk_ai","sk_ar","integ"`.
@@ -238,12 +248,19 @@ public struct KeyTables: Sendable {
     /// row (16-hex-digit SPIs) or an ESP row ("IPv4"/"IPv6" first).
     public mutating func addFromLog(_ text: String) {
         for line in text.split(separator: "\n") {
-            guard let q = line.firstIndex(of: "\"") else { continue }
-            guard let f = UAT.fields(line[q...]), f.count == 8 else { continue }
-            if f[0] == "IPv4" || f[0] == "IPv6" {
-                if let r = try? ESPSARow(fields: f) { add(r) }
-            } else if f[0].count == 16, let r = try? IKEv2KeyRow(fields: f) {
-                add(r)
+            // A row starts at a quote or at a word start; try each such place until one parses.
+            var i = line.startIndex
+            var previous: Character = " "
+            while i < line.endIndex {
+                let c = line[i]
+                if c == "\"" || (c.isHexDigit && (previous == " " || previous == ":" || previous == "=")) {
+                    if let f = UAT.fields(line[i...]), f.count == 8 {
+                        if f[0] == "IPv4" || f[0] == "IPv6", let r = try? ESPSARow(fields: f) { add(r); break }
+                        if f[0].count == 16, let r = try? IKEv2KeyRow(fields: f) { add(r); break }
+                    }
+                }
+                previous = c
+                i = line.index(after: i)
             }
         }
     }

@@ -41,9 +41,7 @@ public final class KeyLogWriter: @unchecked Sendable {
     /// Logs the IKE SA keys (call as soon as they are derived, i.e. after IKE_SA_INIT, so
     /// failed IKE_AUTH exchanges can be decrypted too). Duplicate rows are written once.
     public func logIKESA(spiI: UInt64, spiR: UInt64, suite: IKESuite, keys: IKEKeys) {
-        let row = WiresharkIKEv2Table.row(spii: spiI, spir: spiR, encryption: suite.encryption, skEi: keys.SK_ei, skEr: keys.SK_er,
-                                          integrity: suite.integrity, skAi: keys.SK_ai, skAr: keys.SK_ar)
-        append(row, ike: true)
+        append(IKEv2KeyRow.line(spiI: spiI, spiR: spiR, suite: suite, keys: keys), ike: true)
     }
 
     /// Logs from an `IKEAction.ikeSAEstablished` payload.
@@ -73,8 +71,11 @@ public final class KeyLogWriter: @unchecked Sendable {
         return rows
     }
 
-    /// Appends a ready-made `ikev2_decryption_table` row.
-    public func appendIKEv2Row(_ row: String) { append(row, ike: true) }
+    /// Appends a ready-made `ikev2_decryption_table` row. Rows in the quoted-everything form of
+    /// `WiresharkIKEv2Table.row` are rewritten with bare hex byte fields, which Wireshark needs.
+    public func appendIKEv2Row(_ row: String) {
+        if let f = UAT.fields(Substring(row)), let r = try? IKEv2KeyRow(fields: f) { append(r.line, ike: true) } else { append(row, ike: true) }
+    }
     /// Appends a ready-made `esp_sa` row.
     public func appendESPRow(_ row: String) { append(row, ike: false) }
 
