@@ -4,9 +4,10 @@ import Foundation
 /// lifelines, one arrow per message, step bands coloured by verdict) and the step table
 /// with explanations. No scripts, no external resources.
 public enum HTMLRenderer {
-    static let laneX = [170, 470, 770]
+    /// A left gutter of 190 px holds the step names; labels are cut to the span of their arrow.
+    static let laneX = [250, 540, 830]
     static let rowHeight = 26
-    static let width = 900
+    static let width = 960
 
     public static func render(_ report: AnalysisReport) -> String {
         var h = """
@@ -90,7 +91,8 @@ public enum HTMLRenderer {
             let color = e.isError ? "#c33" : "#333"
             s += "<text x=\"\(width - 4)\" y=\"\(y - 4)\" fill=\"#777\" text-anchor=\"end\">\(String(format: "%.3f", e.time - t0))s</text>\n"
             s += "<line x1=\"\(x1)\" y1=\"\(y)\" x2=\"\(x2)\" y2=\"\(y)\" stroke=\"\(color)\" stroke-width=\"1.5\" marker-end=\"url(#\(e.isError ? "ahr" : "ah"))\"/>\n"
-            let label = e.label.count > 62 ? String(e.label.prefix(60)) + "…" : e.label
+            let fit = max(8, (abs(x2 - x1) - 12) * 10 / 72)   // monospace 12 px ≈ 7.2 px per character
+            let label = e.label.count > fit ? String(e.label.prefix(fit - 1)) + "…" : e.label
             s += "<text x=\"\((x1 + x2) / 2)\" y=\"\(y - 4)\" fill=\"\(color)\" text-anchor=\"middle\"><title>\(esc(e.label)) (frame \(e.frame))</title>\(esc(label))</text>\n"
         }
         s += "</svg>\n"

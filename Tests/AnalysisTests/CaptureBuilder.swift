@@ -51,8 +51,8 @@ final class CaptureBuilder {
     let keyDir: String
     let pcap: PcapNGWriter
     let outerIf: Int, innerIf: Int
-    let ueEnd = IKEEndpoint(IPAddress(v4: 203, 0, 113, 50), 500)
-    let epdgEnd = IKEEndpoint(IPAddress(v4: 203, 0, 113, 1), 500)
+    let ueEnd: IKEEndpoint
+    let epdgEnd: IKEEndpoint
     let hss = TestHSS()
     let pool = TestPool()
     let policy: IKEResponderPolicy
@@ -72,7 +72,10 @@ final class CaptureBuilder {
         IKEResponderPolicy(apns: [APNPolicy(name: "ims", dnsServers: [IPAddress("198.51.100.53")!], pcscfAddresses: pcscf)])
     }
 
-    init(name: String, policy: IKEResponderPolicy = CaptureBuilder.defaultPolicy()) throws {
+    /// `udp4500`: IKE and ESP on UDP 4500 from the start (as behind a NAT), ESP UDP-encapsulated.
+    init(name: String, policy: IKEResponderPolicy = CaptureBuilder.defaultPolicy(), udp4500: Bool = false) throws {
+        ueEnd = IKEEndpoint(IPAddress(v4: 203, 0, 113, 50), udp4500 ? 4500 : 500)
+        epdgEnd = IKEEndpoint(IPAddress(v4: 203, 0, 113, 1), udp4500 ? 4500 : 500)
         dir = NSTemporaryDirectory() + "vowifi-analysis-\(name)-\(getpid())"
         try? FileManager.default.removeItem(atPath: dir)
         keyDir = dir + "/wireshark"

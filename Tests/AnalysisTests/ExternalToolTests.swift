@@ -93,7 +93,7 @@ final class ExternalToolTests: XCTestCase {
         try "<!DOCTYPE html><html><body></body></html>".write(toFile: b.dir + "/blank.html", atomically: true, encoding: .utf8)
         func screenshot(_ html: String, _ png: String) throws -> (Data?, String) {
             let r = try Self.run(chromium, ["--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--hide-scrollbars",
-                                            "--user-data-dir=\(b.dir)/chromium-profile", "--window-size=1000,1400",
+                                            "--user-data-dir=\(b.dir)/chromium-profile", "--window-size=1000,1500",
                                             "--enable-logging=stderr", "--v=0", "--screenshot=\(png)", "file://\(html)"],
                                  env: ["HOME": b.dir], timeout: 180)
             return (FileManager.default.contents(atPath: png), r.err)

@@ -54,6 +54,20 @@ final class FlowAnalyzerTests: XCTestCase {
         XCTAssertTrue(ladder.contains("|"), ladder)
     }
 
+    /// IKE with the non-ESP marker and UDP-encapsulated ESP on port 4500 (RFC 3948).
+    func testUDPEncapsulatedFlow() throws {
+        let b = try CaptureBuilder(name: "natt", udp4500: true)
+        defer { b.cleanup() }
+        try b.attach()
+        XCTAssertEqual(b.child?.udpEncapsulation, true)
+        try b.register()
+        try b.call(rtpPackets: 20)
+        b.detach()
+        let report = try b.analyze()
+        XCTAssertTrue(report.passed, LadderRenderer.render(report))
+        XCTAssertFalse(report.notes.contains { $0.contains("without a working esp_sa row") }, "\(report.notes)")
+    }
+
     /// Without esp_sa the inner interface of our own capture still shows the SIP flow.
     func testInnerInterfaceWithoutESPKeys() throws {
         let b = try goodCapture("inner")
