@@ -91,7 +91,7 @@ public enum HTMLRenderer {
             let color = e.isError ? "#c33" : "#333"
             s += "<text x=\"\(width - 4)\" y=\"\(y - 4)\" fill=\"#777\" text-anchor=\"end\">\(String(format: "%.3f", e.time - t0))s</text>\n"
             s += "<line x1=\"\(x1)\" y1=\"\(y)\" x2=\"\(x2)\" y2=\"\(y)\" stroke=\"\(color)\" stroke-width=\"1.5\" marker-end=\"url(#\(e.isError ? "ahr" : "ah"))\"/>\n"
-            let fit = max(8, (abs(x2 - x1) - 12) * 10 / 72)   // monospace 12 px ≈ 7.2 px per character
+            let fit = max(8, (abs(x2 - x1) - 24) * 10 / 72)   // monospace 12 px ≈ 7.2 px per character
             let label = e.label.count > fit ? String(e.label.prefix(fit - 1)) + "…" : e.label
             s += "<text x=\"\((x1 + x2) / 2)\" y=\"\(y - 4)\" fill=\"\(color)\" text-anchor=\"middle\"><title>\(esc(e.label)) (frame \(e.frame))</title>\(esc(label))</text>\n"
         }
