@@ -16,6 +16,7 @@ public final class KeyLogWriter: @unchecked Sendable {
     private let espHandle: FileHandle
     private var ikeSeen: Set<String> = []
     private var espSeen: Set<String> = []
+    private var loggedSAs: Set<String> = []
 
     /// Opens (creating) both files in `directory` for appending.
     public init(directory: String) throws {
@@ -47,6 +48,31 @@ public final class KeyLogWriter: @unchecked Sendable {
     /// Logs from an `IKEAction.ikeSAEstablished` payload.
     public func logIKESA(_ info: IKESAInfo) {
         logIKESA(spiI: info.spiI, spiR: info.spiR, suite: info.suite, keys: info.keys)
+    }
+
+    /// Logs an IKE SA's keys once they exist (after IKE_SA_INIT); does nothing before that.
+    public func logIKESA(_ sa: IKESA) {
+        guard sa.spiR != 0, let suite = sa.suite, let keys = sa.keys else { return }
+        let id = "\(sa.spiI)-\(sa.spiR)"
+        lock.lock()
+        let fresh = loggedSAs.insert(id).inserted
+        lock.unlock()
+        if fresh { logIKESA(spiI: sa.spiI, spiR: sa.spiR, suite: suite, keys: keys) }
+    }
+
+    /// Call with what `IKEResponder.handle` returned: logs the IKE SA keys of every IKE SA the
+    /// actions answer for (so the IKE_AUTH of a failed attach can be decrypted too) and the
+    /// ESP keys of every Child SA installed.
+    public func log(actions: [IKEAction], responder: IKEResponder) {
+        for a in actions {
+            switch a {
+            case let .send(bytes, _, _):
+                if let h = try? IKEMessage.peekHeader(bytes), h.spiR != 0, let sa = responder.sa(spiR: h.spiR) { logIKESA(sa) }
+            case let .installChildSA(c): logChildSA(c)
+            case let .ikeSAEstablished(i): logIKESA(i)
+            default: break
+            }
+        }
     }
 
     /// Logs both ESP SAs of a Child SA as this side sees it (`local`/`remote` outer endpoints).

@@ -115,22 +115,16 @@ final class CaptureBuilder {
                 pcap.write(interface: outerIf, packet: IPPacket.udp4(src: from.address.bytes, dst: to.address.bytes, sport: from.port, dport: to.port,
                                                                    payload: payload, id: nextID()), time: now, comment: "IMSI \(Self.imsi)")
                 let reply = fromUE ? epdg.handle(datagram: bytes, from: from, to: to, now: now) : ue.handle(datagram: bytes, from: from, to: to, now: now)
+                if fromUE { keyLog.log(actions: reply, responder: epdg) }   // as the ePDG's host does
                 pending += reply.map { ($0, !fromUE) }
-                logKeys()
             case let .installChildSA(c) where !fromUE:
                 child = c
-                keyLog.logChildSA(c)
                 toEPDG = try? sa(spi: c.inboundSPI, key: c.inboundEncryptionKey, integ: c.inboundIntegrityKey, suite: c.suite)
                 toUE = try? sa(spi: c.outboundSPI, key: c.outboundEncryptionKey, integ: c.outboundIntegrityKey, suite: c.suite)
             default:
                 break
             }
         }
-    }
-
-    /// The ePDG logs the IKE SA keys as soon as they exist (after IKE_SA_INIT).
-    func logKeys() {
-        if let suite = ue?.suite, let keys = ue?.keys, ue.spiR != 0 { keyLog.logIKESA(spiI: ue.spiI, spiR: ue.spiR, suite: suite, keys: keys) }
     }
 
     func sa(spi: UInt32, key: [UInt8], integ: [UInt8], suite: ESPSuite) throws -> ESPSecurityAssociation {
