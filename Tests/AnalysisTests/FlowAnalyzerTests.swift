@@ -222,3 +222,44 @@ final class FlowAnalyzerTests: XCTestCase {
         XCTAssertFalse(html.contains("https://"))
     }
 }
+
+/// Damaged captures give verdicts, never a crash.
+final class AnalyzerRobustnessTests: XCTestCase {
+    func testMutatedPacketsNeverCrash() throws {
+        let b = try CaptureBuilder(name: "fuzz")
+        defer { b.cleanup() }
+        try b.attach()
+        try b.register()
+        try b.call(rtpPackets: 2)
+        b.detach()
+        b.close()
+        let packets = try PcapNGReader(path: b.capturePath).packets
+        let keys = KeyTables.load(directory: b.keyDir)
+        let analyzer = FlowAnalyzer(options: .init(keys: keys))
+        XCTAssertTrue(analyzer.analyze(packets: packets).passed)
+        var rng = SystemRandomNumberGenerator()
+        var runs = 0
+        for i in packets.indices {
+            for mutation in 0..<6 {
+                var p = packets
+                var d = p[i].data
+                switch mutation {
+                case 0: d = Array(d.prefix(Int.random(in: 0..<max(1, d.count), using: &rng)))
+                case 1: d[Int.random(in: 0..<d.count, using: &rng)] ^= UInt8.random(in: 1...255, using: &rng)
+                case 2: for _ in 0..<8 { d[Int.random(in: 0..<d.count, using: &rng)] = UInt8.random(in: 0...255, using: &rng) }
+                case 3: if d.count > 28 { d[28...] = ArraySlice([UInt8](repeating: 0xFF, count: d.count - 28)) }
+                case 4: d += [UInt8](repeating: 0, count: Int.random(in: 1...64, using: &rng))
+                default: p.remove(at: i); runs += 1; _ = LadderRenderer.render(analyzer.analyze(packets: p)); continue
+                }
+                p[i].data = d
+                let r = analyzer.analyze(packets: p)
+                _ = LadderRenderer.render(r)
+                _ = HTMLRenderer.render(r)
+                runs += 1
+            }
+        }
+        XCTAssertEqual(runs, packets.count * 6)
+        // Garbage files are refused with a typed error.
+        XCTAssertThrowsError(try PcapNGReader(bytes: Array(try Data(contentsOf: URL(fileURLWithPath: b.capturePath)).prefix(200))))
+    }
+}
