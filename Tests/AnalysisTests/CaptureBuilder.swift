@@ -73,8 +73,8 @@ final class CaptureBuilder {
     }
 
     /// `udp4500`: IKE and ESP on UDP 4500 from the start (as behind a NAT), ESP UDP-encapsulated.
-    init(name: String, policy: IKEResponderPolicy = CaptureBuilder.defaultPolicy(), udp4500: Bool = false) throws {
-        ueEnd = IKEEndpoint(IPAddress(v4: 203, 0, 113, 50), udp4500 ? 4500 : 500)
+    init(name: String, policy: IKEResponderPolicy = CaptureBuilder.defaultPolicy(), udp4500: Bool = false, ueHost: UInt8 = 50) throws {
+        ueEnd = IKEEndpoint(IPAddress(v4: 203, 0, 113, ueHost), udp4500 ? 4500 : 500)
         epdgEnd = IKEEndpoint(IPAddress(v4: 203, 0, 113, 1), udp4500 ? 4500 : 500)
         dir = NSTemporaryDirectory() + "vowifi-analysis-\(name)-\(getpid())"
         try? FileManager.default.removeItem(atPath: dir)

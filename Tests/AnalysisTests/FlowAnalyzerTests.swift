@@ -54,6 +54,41 @@ final class FlowAnalyzerTests: XCTestCase {
         XCTAssertTrue(ladder.contains("|"), ladder)
     }
 
+    /// Two phones in one capture are judged separately.
+    func testTwoUEsAreSeparated() throws {
+        let good = try goodCapture("two-a")
+        defer { good.cleanup() }
+        let bad = try CaptureBuilder(name: "two-b", ueHost: 77)
+        defer { bad.cleanup() }
+        try bad.attach(k: [UInt8](hex: "000102030405060708090a0b0c0d0e0f"))
+        good.close(); bad.close()
+        var keys = KeyTables.load(directory: good.keyDir)
+        let other = KeyTables.load(directory: bad.keyDir)
+        for r in other.ike { keys.add(r) }
+        for r in other.esp { keys.add(r) }
+        let packets = (try PcapNGReader(path: good.capturePath).packets + PcapNGReader(path: bad.capturePath).packets).sorted { $0.time < $1.time }
+        let report = FlowAnalyzer(options: .init(keys: keys)).analyze(packets: packets)
+        XCTAssertEqual(report.flows.map(\.ueAddress).sorted(), ["203.0.113.50", "203.0.113.77"])
+        XCTAssertFalse(report.passed)
+        XCTAssertEqual(report.flows.first { $0.ueAddress == "203.0.113.50" }?.passed, true, LadderRenderer.render(report))
+        XCTAssertEqual(report.flows.first { $0.ueAddress == "203.0.113.77" }?.firstProblem?.kind, .eapAKA)
+    }
+
+    /// The keys can come from the ePDG's log alone (rows quoted in its key-log lines).
+    func testKeysFromLogLines() throws {
+        let b = try goodCapture("fromlog")
+        defer { b.cleanup() }
+        let ike = try String(contentsOfFile: b.keyDir + "/ikev2_decryption_table", encoding: .utf8)
+        let esp = try String(contentsOfFile: b.keyDir + "/esp_sa", encoding: .utf8)
+        let log = ike.split(separator: "\n").map { "2026-12-04T08:00:00Z [IKEV2] key: \($0)" }.joined(separator: "\n") + "\n"
+            + esp.split(separator: "\n").map { "2026-12-04T08:00:00Z [ESP] esp_sa \($0)" }.joined(separator: "\n")
+        try? FileManager.default.removeItem(atPath: b.keyDir + "/esp_sa")
+        try? FileManager.default.removeItem(atPath: b.keyDir + "/ikev2_decryption_table")
+        let report = try b.analyze(logText: log, keys: false)
+        XCTAssertTrue(report.passed, LadderRenderer.render(report))
+        XCTAssertFalse(report.notes.contains { $0.contains("without a working esp_sa row") }, "\(report.notes)")
+    }
+
     /// IKE with the non-ESP marker and UDP-encapsulated ESP on port 4500 (RFC 3948).
     func testUDPEncapsulatedFlow() throws {
         let b = try CaptureBuilder(name: "natt", udp4500: true)
