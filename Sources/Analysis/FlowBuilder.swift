@@ -347,6 +347,11 @@ final class FlowBuilder {
 
     func finish() -> UEFlow {
         analyzeIMS()
+        // IKE_AUTH unreadable, but the phone registered from an inner address: CFG_REPLY worked.
+        if authInferred, steps[.cfgReply]?.verdict == .missing, steps[.register]?.verdict == .pass, !innerAddresses.isEmpty {
+            set(.cfgReply, .pass, "encrypted; inferred: the phone used inner \(innerAddresses.map(\.description).joined(separator: ", ")) and reached the P-CSCF",
+                at: steps[.cfgReply]?.time)
+        }
         var ordered: [FlowStep] = []
         var firstProblem: StepKind?
         for k in StepKind.allCases {

@@ -115,6 +115,16 @@ final class FlowAnalyzerTests: XCTestCase {
 
     /// Without any keys IKE_AUTH cannot be read: the steps are inferred from ESP, and the
     /// explanation asks for the key table.
+    func testNoKeysButInnerInterfaceInfersTheAttach() throws {
+        let b = try goodCapture("infer")
+        defer { b.cleanup() }
+        let report = try b.analyze(keys: false)
+        let f = try XCTUnwrap(report.flows.first)
+        XCTAssertTrue(report.passed, LadderRenderer.render(report))
+        XCTAssertTrue(f.step(.eapAKA)?.summary.contains("encrypted") == true)
+        XCTAssertTrue(f.step(.cfgReply)?.summary.contains("inferred") == true)
+    }
+
     func testNoKeysAsksForKeyTable() throws {
         let b = try CaptureBuilder(name: "nokeys")
         defer { b.cleanup() }
