@@ -217,15 +217,21 @@ final class FlowBuilder {
         // EAP-AKA verdict.
         let aka = "wrong K/OPc on the SIM or in ue_db"
         let t = authStart
+        let answered: String = {
+            var parts: [String] = []
+            if eapFailure != nil { parts.append("EAP-Failure") }
+            if let (n, _) = preError { parts.append(n.name) }
+            return parts.isEmpty ? "the ePDG ended the exchange" : "the ePDG answered " + parts.joined(separator: " with ")
+        }()
         if let s = eapSuccess {
             set(.eapAKA, .pass, "\(method): \(challenges) challenge(s), RES accepted, EAP-Success" + (resyncs > 0 ? "; resynchronised via AT_AUTS (\(resyncs)×)" : ""), at: s.time)
         } else {
             var why: String
             switch answer {
             case .reject:
-                why = "EAP-AKA failed: the phone rejected the network's AUTN (MAC failure, AKA-Authentication-Reject) and the ePDG answered \(eapFailure != nil ? "EAP-Failure/" : "")AUTHENTICATION_FAILED — \(aka)"
+                why = "EAP-AKA failed: the phone rejected the network's AUTN (MAC failure, AKA-Authentication-Reject) and \(answered) — \(aka)"
             case .res:
-                why = "EAP-AKA failed: the ePDG answered AUTHENTICATION_FAILED to the phone's RES (RES ≠ XRES or AT_MAC wrong) — \(aka)"
+                why = "EAP-AKA failed: \(answered) to the phone's RES (RES ≠ XRES or AT_MAC wrong) — \(aka)"
             case let .clientError(c):
                 why = "EAP-AKA failed: the phone answered AKA-Client-Error (code \(c)): it could not use the challenge (AT_MAC invalid, or AKA' KDF/network name mismatch)"
             case .sync:

@@ -4,7 +4,7 @@ import Foundation
 /// the flow's first packet, a header per step with its verdict, then the verdict list and
 /// the explanation of the first failed step.
 public enum LadderRenderer {
-    static let columns = [12, 46, 80]
+    static let columns = [12, 58, 88]
 
     public static func render(_ report: AnalysisReport) -> String {
         var out = "vowifi analyze \(report.source)\n"

@@ -4,7 +4,7 @@ import Analysis
 /// `vowifi analyze FILE [--keys DIR] [--log FILE] [--html OUT.html]`: prints the ladder of
 /// each UE in a capture; exit 0 when every step passed, 1 otherwise, 2 on usage errors.
 enum AnalyzeCommand {
-    static let usage = "usage: vowifi analyze CAPTURE.pcapng [--keys DIR] [--log EPDG.log] [--html OUT.html]\n"
+    static let usage = "usage: vowifi analyze CAPTURE.pcapng [--keys DIR|FILE] [--log EPDG.log] [--html OUT.html]\n  DIR holds ikev2_decryption_table and esp_sa (or wireshark/ with them); default: next to the capture\n"
 
     static func run(_ args: [String]) -> Int32 {
         var file: String?, keys: String?, html: String?, log: String?
@@ -28,6 +28,13 @@ enum AnalyzeCommand {
         if let log {
             guard let t = try? String(contentsOfFile: log, encoding: .utf8) else { return fail("cannot read \(log)") }
             logText = t
+        }
+        // --keys may also name a log file that quotes the key rows.
+        var isDir: ObjCBool = false
+        if let k = keys, FileManager.default.fileExists(atPath: k, isDirectory: &isDir), !isDir.boolValue {
+            guard let t = try? String(contentsOfFile: k, encoding: .utf8) else { return fail("cannot read \(k)") }
+            logText = (logText ?? "") + "\n" + t
+            keys = nil
         }
         let report: AnalysisReport
         do { report = try FlowAnalyzer.analyze(path: file, keysDirectory: keys, logText: logText) } catch {

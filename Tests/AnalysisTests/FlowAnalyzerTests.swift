@@ -149,7 +149,7 @@ final class FlowAnalyzerTests: XCTestCase {
         XCTAssertEqual(eap.verdict, .fail)
         XCTAssertEqual(f.firstProblem?.kind, .eapAKA)
         let why = try XCTUnwrap(eap.explanation)
-        XCTAssertTrue(why.hasPrefix("EAP-AKA failed"), why)
+        XCTAssertEqual(why, "EAP-AKA failed: the phone rejected the network's AUTN (MAC failure, AKA-Authentication-Reject) and the ePDG answered EAP-Failure with AUTHENTICATION_FAILED — wrong K/OPc on the SIM or in ue_db")
         XCTAssertTrue(why.contains("AUTHENTICATION_FAILED"), why)
         XCTAssertTrue(why.contains("wrong K/OPc on the SIM or in ue_db"), why)
         XCTAssertTrue(why.contains("AKA-Authentication-Reject"), why)
@@ -157,6 +157,7 @@ final class FlowAnalyzerTests: XCTestCase {
         XCTAssertTrue(f.events.contains { $0.label.contains("EAP-Response/AKA-Authentication-Reject") && $0.isError })
         let ladder = LadderRenderer.render(report)
         XCTAssertTrue(ladder.contains("first problem: EAP-AKA FAIL"), ladder)
+        if let d = ProcessInfo.processInfo.environment["VOWIFI_ANALYSIS_KEEP"] { try? ladder.write(toFile: d + "/wrongk.txt", atomically: true, encoding: .utf8) }
     }
 
     func testProposalMismatchNamesOfferedAndAccepted() throws {
