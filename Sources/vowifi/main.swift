@@ -22,6 +22,7 @@ case "run": status = RunCommand.run(args)
 case "bench" where args.first == "esp": status = BenchESP.run(Array(args.dropFirst()))
 case "bench": status = BenchCommand.run(args)
 case "demo": status = DemoCommand.run(args)
+case "analyze": status = AnalyzeCommand.run(args)
 case "-h", "--help", "help": print(usage); status = 0
 default:
     FileHandle.standardError.write(Data("vowifi: unknown command '\(command)'\n\(usage)\n".utf8))

@@ -1,0 +1,185 @@
+import Foundation
+import Crypto
+import Wire
+import IKEv2
+import ESP
+import SIP
+
+/// Rebuilds each phone's flow from a capture: IKE_SA_INIT (proposals, retries), IKE_AUTH
+/// (decrypted with the `ikev2_decryption_table` rows: EAP-AKA, AUTH, Child SA, CFG_REPLY),
+/// then inside ESP (decrypted with `esp_sa` rows, or the capture's "inner" interface) SIP
+/// REGISTER, SUBSCRIBE, INVITE, RTP echo and BYE, and the final INFORMATIONAL Delete.
+/// Each step gets a verdict, and failed ones an explanation in words.
+public struct FlowAnalyzer: Sendable {
+    public struct Options: Sendable {
+        public var keys: KeyTables
+        /// The ePDG's accepted algorithms, to name them when IKE_SA_INIT gets NO_PROPOSAL_CHOSEN.
+        public var policy: IKEResponderPolicy?
+        /// The ePDG's log: key rows quoted in it are used, and its NO_PROPOSAL_CHOSEN lines
+        /// name what it accepts.
+        public var logText: String?
+        public init(keys: KeyTables = KeyTables(), policy: IKEResponderPolicy? = nil, logText: String? = nil) {
+            self.keys = keys; self.policy = policy; self.logText = logText
+        }
+    }
+
+    public var options: Options
+
+    public init(options: Options = Options()) {
+        self.options = options
+        if let log = options.logText { self.options.keys.addFromLog(log) }
+    }
+
+    /// Reads a capture file and analyzes it. Without `keysDirectory` the key files are
+    /// looked for next to the capture.
+    public static func analyze(path: String, keysDirectory: String? = nil, policy: IKEResponderPolicy? = nil,
+                               logText: String? = nil) throws -> AnalysisReport {
+        let reader = try PcapNGReader(path: path)
+        let dir = keysDirectory ?? (path as NSString).deletingLastPathComponent
+        var keys = KeyTables.load(directory: dir.isEmpty ? "." : dir)
+        if let log = logText { keys.addFromLog(log) }
+        let a = FlowAnalyzer(options: Options(keys: keys, policy: policy, logText: logText))
+        return a.analyze(packets: reader.packets, source: path)
+    }
+
+    public func analyze(packets: [CapturedPacket], source: String = "capture") -> AnalysisReport {
+        var notes = options.keys.problems
+        var flows: [IPAddress: FlowBuilder] = [:]
+        var order: [IPAddress] = []
+        var esp: [(CapturedPacket, IPView, UInt32, [UInt8])] = []
+        var inner: [(CapturedPacket, IPView)] = []
+        var openers: [String: SKOpener?] = [:]
+
+        func opener(_ i: UInt64, _ r: UInt64) -> SKOpener? {
+            let k = "\(i)-\(r)"
+            if let o = openers[k] { return o }
+            var o: SKOpener?
+            if let row = options.keys.ikeRow(spiI: i, spiR: r) {
+                do { o = try SKOpener(row: row) } catch { notes.append("key row for SPIs \(hex16(i))/\(hex16(r)) unusable: \(error)") }
+            }
+            openers[k] = o
+            return o
+        }
+
+        for p in packets {
+            guard let ipBytes = p.ipPacket, let ip = IPView(ipBytes) else { continue }
+            if p.interfaceName.lowercased().contains("inner") || p.interfaceName.lowercased().hasPrefix("tun") {
+                inner.append((p, ip)); continue
+            }
+            if ip.proto == 50 {
+                guard ip.payload.count >= 8 else { continue }
+                esp.append((p, ip, be32(ip.payload), ip.payload)); continue
+            }
+            guard let u = ip.udp else { continue }
+            var ike: [UInt8]?
+            if u.sport == 500 || u.dport == 500 { ike = u.payload }
+            else if u.sport == 4500 || u.dport == 4500 {
+                if u.payload.count == 1 && u.payload[0] == 0xFF { continue }          // NAT keepalive
+                if u.payload.count >= 4 && u.payload[0..<4] == [0, 0, 0, 0] { ike = Array(u.payload[4...]) }
+                else if u.payload.count >= 8 { esp.append((p, ip, be32(u.payload), u.payload)); continue }
+            }
+            guard let ikeBytes = ike, let m = try? IKEMessage(parsing: ikeBytes) else { continue }
+            let h = m.header
+            // The UE is the original initiator of the IKE SA.
+            let fromInitiator = h.isInitiator
+            let ueAddr = fromInitiator ? ip.src : ip.dst
+            let epdgAddr = fromInitiator ? ip.dst : ip.src
+            let flow: FlowBuilder
+            if let f = flows[ueAddr] { flow = f } else {
+                flow = FlowBuilder(ue: ueAddr, epdg: epdgAddr)
+                flows[ueAddr] = flow; order.append(ueAddr)
+            }
+            if let c = p.comment { flow.noteComment(c) }
+            var payloads: [Payload]? = m.payloads
+            var undecrypted: String?
+            if m.payloads.sk != nil || m.payloads.skf != nil {
+                payloads = nil
+                if let o = opener(h.spiI, h.spiR) {
+                    do {
+                        switch try o.open(raw: ikeBytes, message: m) {
+                        case let .payloads(pl): payloads = pl
+                        case .fragmentPending: continue
+                        }
+                    } catch { undecrypted = "\(error)" }
+                } else {
+                    undecrypted = "no key row for SPIs \(hex16(h.spiI))/\(hex16(h.spiR))"
+                }
+            }
+            flow.ike.append(IKERecord(time: p.time, frame: p.index, header: h, fromUE: ip.src == ueAddr,
+                                      payloads: payloads, undecrypted: undecrypted))
+        }
+
+        // ESP: attribute by outer address, decrypt with esp_sa rows.
+        var sas: [String: [ESPSecurityAssociation]] = [:]
+        var undecryptedSPIs: Set<UInt32> = []
+        for (p, ip, spi, bytes) in esp {
+            let flow: FlowBuilder
+            if let f = flows[ip.src] { flow = f } else if let f = flows[ip.dst] { flow = f } else { continue }
+            let fromUE = ip.src == flow.ueAddress
+            flow.espCount[fromUE, default: 0] += 1
+            flow.espSPIs.insert(spi)
+            if flow.firstESP == nil { flow.firstESP = p.time }
+            flow.lastESP = p.time
+            let src = ip.src.description, dst = ip.dst.description
+            let key = "\(spi)|\(src)|\(dst)"
+            if sas[key] == nil {
+                let rows = options.keys.esp.filter { $0.spi == spi && $0.matches(source: src, destination: dst) }
+                let fallback = rows.isEmpty ? options.keys.esp.filter { $0.spi == spi } : rows
+                sas[key] = fallback.flatMap { $0.makeSAs() }
+            }
+            var opened = false
+            for sa in sas[key] ?? [] {
+                var buf = bytes
+                let outcome = buf.withUnsafeMutableBytes { ESPPacket.open($0, sa: sa) }
+                if case let .inner(range, nh, _) = outcome {
+                    opened = true
+                    if (nh == 4 || nh == 41), let iv = IPView(Array(buf[range])) {
+                        flow.inner.append(InnerRecord(time: p.time, frame: p.index, fromUE: fromUE, ip: iv))
+                    }
+                    break
+                }
+            }
+            if opened { flow.espDecrypted += 1 } else { undecryptedSPIs.insert(spi) }
+        }
+        if !undecryptedSPIs.isEmpty {
+            notes.append("ESP SPIs without a working esp_sa row: " + undecryptedSPIs.sorted().map { "0x" + hex8($0) }.joined(separator: ", "))
+        }
+
+        let built = order.compactMap { flows[$0] }
+        for f in built { f.analyzeIKE(policy: options.policy, logText: options.logText) }
+        // Inner-interface packets go to the flow whose inner address they carry (or to the
+        // only flow), unless that flow already has decrypted ESP.
+        for (p, ip) in inner {
+            let owner = built.first { $0.innerAddresses.contains(ip.src) || $0.innerAddresses.contains(ip.dst) } ?? (built.count == 1 ? built[0] : nil)
+            guard let f = owner, f.espDecrypted == 0 else { continue }
+            f.usedInnerInterface = true
+            let fromUE = f.innerAddresses.isEmpty ? nil : f.innerAddresses.contains(ip.src)
+            f.inner.append(InnerRecord(time: p.time, frame: p.index, fromUE: fromUE, ip: ip))
+        }
+        let result = built.map { $0.finish() }
+        if built.isEmpty { notes.append("no IKEv2 traffic found (UDP 500/4500)") }
+        return AnalysisReport(source: source, flows: result, notes: notes)
+    }
+}
+
+func be32(_ b: [UInt8]) -> UInt32 { b.prefix(4).reduce(UInt32(0)) { $0 << 8 | UInt32($1) } }
+func hex16(_ v: UInt64) -> String { let s = String(v, radix: 16); return String(repeating: "0", count: max(0, 16 - s.count)) + s }
+func hex8(_ v: UInt32) -> String { let s = String(v, radix: 16); return String(repeating: "0", count: max(0, 8 - s.count)) + s }
+
+struct IKERecord {
+    var time: Double
+    var frame: Int
+    var header: IKEHeader
+    var fromUE: Bool
+    /// nil when encrypted and not decryptable.
+    var payloads: [Payload]?
+    var undecrypted: String?
+}
+
+struct InnerRecord {
+    var time: Double
+    var frame: Int
+    /// nil when the direction is not known yet (inner interface before CFG_REPLY is known).
+    var fromUE: Bool?
+    var ip: IPView
+}
