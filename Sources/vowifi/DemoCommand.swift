@@ -63,6 +63,11 @@ enum DemoCommand {
         }
         try? FileManager.default.createDirectory(atPath: o.out, withIntermediateDirectories: true)
         var opts = o.core
+        if profile.rejectsAuthInFirstAuthResponse {
+            // What a callbox user does for such phones: omit_auth_in_first_auth_rsp.
+            opts.omitAuthInFirstAuthRsp = true
+            if !o.quiet { print("note: profile \(profile.name) needs omit_auth_in_first_auth_rsp; it is on for this run") }
+        }
         opts.epdgHost = "127.0.0.1"; opts.ikePort = 0; opts.natTPort = 0
         opts.sipSocketAddresses = []
         opts.logFile = o.out + "/vowifi.log"
@@ -84,7 +89,7 @@ enum DemoCommand {
             print("logs: \(o.out)/vowifi.log   Wireshark keys: \(o.out)/keys/")
         }
         // SIMs: the chosen IMSI, else the first Milenage demo SIM, then the load-test SIMs.
-        let sims = simCards(core.mme, imsi: o.imsi, count: o.ues)
+        let sims = simCards(core.mme, imsi: o.imsi, count: o.ues, mncDigits: profile.mncDigits)
         guard sims.count == o.ues else {
             FileHandle.standardError.write(Data("vowifi demo: the ue_db has \(sims.count) usable SIMs, \(o.ues) asked\n".utf8))
             return 1
@@ -118,13 +123,22 @@ enum DemoCommand {
     }
 
     /// SIM credentials for the demo phones, from the ue_db of the MME config.
-    static func simCards(_ mme: MMEConfig, imsi: String?, count: Int) -> [SIMCredentials] {
-        let entries = mme.ueDB.flatMap { $0.expanded() }.filter { $0.imsi != nil && $0.k != nil }
+    static func simCards(_ mme: MMEConfig, imsi: String?, count: Int, mncDigits: Int? = nil) -> [SIMCredentials] {
+        var entries = mme.ueDB.flatMap { $0.expanded() }.filter { $0.imsi != nil && $0.k != nil }
+        if let d = mncDigits, imsi == nil {
+            // A phone that reads the IMSI with a d-digit MNC needs a SIM of the configured PLMN read that way.
+            let want = mme.plmn.mcc + (d == 3 ? mme.plmn.mnc3 : mme.plmn.mnc)
+            entries = entries.filter { $0.imsi!.hasPrefix(want) } + entries.filter { !$0.imsi!.hasPrefix(want) }
+        }
         var ordered = entries
         if let imsi {
             ordered = entries.filter { $0.imsi == imsi } + entries.filter { $0.imsi != imsi }
         } else if count == 1 {
             ordered = entries.filter { $0.simAlgo == .milenage } + entries.filter { $0.simAlgo != .milenage }
+            if let d = mncDigits {
+                let want = mme.plmn.mcc + (d == 3 ? mme.plmn.mnc3 : mme.plmn.mnc)
+                ordered = ordered.filter { $0.imsi!.hasPrefix(want) } + ordered.filter { !$0.imsi!.hasPrefix(want) }
+            }
         } else {
             // Many phones: the load-test SIMs (a `count` entry) first.
             let many = mme.ueDB.filter { $0.count > 1 }.flatMap { $0.expanded() }

@@ -60,8 +60,8 @@ final class FixtureTests: XCTestCase {
         XCTAssertEqual(sos.accessPointName, "sos")
         XCTAssertEqual(sos.pCSCFAddr.first?.text, "192.168.5.1")
 
-        XCTAssertEqual(c.ueDB.count, 6)
-        XCTAssertEqual(c.expandedUEDB.count, 1005)
+        XCTAssertEqual(c.ueDB.count, 7)
+        XCTAssertEqual(c.expandedUEDB.count, 1006)
         let xor = c.ueDB[0]
         XCTAssertEqual(xor.imsi, "001010123456789")
         XCTAssertEqual(xor.simAlgo, .xor)
@@ -137,7 +137,7 @@ final class FixtureTests: XCTestCase {
         XCTAssertEqual(c.timerT1, 2)
         XCTAssertEqual(c.sessionExpires.duration, 1800)
         XCTAssertEqual(c.path, "sip:ims.mnc001.mcc001.3gppnetwork.org")
-        XCTAssertEqual(c.ueDB.count, 6)
+        XCTAssertEqual(c.ueDB.count, 7)
     }
 
     /// The P-CSCF addresses the ePDG hands out are addresses the IMS listens on.

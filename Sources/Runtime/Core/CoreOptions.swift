@@ -17,6 +17,8 @@ public struct CoreOptions: Sendable {
     public var logFile: String?
     public var logOptions: String?
     public var keyLogDirectory: String?
+    /// Overrides `epdg.omit_auth_in_first_auth_rsp` (the demo sets it for phones that need it).
+    public var omitAuthInFirstAuthRsp: Bool?
 
     public init(mmeConfigPath: String = "config/mme-ims.cfg", imsConfigPath: String = "config/ims.cfg",
                 innerPath: InnerPath = .tun) {

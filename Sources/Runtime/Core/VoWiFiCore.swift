@@ -56,7 +56,9 @@ public final class VoWiFiCore: @unchecked Sendable {
         do { hss = try HSS(subscribers: subscribers, databasePath: options.sqnDatabase ?? epdg.sqnDB) }
         catch { throw CoreError.startup("HSS: cannot open the SQN database \(options.sqnDatabase ?? epdg.sqnDB): \(error)") }
 
-        let mapped = EPDGPolicy.make(epdg: epdg, mme: mme)
+        var epdgSettings = epdg
+        if let o = options.omitAuthInFirstAuthRsp { epdgSettings.omitAuthInFirstAuthRsp = o }
+        let mapped = EPDGPolicy.make(epdg: epdgSettings, mme: mme)
         policy = mapped.policy
         unsupportedAlgorithms = mapped.unsupported
         let fqdn = "epdg.epc.mnc\(mme.plmn.mnc3).mcc\(mme.plmn.mcc).pub.3gppnetwork.org"
