@@ -17,6 +17,8 @@ public struct CoreOptions: Sendable {
     public var logFile: String?
     public var logOptions: String?
     public var keyLogDirectory: String?
+    /// pcapng capture of the outer traffic (IKE, ESP) and the decrypted inner traffic.
+    public var capturePath: String?
     /// Overrides `epdg.omit_auth_in_first_auth_rsp` (the demo sets it for phones that need it).
     public var omitAuthInFirstAuthRsp: Bool?
 
