@@ -100,6 +100,7 @@ public final class VoWiFiCore: @unchecked Sendable {
             try loop.submit { [self] in
                 // The protocol cores are made on the loop that will own them.
                 let responder = IKEResponder(policy: policy, vectors: HSSVectorSource(hss: hss), pool: pool, signer: certificate.signer)
+                responder.errorInjection = EPDGPolicy.errorInjection(epdgConfig.ikeGenerateError)
                 let imsConfig = IMSConfigMapping.make(ims, mme: mme)
                 let core = IMSCore(config: imsConfig, subscribers: HSSIMSSubscribers(hss: hss, ueDB: ims.ueDB.isEmpty ? mme.ueDB : ims.ueDB,
                                                                                      plmn: mme.plmn, domain: imsConfig.domain))

@@ -51,6 +51,20 @@ public enum EPDGPolicy {
             pcscfIPv4AttributeType: e.pCSCFIPv4AddressAttributeType.map(UInt16.init),
             pcscfIPv6AttributeType: e.pCSCFIPv6AddressAttributeType.map(UInt16.init),
             apns: allAPNs, defaultAPN: nil)
-        return Mapped(policy: policy, unsupported: unsupported)
+        var p = policy
+        p.cookieThreshold = e.cookieThreshold
+        return Mapped(policy: p, unsupported: unsupported)
+    }
+}
+
+extension EPDGPolicy {
+    /// The callbox `ike_generate_error` test hook as the IKEv2 layer's error injection:
+    /// ignore (no reject list) or reject with the listed notifies, `ttl` times, for `apn_list`.
+    public static func errorInjection(_ g: IKEGenerateError?) -> IKEErrorInjection? {
+        guard let g, g.exchange != .none, let exchange = IKEErrorInjection.Exchange(rawValue: g.exchange.rawValue) else { return nil }
+        let notifies = g.rejectNotifyList.map { list in
+            list.map { NotifyPayload(NotifyType(UInt16(clamping: $0.error)), data: $0.data) }
+        }
+        return IKEErrorInjection(exchange: exchange, rejectNotifies: notifies, ttl: g.ttl, apns: g.apnList)
     }
 }
