@@ -22,6 +22,9 @@ enum BenchIKE {
         var attaches: Int?
         var openssl = true
         var subscribers = 1024
+        /// Runs every measurement this many times and keeps the best: on a shared machine the
+        /// least-disturbed window is the closest to what one core can do.
+        var repeats = 1
     }
 
     static func run(_ args: [String]) -> Int32 {
@@ -45,6 +48,7 @@ enum BenchIKE {
                 case "udp": o.inProcess = false
                 default: return usage()
                 }
+            case "--repeat": guard let v = value().flatMap(Int.init), v > 0 else { return usage() }; o.repeats = v
             case "--no-openssl": o.openssl = false
             default: return usage()
             }
@@ -58,26 +62,32 @@ enum BenchIKE {
         }
         print("IKEv2 full attaches (IKE_SA_INIT + IKE_AUTH: EAP-AKA, MSK AUTH, CFG, Child SA), \(OpenSSLSpeed.machine())")
         print("suite AES-CBC-128/HMAC-SHA2-256-128/PRF-HMAC-SHA2-256, ESP AES-CBC-128/HMAC-SHA1-96, \(o.subscribers) subscribers in the HSS (Milenage)")
+        print("each figure: best of \(o.repeats) run(s) of \(o.seconds) s; CPU times are per thread (CLOCK_THREAD_CPUTIME_ID)")
 
         // The DH ceiling of this machine in this run: openssl's derive rate, and our own
         // keygen + derive through the Crypto wrapper (what the responder really calls).
         var ceilings: [DHGroup: DHFigures] = [:]
         for g in o.groups {
             let name = g == .ecp256 ? "ecdhp256" : "ffdh2048"
-            let speed = o.openssl ? OpenSSLSpeed.keyAgreement(name, seconds: 2) : nil
-            let (kg, dv) = wrapperDH(g, seconds: 1)
+            var speed: Double?
+            var kg = 0.0, dv = 0.0
+            for _ in 0..<o.repeats {
+                if o.openssl, let v = OpenSSLSpeed.keyAgreement(name, seconds: 1) { speed = max(speed ?? 0, v) }
+                let (k, d) = wrapperDH(g, seconds: 1)
+                kg = max(kg, k); dv = max(dv, d)
+            }
             ceilings[g] = DHFigures(openssl: speed, opensslName: name, keygen: kg, derive: dv)
         }
 
         var rows: [Row] = []
         for g in o.groups {
             if o.inProcess {
-                let r = inProcess(group: g, world: world, seconds: o.seconds, count: o.attaches)
+                let r = best((0..<o.repeats).map { _ in inProcess(group: g, world: world, seconds: o.seconds, count: o.attaches) })
                 rows.append(Row(group: g, mode: "in-process", r: r))
             }
             if o.udp {
                 do {
-                    let r = try UDPBench.run(group: g, world: world, seconds: o.seconds, concurrency: o.concurrency)
+                    let r = best(try (0..<o.repeats).map { _ in try UDPBench.run(group: g, world: world, seconds: o.seconds, concurrency: o.concurrency) })
                     rows.append(Row(group: g, mode: "UDP c=\(o.concurrency)", r: r))
                 } catch {
                     print("\(g) UDP: \(error)")
@@ -89,8 +99,13 @@ enum BenchIKE {
         return rows.allSatisfy({ $0.r.attaches > 0 && $0.r.failures == 0 }) ? 0 : 1
     }
 
+    /// The run with the least responder CPU per attach.
+    static func best(_ runs: [Result]) -> Result {
+        runs.min { $0.responderHandleCPU / Double(max($0.attaches, 1)) < $1.responderHandleCPU / Double(max($1.attaches, 1)) } ?? Result()
+    }
+
     static func usage() -> Int32 {
-        FileHandle.standardError.write(Data("usage: vowifi bench ike [--seconds S] [--concurrency N] [--group 14|19] [--mode inproc|udp] [--attaches N] [--no-openssl]\n".utf8))
+        FileHandle.standardError.write(Data("usage: vowifi bench ike [--seconds S] [--concurrency N] [--group 14|19] [--mode inproc|udp] [--attaches N] [--repeat N] [--no-openssl]\n".utf8))
         return 2
     }
 
