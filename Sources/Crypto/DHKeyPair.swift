@@ -27,13 +27,12 @@ public final class DHKeyPair: @unchecked Sendable {
             defer { EVP_PKEY_CTX_free(ctx) }
             key = try Self.generate(ctx, params: nil, what: "\(group)")
         case .ecp:
-            guard let ctx = EVP_PKEY_CTX_new_from_name(nil, "EC", nil) else {
-                throw CryptoError.openssl(operation: "EVP_PKEY_CTX_new_from_name(EC)", detail: opensslErrorString())
+            // From the cached domain parameters: the group is copied, not rebuilt from its name.
+            guard let t = ecTemplates.pkey[group], let ctx = EVP_PKEY_CTX_new_from_pkey(nil, t, nil) else {
+                throw CryptoError.openssl(operation: "EVP_PKEY_CTX_new_from_pkey(EC)", detail: opensslErrorString())
             }
             defer { EVP_PKEY_CTX_free(ctx) }
-            let params = OSSLParamList()
-            params.utf8("group", group.curveName ?? "")
-            key = try Self.generate(ctx, params: params, what: "\(group)")
+            key = try Self.generate(ctx, params: nil, what: "\(group)")
         case .montgomery:
             guard let ctx = EVP_PKEY_CTX_new_from_name(nil, group == .curve25519 ? "X25519" : "X448", nil) else {
                 throw CryptoError.openssl(operation: "EVP_PKEY_CTX_new_from_name(\(group))", detail: opensslErrorString())
@@ -128,13 +127,18 @@ public final class DHKeyPair: @unchecked Sendable {
                 throw CryptoError.invalidPublicValue("\(group): \(error)")
             }
         case .ecp:
-            let params = OSSLParamList()
-            params.utf8("group", group.curveName ?? "")
-            params.octets("pub", [0x04] + peer)
-            do { peerKey = try pkeyFromData(type: "EC", selection: KeySelection.publicKey, params) } catch {
+            // A copy of the cached domain parameters plus the point; EC_KEY_oct2key checks that
+            // the point is on the curve.
+            guard let t = ecTemplates.pkey[group], let k = EVP_PKEY_new() else {
+                throw CryptoError.openssl(operation: "EVP_PKEY_new", detail: opensslErrorString())
+            }
+            let point = [0x04] + peer
+            guard EVP_PKEY_copy_parameters(k, t) == 1, EVP_PKEY_set1_encoded_public_key(k, point, point.count) == 1 else {
+                EVP_PKEY_free(k)
                 _ = opensslErrorString()
                 throw CryptoError.invalidPublicValue("\(group): not a point on the curve")
             }
+            peerKey = k
         case .montgomery:
             guard let k = EVP_PKEY_new_raw_public_key_ex(nil, group == .curve25519 ? "X25519" : "X448", nil, peer, peer.count) else {
                 throw CryptoError.invalidPublicValue("\(group): \(opensslErrorString())")
@@ -150,7 +154,11 @@ public final class DHKeyPair: @unchecked Sendable {
         if group.kind == .modp {
             try check(EVP_PKEY_CTX_set_dh_pad(ctx, 1), "EVP_PKEY_CTX_set_dh_pad")
         }
-        guard EVP_PKEY_derive_set_peer_ex(ctx, peerKey, 1) == 1 else {
+        // RFC 6989: safe-prime MODP needs only 1 < y < p-1 (checked above) and an ECP point only
+        // being on the curve (EVP_PKEY_fromdata checks it; P-256/384/521 have cofactor 1).
+        // OpenSSL's full check would add y^q mod p (a 2047-bit exponent) or n*Q per derive.
+        let fullCheck: Int32 = group.kind == .montgomery || [.modp1024s160, .modp2048s224, .modp2048s256].contains(group) ? 1 : 0
+        guard EVP_PKEY_derive_set_peer_ex(ctx, peerKey, fullCheck) == 1 else {
             throw CryptoError.invalidPublicValue("\(group): rejected by public key check: \(opensslErrorString())")
         }
         var len = 0
@@ -236,3 +244,19 @@ enum BigNum {
         return out
     }
 }
+
+/// Domain parameters of the ECP groups, built once per process.
+private final class ECTemplates: @unchecked Sendable {
+    // @unchecked: parameter-only keys, never modified after init; OpenSSL only reads them.
+    let pkey: [DHGroup: OpaquePointer]
+    init() {
+        var d: [DHGroup: OpaquePointer] = [:]
+        for g in [DHGroup.ecp256, .ecp384, .ecp521] {
+            let params = OSSLParamList()
+            params.utf8("group", g.curveName ?? "")
+            if let k = try? pkeyFromData(type: "EC", selection: KeySelection.parameters, params) { d[g] = k }
+        }
+        pkey = d
+    }
+}
+private let ecTemplates = ECTemplates()

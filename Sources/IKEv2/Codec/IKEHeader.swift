@@ -39,10 +39,12 @@ public struct PayloadType: RawRepresentable, Hashable, Sendable, CustomStringCon
     public static let EAP = PayloadType(rawValue: 48)
     public static let SKF = PayloadType(rawValue: 53)
     public var description: String {
-        let names: [UInt8: String] = [0: "NONE", 33: "SA", 34: "KE", 35: "IDi", 36: "IDr", 37: "CERT", 38: "CERTREQ",
-                                      39: "AUTH", 40: "Ni/Nr", 41: "N", 42: "D", 43: "V", 44: "TSi", 45: "TSr",
-                                      46: "SK", 47: "CP", 48: "EAP", 53: "SKF"]
-        return names[rawValue] ?? "PAYLOAD(\(rawValue))"
+        switch rawValue {
+        case 0: "NONE"; case 33: "SA"; case 34: "KE"; case 35: "IDi"; case 36: "IDr"; case 37: "CERT"; case 38: "CERTREQ"
+        case 39: "AUTH"; case 40: "Ni/Nr"; case 41: "N"; case 42: "D"; case 43: "V"; case 44: "TSi"; case 45: "TSr"
+        case 46: "SK"; case 47: "CP"; case 48: "EAP"; case 53: "SKF"
+        default: "PAYLOAD(\(rawValue))"
+        }
     }
 }
 
