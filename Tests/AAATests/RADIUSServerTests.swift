@@ -124,10 +124,12 @@ final class RADIUSServerTests: XCTestCase {
         for n in [0, 1, 19, 20, 21, 64, 300] {
             var g = SecureRandom.bytes(n)
             if n >= 4 { g[0] = 1; g[2] = UInt8(n >> 8); g[3] = UInt8(n & 0xff) }
-            // A well-formed but empty Access-Request (n == 20) is answered with a Reject.
+            // Random attribute bytes may happen to parse: such a request carries no valid
+            // EAP-Message with Message-Authenticator, so it is rejected at most (the empty
+            // 20-byte Access-Request always is).
             switch server.handle(datagram: g, from: ap, now: 0).event {
             case .discarded: XCTAssertNotEqual(n, 20)
-            case .rejected: XCTAssertEqual(n, 20)
+            case .rejected: break
             case let e: XCTFail("garbage of \(n) bytes gave \(e)")
             }
         }
