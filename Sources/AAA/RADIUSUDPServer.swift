@@ -66,7 +66,8 @@ public final class RADIUSUDPServer: Sendable {
         close(fd)
     }
 
-    /// Starts the receive loop on its own thread (no-op if already running).
+    /// Starts the receive loop on its own thread (no-op if already running). The thread
+    /// keeps the server alive until `stop()`, so always stop it.
     public func start() throws(AAAError) {
         guard running.compareExchange(expected: false, desired: true, ordering: .sequentiallyConsistent).exchanged else { return }
         let box = Unmanaged.passRetained(self).toOpaque()

@@ -31,6 +31,7 @@ public enum RADIUSAttributeType {
     public static let calledStationId: UInt8 = 30
     public static let callingStationId: UInt8 = 31
     public static let nasIdentifier: UInt8 = 32
+    public static let proxyState: UInt8 = 33
     public static let acctSessionId: UInt8 = 44
     public static let nasPortType: UInt8 = 61
     public static let connectInfo: UInt8 = 77

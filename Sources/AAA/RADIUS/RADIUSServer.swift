@@ -206,12 +206,15 @@ public final class RADIUSServer: Sendable {
         return respond(.accessReject, to: packet, client: client, attributes: attrs, event: .rejected(reason: reason))
     }
 
-    /// Signs a reply; every reply carries a Message-Authenticator (RFC 3579 §3.2 requires
-    /// it with EAP-Message, and RFC 5997 with Status-Server answers).
+    /// Signs a reply. Every reply carries a Message-Authenticator (RFC 3579 §3.2 requires
+    /// it with EAP-Message, RFC 5997 with Status-Server answers), placed first as the
+    /// BlastRADIUS (CVE-2024-3596) mitigation advises; Proxy-State attributes of the
+    /// request are copied back unmodified and in order (RFC 2865 §5.33).
     private func respond(_ code: RADIUSCode, to request: RADIUSPacket, client: RADIUSClient,
                          attributes: [RADIUSAttribute], event: RADIUSEvent) -> RADIUSOutput {
         let ma = RADIUSAttribute(type: RADIUSAttributeType.messageAuthenticator, value: RADIUSAuthenticator.zeroMA)
-        let reply = RADIUSPacket(code: code, identifier: request.identifier, attributes: attributes + [ma])
+        let proxyState = request.all(RADIUSAttributeType.proxyState)
+        let reply = RADIUSPacket(code: code, identifier: request.identifier, attributes: [ma] + attributes + proxyState)
         do {
             let bytes = try RADIUSAuthenticator.signResponse(reply, requestAuthenticator: request.authenticator,
                                                              secret: client.secret)

@@ -15,6 +15,7 @@ struct EapolTestRunner {
 
     static let path = "/usr/bin/eapol_test"
     static var available: Bool { FileManager.default.isExecutableFile(atPath: path) }
+    // nonisolated(unsafe): XCTest runs these tests serially on one thread; only names temp dirs.
     nonisolated(unsafe) static var counter = 0
 
     /// `method` is the eap= value ("AKA" or "AKA'").
