@@ -42,7 +42,7 @@ let package = Package(
         .testTarget(name: "AnalysisTests", dependencies: ["Analysis", "TestSupport"]),
         // Runs the built `vowifi` binary: demo, run/SIGTERM, config check.
         .testTarget(name: "CLITests", dependencies: ["TestSupport"]),
-        .testTarget(name: "RuntimeTests", dependencies: ["Runtime", "TestSupport"]),
+        .testTarget(name: "RuntimeTests", dependencies: ["Runtime", "AAA", "TestSupport"]),
         .testTarget(name: "UESimTests", dependencies: ["UESim", "TestSupport"]),
     ]
 )

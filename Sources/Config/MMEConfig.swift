@@ -16,6 +16,8 @@ public struct MMEConfig: Sendable {
     public var ueDB: [UEDBEntry] = []
     /// nil when the config has no `epdg` object.
     public var epdg: EPDGConfig?
+    /// The AAA (RADIUS) server for Wi-Fi access points, if configured.
+    public var radius: RADIUSConfig?
     /// The file that was loaded, and its directory (relative paths resolve against it).
     public var path: String
     public var configDirectory: String
@@ -73,6 +75,7 @@ public struct MMEConfig: Sendable {
                 decoder.fail(.missing, at: e.location, "epdg needs a pdn_list: the APN a phone asks for in IDr selects the PDN")
             }
         }
+        if let v = r.raw("radius") { c.radius = RADIUSConfig.decode(v, decoder: decoder) }
         checkUniqueIMSIs(c.ueDB, decoder)
         r.finishLoose()
         try decoder.check()

@@ -23,6 +23,9 @@ extension VoWiFiCore {
             if !h.unbound.isEmpty { l.append("            not on this host (skipped): \(h.unbound.joined(separator: " "))") }
             l.append("  echo      \(ims.echo.map { e in e.code.map { "\(e.impu)→\($0)" } ?? e.impu }.joined(separator: " "))")
         }
+        if let r = radius, let rc = mme.radius {
+            l.append("  AAA       RADIUS \(r.address):\(r.port)  clients \(rc.clients.map { $0.addr.text }.joined(separator: " "))  EAP-AKA/AKA'")
+        }
         if let k = keyLog { l.append("  keys      \(k.ikev2TablePath), \(k.espSAPath)") }
         l.append("  log       \(options.logFile ?? mme.logFilename ?? "stderr") (\(options.logOptions ?? mme.logOptions ?? "all.level=error"))")
         for w in warnings.prefix(5) { l.append("  warning   \(w)") }

@@ -1,3 +1,4 @@
+import AAA
 import Config
 import Crypto
 import Foundation
@@ -5,6 +6,7 @@ import HSS
 import IKEv2
 import IMS
 import SIP
+import Wire
 
 /// The whole core in one process: HSS, ePDG (IKEv2 + ESP), inner path and IMS, assembled
 /// from the callbox-style configs and run on an event loop group.
@@ -25,6 +27,8 @@ public final class VoWiFiCore: @unchecked Sendable {
     public private(set) var imsHost: IMSHost?
     public private(set) var inProcess: InProcessInnerNetwork?
     public private(set) var tun: TUNInnerNetwork?
+    /// The RADIUS server for Wi-Fi access points (the `radius` object of the MME config).
+    public private(set) var radius: RADIUSUDPServer?
     public let pool: PDNAddressPool
     public let keyLog: KeyLogFiles?
 
@@ -122,6 +126,7 @@ public final class VoWiFiCore: @unchecked Sendable {
                 try h.start(on: loop)
                 self.imsHost = h
             }
+            if let rc = mme.radius { try startRADIUS(rc) }
         } catch let e as RuntimeError {
             group.shutdown(); self.group = nil
             throw CoreError.startup(e.description)
@@ -131,8 +136,28 @@ public final class VoWiFiCore: @unchecked Sendable {
         }
     }
 
+    /// Starts the AAA: EAP-AKA/AKA' over RADIUS on the same HSS the ePDG uses.
+    private func startRADIUS(_ rc: RADIUSConfig) throws {
+        let clients = rc.clients.compactMap { c in IPAddress(bytes: c.addr.bytes).map { RADIUSClient(address: $0, secret: c.secret) } }
+        let log = logger
+        let server = RADIUSServer(config: RADIUSServerConfig(clients: clients, eap: EAPAKAServerConfig(accessNetworkName: rc.accessNetworkName)),
+                                  hss: hss, log: { level, line in
+                                      log.log(.eap, level == .error ? .error : level == .info ? .info : .debug, "RADIUS: \(line)")
+                                  })
+        do {
+            let udp = try RADIUSUDPServer(server: server, bindAddress: rc.bindAddr.address.text, port: rc.bindAddr.port, log: { level, line in
+                log.log(.eap, level == .error ? .error : level == .info ? .info : .debug, "RADIUS: \(line)")
+            })
+            try udp.start()
+            radius = udp
+        } catch {
+            throw CoreError.startup("RADIUS server on \(rc.bindAddr): \(error)")
+        }
+    }
+
     /// Deletes every IKE SA (INFORMATIONAL DELETE), closes sockets, stops the loops.
     public func stop() {
+        radius?.stop(); radius = nil
         guard let group else { return }
         let loop = group.loops[0]
         _ = try? loop.submit { [self] in
