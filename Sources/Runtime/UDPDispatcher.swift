@@ -15,6 +15,9 @@ public final class UDPDispatcher: @unchecked Sendable {
     /// The bound address (with the kernel's port if 0 was asked).
     public private(set) var localAddress: SocketAddress
     private var socket: UDPSocket?
+    /// Sends from the dispatched socket, from any thread (replies leave from the port the
+    /// peer talks to).
+    public private(set) var sendHandle: UDPSendHandle?
     private var pending: [[([UInt8], SocketAddress)]]
 
     /// Binds `address` on `group.loops[readerLoop]`; `key` picks the shard from the bytes
@@ -37,6 +40,7 @@ public final class UDPDispatcher: @unchecked Sendable {
             d.socket = s
             d.localAddress = s.localAddress
             let handle = s.sendHandle
+            d.sendHandle = handle
             s.onBatchEnd = {
                 for i in 0..<d.pending.count where !d.pending[i].isEmpty {
                     let batch = d.pending[i]

@@ -71,7 +71,11 @@ final class EndToEndTests: XCTestCase {
         let innerV4 = try XCTUnwrap(assigned.ipv4)
         XCTAssertEqual(innerV4.bytes.prefix(3), [192, 168, 4])
         XCTAssertTrue(assigned.pcscf.contains(IPAddress(v4: 192, 168, 4, 1)), "P-CSCF in CFG_REPLY: \(assigned.pcscf)")
-        // The key log has one IKE row and two ESP rows.
+        // The key log has one IKE row and two ESP rows (written by the ePDG's loop, which
+        // may still be finishing the actions that followed its last IKE_AUTH response).
+        let keyDeadline = Date().addingTimeInterval(3)
+        while !FileManager.default.fileExists(atPath: dir + "/keys/esp_sa"), Date() < keyDeadline { usleep(10_000) }
+        usleep(50_000)
         let table = try String(contentsOfFile: dir + "/keys/ikev2_decryption_table", encoding: .utf8)
         XCTAssertEqual(table.split(separator: "\n").count, 1)
         XCTAssertEqual(try String(contentsOfFile: dir + "/keys/esp_sa", encoding: .utf8).split(separator: "\n").count, 2)

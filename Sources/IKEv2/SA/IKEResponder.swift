@@ -16,6 +16,9 @@ public final class IKEResponder {
     struct InitKey: Hashable { var spiI: UInt64; var remote: IKEEndpoint }
     /// Chooses inbound ESP SPIs; the host may replace it to coordinate with its SA database.
     public var allocateESPSPI: () -> UInt32 = { max(0x100, SecureRandom.uint32()) }
+    /// Which of our IKE SPIs (SPIr) this responder may choose: a sharded host accepts only
+    /// SPIs that hash to its own shard, so every later message of the SA reaches it.
+    public var acceptsIKESPI: (UInt64) -> Bool = { _ in true }
     /// The `ike_generate_error` test hook; may be changed at run time.
     public var errorInjection: IKEErrorInjection?
 
@@ -124,7 +127,7 @@ public final class IKEResponder {
 
     func newSPI() -> UInt64 {
         var spi: UInt64
-        repeat { spi = SecureRandom.uint64() } while spi == 0 || sas[spi] != nil
+        repeat { spi = SecureRandom.uint64() } while spi == 0 || sas[spi] != nil || !acceptsIKESPI(spi)
         return spi
     }
 
@@ -150,6 +153,19 @@ public final class IKEResponder {
         guard let sa = sas[spiR] else { return [] }
         _ = sa.delete(now: now)
         return collect(sa)
+    }
+
+    /// INITIAL_CONTACT seen by another responder of a sharded host: drops, silently, every
+    /// SA of the IMSI here (with their Child SAs and addresses), as `collect` does locally.
+    public func dropStale(imsi: String) -> [IKEAction] {
+        var out: [IKEAction] = []
+        for old in sas.values where old.imsi == imsi && !old.isDead {
+            old.terminate(reason: "replaced by a new IKE SA with INITIAL_CONTACT")
+            out += old.drain()
+            sas[old.spiR] = nil
+            byInitiator[InitKey(spiI: old.initialSPIi, remote: old.initialRemote)] = nil
+        }
+        return out
     }
 
     /// Established SAs of a subscriber.

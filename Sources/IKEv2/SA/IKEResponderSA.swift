@@ -50,7 +50,8 @@ public final class IKEResponderSA: IKESA {
     /// Set once this SA was rekeyed into `spawned`; it then only waits for the peer's Delete.
     var superseded = false
     /// The phone sent N(INITIAL_CONTACT): older SAs of the same identity are stale (RFC 7296 §2.4).
-    var initialContact = false
+    /// The phone sent INITIAL_CONTACT: every older SA of this IMSI is stale.
+    public internal(set) var initialContact = false
     var spawned: IKEResponderSA?
     /// Allocates a fresh, unused IKE SPI (set by the owning `IKEResponder`).
     var allocateIKESPI: () -> UInt64 = { max(1, SecureRandom.uint64()) }

@@ -19,6 +19,8 @@ public struct CoreOptions: Sendable {
     public var keyLogDirectory: String?
     /// pcapng capture of the outer traffic (IKE, ESP) and the decrypted inner traffic.
     public var capturePath: String?
+    /// Event loops (threads) the ePDG is sharded over; nil: one per core.
+    public var loops: Int?
     /// Overrides `epdg.omit_auth_in_first_auth_rsp` (the demo sets it for phones that need it).
     public var omitAuthInFirstAuthRsp: Bool?
 

@@ -23,7 +23,9 @@ public final class VoWiFiCore: @unchecked Sendable {
     public let certificate: EPDGCertificate.Loaded
     public let warnings: [String]
     public private(set) var group: EventLoopGroup?
+    /// The ePDG shard on loop 0 (addresses, counters); `cluster` holds every shard.
     public private(set) var epdg: EPDGService?
+    public private(set) var cluster: EPDGCluster?
     public private(set) var imsHost: IMSHost?
     public private(set) var inProcess: InProcessInnerNetwork?
     public private(set) var tun: TUNInnerNetwork?
@@ -82,7 +84,7 @@ public final class VoWiFiCore: @unchecked Sendable {
     /// Binds every service on one loop and returns once they listen.
     public func start() throws {
         let group: EventLoopGroup
-        do { group = try EventLoopGroup(loopCount: 1) } catch { throw CoreError.startup("\(error)") }
+        do { group = try EventLoopGroup(loopCount: max(1, options.loops ?? EventLoopGroup.coreCount)) } catch { throw CoreError.startup("\(error)") }
         self.group = group
         let loop = group.loops[0]
         let host = options.epdgHost ?? epdgConfig.bindAddr.address.text
@@ -101,10 +103,8 @@ public final class VoWiFiCore: @unchecked Sendable {
         let keyLog = self.keyLog
         let sockets = sipSockets
         do {
-            try loop.submit { [self] in
-                // The protocol cores are made on the loop that will own them.
-                let responder = IKEResponder(policy: policy, vectors: HSSVectorSource(hss: hss), pool: pool, signer: certificate.signer)
-                responder.errorInjection = EPDGPolicy.errorInjection(epdgConfig.ikeGenerateError)
+            // Loop 0 holds the inner network and the IMS; the ePDG is sharded over every loop.
+            let inner: InnerNetwork = try loop.submit { [self] in
                 let imsConfig = IMSConfigMapping.make(ims, mme: mme)
                 let core = IMSCore(config: imsConfig, subscribers: HSSIMSSubscribers(hss: hss, ueDB: ims.ueDB.isEmpty ? mme.ueDB : ims.ueDB,
                                                                                      plmn: mme.plmn, domain: imsConfig.domain))
@@ -117,15 +117,22 @@ public final class VoWiFiCore: @unchecked Sendable {
                     let t = try TUNInnerNetwork(name: epdgConfig.tunIfname, pdns: mme.pdnList, on: loop)
                     self.tun = t; inner = t
                 }
-                let e = EPDGService(ikeAddress: ikeAddr, natTAddress: natAddr, responder: responder, inner: inner,
-                                    logger: logger, keyLog: keyLog, keyLogging: keyLogging)
-                try e.start(on: loop)
-                self.epdg = e
                 self.inProcess = inProc
                 let h = IMSHost(core: core, socketAddresses: sockets, inner: inProc, logger: logger)
                 try h.start(on: loop)
                 self.imsHost = h
+                return inner
             }
+            let cluster = EPDGCluster(group: group, ikeAddress: ikeAddr, natTAddress: natAddr, inner: inner)
+            try cluster.start { [self] _, shardInner in
+                // The protocol cores are made on the loop that will own them.
+                let responder = IKEResponder(policy: policy, vectors: HSSVectorSource(hss: hss), pool: pool, signer: certificate.signer)
+                responder.errorInjection = EPDGPolicy.errorInjection(epdgConfig.ikeGenerateError)
+                return EPDGService(ikeAddress: ikeAddr, natTAddress: natAddr, responder: responder, inner: shardInner,
+                                   logger: logger, keyLog: keyLog, keyLogging: keyLogging)
+            }
+            self.cluster = cluster
+            self.epdg = cluster.shards.first
             if let rc = mme.radius { try startRADIUS(rc) }
         } catch let e as RuntimeError {
             group.shutdown(); self.group = nil
@@ -160,8 +167,8 @@ public final class VoWiFiCore: @unchecked Sendable {
         radius?.stop(); radius = nil
         guard let group else { return }
         let loop = group.loops[0]
+        cluster?.stop()
         _ = try? loop.submit { [self] in
-            epdg?.stop()
             imsHost?.stop()
             tun?.close()
         }

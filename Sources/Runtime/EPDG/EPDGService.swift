@@ -28,6 +28,17 @@ public final class EPDGService: ServiceHandler, Service, @unchecked Sendable {
     private var pollTimerArmed: Double?
     /// Counters for the summary and tests.
     public private(set) var established = 0
+    /// When set (sharded mode), datagrams leave through this instead of own sockets:
+    /// `natT` says whether they go out of the NAT-T port.
+    public typealias Transmit = (_ bytes: [UInt8], _ to: SocketAddress, _ natT: Bool) -> Void
+    private var transmit: Transmit?
+    /// Told when a UE's inner addresses become reachable through this ePDG (or stop being),
+    /// so a sharded host can route packets toward UEs to the right loop.
+    public var onInnerRoute: ((_ addresses: [[UInt8]], _ reachable: Bool) -> Void)?
+    private var routesBySPI: [UInt32: [[UInt8]]] = [:]
+    /// Told when a phone set up an IKE SA with INITIAL_CONTACT (its IMSI), so a sharded
+    /// host can drop that subscriber's stale SAs on the other shards.
+    public var onInitialContact: ((_ imsi: String) -> Void)?
 
     public init(ikeAddress: SocketAddress, natTAddress: SocketAddress, responder: IKEResponder,
                 inner: InnerNetwork, logger: Logger, keyLog: KeyLogSink? = nil, keyLogging: Bool = false) {
@@ -48,6 +59,17 @@ public final class EPDGService: ServiceHandler, Service, @unchecked Sendable {
         inner.attach { [unowned self] packet in self.sendToUE(packet) }
     }
 
+    /// The addresses a sharded host bound for this service.
+    func setBoundAddresses(ike: SocketAddress, natT: SocketAddress) { ikeAddress = ike; natTAddress = natT }
+
+    /// Sharded mode: no sockets of its own; a host's dispatchers feed `receive` on `loop`
+    /// and `transmit` sends. A context still runs this shard's timers.
+    public func startShard(on loop: EventLoop, transmit: @escaping Transmit) {
+        context = ServiceContext(loop: loop, logger: logger, handler: self)
+        self.transmit = transmit
+        inner.attach { [unowned self] packet in self.sendToUE(packet) }
+    }
+
     /// Sends INFORMATIONAL DELETE for every IKE SA, then closes the sockets.
     public func stop() {
         guard let ctx = context else { return }
@@ -62,12 +84,17 @@ public final class EPDGService: ServiceHandler, Service, @unchecked Sendable {
     // MARK: input
 
     public func datagram(_ bytes: UnsafeRawBufferPointer, from peer: SocketAddress, on socket: UDPSocket, context: ServiceContext) {
+        receive(bytes, from: peer, natT: socket.localAddress == natTAddress)
+    }
+
+    /// One datagram that arrived on the IKE port or (`natT`) the NAT-T port.
+    public func receive(_ bytes: UnsafeRawBufferPointer, from peer: SocketAddress, natT: Bool) {
         let now = Self.seconds()
-        let local = socket.localAddress
-        if local != natTAddress {
-            handleIKE(Array(bytes), from: peer, to: local, now: now)
+        if !natT {
+            handleIKE(Array(bytes), from: peer, to: ikeAddress, now: now)
             return
         }
+        let local = natTAddress
         switch UDPEncapsulation.classify(bytes) {
         case .keepalive:
             return
@@ -99,19 +126,30 @@ public final class EPDGService: ServiceHandler, Service, @unchecked Sendable {
         perform(responder.poll(now: Self.seconds()))
     }
 
+    /// Drops the subscriber's SAs here because another shard saw INITIAL_CONTACT.
+    public func dropStale(imsi: String) {
+        perform(responder.dropStale(imsi: imsi))
+    }
+
     /// A packet from the inner network toward a UE: encrypt with the UE's outbound SA.
     public func sendToUE(_ packet: [UInt8]) {
-        guard let ctx = context else { return }
+        guard context != nil else { return }
         switch dataPlane.send(inner: packet) {
         case let .success((payload, sa)):
             guard let to = outerBySPI[sa.spi] else { return }
-            payload.withUnsafeBytes { _ = ctx.send($0, to: to, from: natTAddress) }
+            send(payload, to: to, natT: true)
         case let .failure(reason):
             logger.debug(.ipsec, "cannot send inner packet toward a UE: \(reason.rawValue)", dir: .to)
         }
     }
 
     // MARK: actions
+
+    /// Out through the injected transmit (sharded) or this service's own sockets.
+    private func send(_ bytes: [UInt8], to: SocketAddress, natT: Bool) {
+        if let transmit { transmit(bytes, to, natT); return }
+        bytes.withUnsafeBytes { _ = context?.send($0, to: to, from: natT ? natTAddress : ikeAddress) }
+    }
 
     private func perform(_ actions: [IKEAction]) {
         guard let ctx = context else { return }
@@ -123,13 +161,14 @@ public final class EPDGService: ServiceHandler, Service, @unchecked Sendable {
                 // marker goes on everything sent from the NAT-T socket (RFC 3948 §2.2).
                 let src = from.port == natTAddress.port ? natTAddress : ikeAddress
                 let framed = src == natTAddress ? UDPEncapsulation.nonESPMarker + bytes : bytes
-                framed.withUnsafeBytes { _ = ctx.send($0, to: dst, from: src) }
+                send(framed, to: dst, natT: src == natTAddress)
             case let .installChildSA(d):
                 install(d)
             case let .deleteChildSA(inSPI, outSPI):
                 dataPlane.sad.removeInbound(spi: inSPI)
                 dataPlane.sad.removeOutbound(spi: outSPI)
                 outerBySPI[outSPI] = nil
+                if let r = routesBySPI.removeValue(forKey: outSPI) { onInnerRoute?(r, false) }
                 logger.info(.ipsec, "Delete IPsec SA in=0x\(String(inSPI, radix: 16)) out=0x\(String(outSPI, radix: 16))")
             case let .armTimer(at):
                 if pollTimerArmed == nil || at < pollTimerArmed! {
@@ -143,6 +182,7 @@ public final class EPDGService: ServiceHandler, Service, @unchecked Sendable {
                 logger.log(layer, level, e.message, ue: String(e.spiI, radix: 16))
             case let .ikeSAEstablished(info):
                 established += 1
+                if responder.sa(spiR: info.spiR)?.initialContact == true { onInitialContact?(info.imsi) }
                 logger.info(.ikev2, "IKE SA established with \(info.remote) IMSI \(info.imsi) APN \(info.apn) \(info.suite)", ue: info.imsi)
                 if keyLogging {
                     logger.info(.ikev2, "SK_d=\(info.keys.SK_d.hex) SK_ai=\(info.keys.SK_ai.hex) SK_ar=\(info.keys.SK_ar.hex) SK_ei=\(info.keys.SK_ei.hex) SK_er=\(info.keys.SK_er.hex) SK_pi=\(info.keys.SK_pi.hex) SK_pr=\(info.keys.SK_pr.hex)", ue: info.imsi)
@@ -184,6 +224,9 @@ public final class EPDGService: ServiceHandler, Service, @unchecked Sendable {
             dataPlane.sad.addInbound(inbound)
             dataPlane.sad.addOutbound(outbound)
             outerBySPI[d.outboundSPI] = Self.socketAddress(d.remote)
+            let routed = [d.innerIPv4, d.innerIPv6].compactMap { $0?.bytes }
+            routesBySPI[d.outboundSPI] = routed
+            onInnerRoute?(routed, true)
             for (sa, dir, src, dst) in [(inbound, "in", d.remote, d.local), (outbound, "out", d.local, d.remote)] {
                 var line = "Add IPsec SA \(dir) spi=0x\(String(sa.spi, radix: 16)) tunnel \(src) -> \(dst) \(d.suite) local_ts=\(d.localTS.map(\.description)) remote_ts=\(d.remoteTS.map(\.description))"
                 if keyLogging {
