@@ -8,6 +8,7 @@ extension VoWiFiCore {
         l.append("VoWiFi Core running (PLMN \(mme.plmn.mcc)-\(mme.plmn.mnc))")
         if let e = epdg {
             l.append("  ePDG      IKE \(e.ikeAddress)  NAT-T/ESP \(e.natTAddress)  inner path: \(tun.map { "TUN \($0.name)" } ?? "in-process")")
+            l.append("            sharded over \(cluster?.shards.count ?? 1) event loop(s) by SPI; IMS and inner path on loop 0")
         }
         for p in mme.pdnList {
             l.append("  PDN       \(p.summary)")
