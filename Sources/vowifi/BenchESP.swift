@@ -31,6 +31,23 @@ enum BenchESP {
                 }
             }
         }
+        print("")
+        print("ESP-in-UDP through loopback sockets: one sender thread seals, one event loop receives and opens")
+        print(pad("transform", 44) + pad("inner B", 9) + pad("recv batch", 12) + pad("sent pkt/s", 13) + "delivered pkt/s")
+        for (enc, integ, _) in cases {
+            for size in [100, 1400] {
+                for batch in [1, 32] {
+                    do {
+                        let r = try BenchESPSockets.run(encryption: enc, integrity: integ, size: size, batch: batch, seconds: seconds)
+                        let name = integ.map { "\(enc) + \($0)" } ?? "\(enc)"
+                        print(pad(name, 44) + pad("\(size)", 9) + pad("\(batch)", 12) + pad(fmt(r.sent), 13) + fmt(r.delivered))
+                    } catch {
+                        print("\(enc): \(error)")
+                        return 1
+                    }
+                }
+            }
+        }
         return 0
     }
 
