@@ -42,30 +42,8 @@ final class EndToEndTests: XCTestCase {
         defer { core.stop() }
         let (ike, natt) = try XCTUnwrap(core.group).loops[0].submit { [core] in (core.epdg!.ikeAddress, core.epdg!.natTAddress) }
 
-        let sock = try LoopbackUDP()
-        let ueEnd = IKEEndpoint(IPAddress(v4: 127, 0, 0, 1), sock.port)
-        var cfg = IKEInitiatorConfig(imsi: "001010000000001", mcc: "001", mnc: "01")
-        cfg.natTraversalPort = natt.port
-        let usim = try USIM(algorithm: .milenage(try Milenage(k: [UInt8](hex: "465b5ce8b199b49faa5f0a2ee238a6bc"),
-                                                               opc: [UInt8](hex: "cd63cb71954a9f4e48a5994e37a02baf"))))
-        let ue = IKEInitiator(config: cfg, usim: usim, local: ueEnd, remote: IKEEndpoint(IPAddress(v4: 127, 0, 0, 1), ike.port), now: 0)
-        var child: ChildSADescription?
-        func perform(_ actions: [IKEAction]) {
-            for a in actions {
-                switch a {
-                case let .send(bytes, _, to): sock.send(to.port == natt.port ? [0, 0, 0, 0] + bytes : bytes, port: to.port)
-                case let .installChildSA(d): child = d
-                default: break
-                }
-            }
-        }
-        perform(ue.start(now: 0))
-        let deadline = Date().addingTimeInterval(10)
-        while child == nil, Date() < deadline {
-            guard let (d, from) = sock.receive(timeout: 0.5) else { perform(ue.poll(now: Date().timeIntervalSince1970)); continue }
-            let msg = from == natt.port ? Array(d.dropFirst(4)) : d
-            perform(ue.handle(datagram: msg, from: IKEEndpoint(IPAddress(v4: 127, 0, 0, 1), from), to: ueEnd, now: 1))
-        }
+        let attach = try LoopbackAttach.run(ikePort: ike.port, natTPort: natt.port)
+        let (sock, ue, child) = (attach.sock, attach.ue, attach.child)
         let c = try XCTUnwrap(child, "no Child SA: \(ue.state)\n\((try? String(contentsOfFile: dir + "/core.log", encoding: .utf8)) ?? "")")
         let assigned = try XCTUnwrap(ue.assigned)
         let innerV4 = try XCTUnwrap(assigned.ipv4)
