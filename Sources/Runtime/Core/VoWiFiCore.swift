@@ -128,8 +128,13 @@ public final class VoWiFiCore: @unchecked Sendable {
                 // The protocol cores are made on the loop that will own them.
                 let responder = IKEResponder(policy: policy, vectors: HSSVectorSource(hss: hss), pool: pool, signer: certificate.signer)
                 responder.errorInjection = EPDGPolicy.errorInjection(epdgConfig.ikeGenerateError)
-                return EPDGService(ikeAddress: ikeAddr, natTAddress: natAddr, responder: responder, inner: shardInner,
-                                   logger: logger, keyLog: keyLog, keyLogging: keyLogging)
+                let e = EPDGService(ikeAddress: ikeAddr, natTAddress: natAddr, responder: responder, inner: shardInner,
+                                    logger: logger, keyLog: keyLog, keyLogging: keyLogging)
+                e.dontFragment = epdgConfig.dontFragment
+                let gateways = mme.pdnList.first?.pCSCFAddr ?? []
+                if let g = gateways.first(where: { !$0.isIPv6 }) { e.gatewayV4 = g.bytes }
+                if let g = gateways.first(where: { $0.isIPv6 }) { e.gatewayV6 = g.bytes }
+                return e
             }
             self.cluster = cluster
             self.epdg = cluster.shards.first

@@ -1,4 +1,5 @@
 import Foundation
+import Glibc
 import IKEv2
 import Synchronization
 
@@ -76,6 +77,13 @@ public final class EPDGCluster: @unchecked Sendable {
         ikeAddress = ike.localAddress; natTAddress = natT.localAddress
         guard let hi = ike.sendHandle, let hn = natT.sendHandle else { throw RuntimeError.loopStopped }
         handles = (hi, hn)
+        if shards.first?.dontFragment == true {
+            // dont_fragment: DF on the outer packets (Linux IP_MTU_DISCOVER = IP_PMTUDISC_DO).
+            var v: Int32 = 2
+            for fd in [hi.fd, hn.fd] {
+                _ = setsockopt(fd, Int32(IPPROTO_IP), 10, &v, socklen_t(MemoryLayout<Int32>.size))
+            }
+        }
         for (i, s) in shards.enumerated() {
             let (a, b) = (ikeAddress, natTAddress)
             try group.loops[i].submit { s.setBoundAddresses(ike: a, natT: b) }

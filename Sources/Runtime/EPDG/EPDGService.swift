@@ -36,6 +36,15 @@ public final class EPDGService: ServiceHandler, Service, @unchecked Sendable {
     /// so a sharded host can route packets toward UEs to the right loop.
     public var onInnerRoute: ((_ addresses: [[UInt8]], _ reachable: Bool) -> Void)?
     private var routesBySPI: [UInt32: [[UInt8]]] = [:]
+    /// `dont_fragment`: outer packets carry DF, so inner packets that do not fit the path
+    /// get ICMP "fragmentation needed"/"packet too big" back, or are fragmented (IPv4 without DF).
+    public var dontFragment = true
+    /// The outer path MTU toward phones (Ethernet by default).
+    public var pathMTU = 1500
+    /// Source of the ICMP errors: the ePDG's gateway addresses on the PDN.
+    public var gatewayV4: [UInt8] = [192, 0, 0, 1]
+    public var gatewayV6: [UInt8] = [0x20, 0x01, 0x0d, 0xb8] + [UInt8](repeating: 0, count: 11) + [1]
+    public private(set) var tooBigDrops = 0
     /// Told when a phone set up an IKE SA with INITIAL_CONTACT (its IMSI), so a sharded
     /// host can drop that subscriber's stale SAs on the other shards.
     public var onInitialContact: ((_ imsi: String) -> Void)?
@@ -134,6 +143,24 @@ public final class EPDGService: ServiceHandler, Service, @unchecked Sendable {
     /// A packet from the inner network toward a UE: encrypt with the UE's outbound SA.
     public func sendToUE(_ packet: [UInt8]) {
         guard context != nil else { return }
+        if dontFragment, let sa = packet.withUnsafeBytes({ dataPlane.sad.outbound(forInner: $0) }) {
+            let t = sa.transform
+            let outerHeaders = (packet.first.map { $0 >> 4 } == 6 ? 40 : 20) + 8
+            let maxInner = pathMTU - outerHeaders - (8 + t.ivLength + t.icvLength + 2 + t.alignment - 1)
+            switch InnerMTU.check(packet, maxInner: maxInner, gatewayV4: gatewayV4, gatewayV6: gatewayV6) {
+            case .fits: break
+            case let .fragments(parts):
+                for p in parts { sendToUE(p) }
+                return
+            case let .tooBig(icmp):
+                tooBigDrops += 1
+                logger.debug(.ipsec, "inner packet of \(packet.count) bytes does not fit the tunnel (max \(maxInner)): ICMP too big sent back", dir: .to, ue: sa.owner)
+                inner.fromUE(icmp, owner: sa.owner)
+                return
+            case .malformed:
+                return
+            }
+        }
         switch dataPlane.send(inner: packet) {
         case let .success((payload, sa)):
             guard let to = outerBySPI[sa.spi] else { return }
