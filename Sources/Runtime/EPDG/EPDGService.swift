@@ -28,6 +28,8 @@ public final class EPDGService: ServiceHandler, Service, @unchecked Sendable {
     private var pollTimerArmed: Double?
     /// Counters for the summary and tests.
     public private(set) var established = 0
+    /// Evidence hooks (capture, key files, decoded logs, events); nil costs one check per packet.
+    public var evidence: CoreEvidence?
 
     public init(ikeAddress: SocketAddress, natTAddress: SocketAddress, responder: IKEResponder,
                 inner: InnerNetwork, logger: Logger, keyLog: KeyLogSink? = nil, keyLogging: Bool = false) {
@@ -68,7 +70,9 @@ public final class EPDGService: ServiceHandler, Service, @unchecked Sendable {
             handleIKE(Array(bytes), from: peer, to: local, now: now)
             return
         }
-        switch UDPEncapsulation.classify(bytes) {
+        let kind = UDPEncapsulation.classify(bytes)
+        if case .ike = kind {} else { evidence?.outerReceived(bytes, from: peer, to: local) }
+        switch kind {
         case .keepalive:
             return
         case let .ike(offset):
@@ -78,7 +82,9 @@ public final class EPDGService: ServiceHandler, Service, @unchecked Sendable {
         case .esp:
             for r in dataPlane.receive(udpPayload: Array(bytes)) {
                 switch r {
-                case let .deliver(packet, _, owner): inner.fromUE(packet, owner: owner)
+                case let .deliver(packet, _, owner):
+                    evidence?.inner(packet, owner: owner)
+                    inner.fromUE(packet, owner: owner)
                 case let .dropped(spi, reason):
                     logger.debug(.ipsec, "drop ESP from \(peer) spi=\(spi.map { "0x" + String($0, radix: 16) } ?? "-"): \(reason.rawValue)", dir: .from)
                 case let .rekeyNeeded(spi):
@@ -91,7 +97,9 @@ public final class EPDGService: ServiceHandler, Service, @unchecked Sendable {
 
     private func handleIKE(_ message: [UInt8], from peer: SocketAddress, to local: SocketAddress, now: Double) {
         guard let f = Self.endpoint(peer), let t = Self.endpoint(local) else { return }
-        perform(responder.handle(datagram: message, from: f, to: t, now: now))
+        let actions = responder.handle(datagram: message, from: f, to: t, now: now)
+        evidence?.ikeReceived(message, from: peer, to: local, natT: local == natTAddress, responder: responder)
+        perform(actions)
     }
 
     public func timerFired(_ key: UInt64, context: ServiceContext) {
@@ -105,6 +113,7 @@ public final class EPDGService: ServiceHandler, Service, @unchecked Sendable {
         switch dataPlane.send(inner: packet) {
         case let .success((payload, sa)):
             guard let to = outerBySPI[sa.spi] else { return }
+            if let e = evidence { e.inner(packet, owner: sa.owner); e.espSent(payload, from: natTAddress, to: to, owner: sa.owner) }
             payload.withUnsafeBytes { _ = ctx.send($0, to: to, from: natTAddress) }
         case let .failure(reason):
             logger.debug(.ipsec, "cannot send inner packet toward a UE: \(reason.rawValue)", dir: .to)
@@ -115,6 +124,7 @@ public final class EPDGService: ServiceHandler, Service, @unchecked Sendable {
 
     private func perform(_ actions: [IKEAction]) {
         guard let ctx = context else { return }
+        evidence?.actions(actions, responder: responder)
         for a in actions {
             switch a {
             case let .send(bytes, from, to):
@@ -123,6 +133,7 @@ public final class EPDGService: ServiceHandler, Service, @unchecked Sendable {
                 // marker goes on everything sent from the NAT-T socket (RFC 3948 §2.2).
                 let src = from.port == natTAddress.port ? natTAddress : ikeAddress
                 let framed = src == natTAddress ? UDPEncapsulation.nonESPMarker + bytes : bytes
+                evidence?.ikeSent(bytes, from: src, to: dst, natT: src == natTAddress, responder: responder)
                 framed.withUnsafeBytes { _ = ctx.send($0, to: dst, from: src) }
             case let .installChildSA(d):
                 install(d)
@@ -184,12 +195,9 @@ public final class EPDGService: ServiceHandler, Service, @unchecked Sendable {
             dataPlane.sad.addInbound(inbound)
             dataPlane.sad.addOutbound(outbound)
             outerBySPI[d.outboundSPI] = Self.socketAddress(d.remote)
-            for (sa, dir, src, dst) in [(inbound, "in", d.remote, d.local), (outbound, "out", d.local, d.remote)] {
-                var line = "Add IPsec SA \(dir) spi=0x\(String(sa.spi, radix: 16)) tunnel \(src) -> \(dst) \(d.suite) local_ts=\(d.localTS.map(\.description)) remote_ts=\(d.remoteTS.map(\.description))"
-                if keyLogging {
-                    line += " enc_key=\(sa.transform.encryptionKey.hex) auth_key=\(sa.transform.integrityKey.hex)"
-                }
-                logger.info(.ipsec, line, ue: d.imsi)
+            // The callbox tutorial's style (Evidence/IPsecSALog.swift).
+            for line in IPsecSALog.lines(d, keys: keyLogging) { logger.info(.ipsec, line, ue: d.imsi) }
+            for (sa, src, dst) in [(inbound, d.remote, d.local), (outbound, d.local, d.remote)] {
                 keyLog?.espSA(WiresharkESPSA.row(sa: sa, source: src.address.description, destination: dst.address.description))
             }
         } catch {
