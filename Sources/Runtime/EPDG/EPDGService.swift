@@ -155,7 +155,8 @@ public final class EPDGService: ServiceHandler, Service, @unchecked Sendable {
             case let .ikeSAEstablished(info):
                 established += 1
                 logger.info(.ikev2, "IKE SA established with \(info.remote) IMSI \(info.imsi) APN \(info.apn) \(info.suite)", ue: info.imsi)
-                if keyLogging {
+                // SK_* with ikev2.key=1: logged by `evidence` right after IKE_SA_INIT.
+                if keyLogging && evidence == nil {
                     logger.info(.ikev2, "SK_d=\(info.keys.SK_d.hex) SK_ai=\(info.keys.SK_ai.hex) SK_ar=\(info.keys.SK_ar.hex) SK_ei=\(info.keys.SK_ei.hex) SK_er=\(info.keys.SK_er.hex) SK_pi=\(info.keys.SK_pi.hex) SK_pr=\(info.keys.SK_pr.hex)", ue: info.imsi)
                 }
                 keyLog?.ikeSA(WiresharkIKEv2Table.row(spii: info.spiI, spir: info.spiR, encryption: info.suite.encryption,

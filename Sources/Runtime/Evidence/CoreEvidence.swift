@@ -43,6 +43,8 @@ public final class CoreEvidence: @unchecked Sendable {
 
     /// Whether IKE messages must be decoded at all (capture needs no decoding).
     private var logsIKE: Bool { logger.isEnabled(.ikev2, .info) }
+    /// Whether SK openers (one OpenSSL context pair per IKE SA) are worth making.
+    private var needsOpeners: Bool { logsIKE || options.key(.ikev2) }
 
     // MARK: ePDG hooks
 
@@ -111,7 +113,7 @@ public final class CoreEvidence: @unchecked Sendable {
                 if !sa.imsi.isEmpty { note(spiI: h.spiI, imsi: sa.imsi) }
                 lock.withLock { peerBySPIi[h.spiI] = to.description }
                 // Keys exist from IKE_SA_INIT on: keep an opener for this SA and log its keys once.
-                if sa.keys != nil { _ = opener(h.spiI, h.spiR, responder: responder) }
+                if sa.keys != nil && needsOpeners { _ = opener(h.spiI, h.spiR, responder: responder) }
             case let .installChildSA(d):
                 lock.withLock {
                     imsiByESPSPI[d.inboundSPI] = d.imsi
@@ -133,7 +135,7 @@ public final class CoreEvidence: @unchecked Sendable {
             case let .ikeSARekeyed(oldI, _, info):
                 note(spiI: info.spiI, imsi: info.imsi)
                 lock.withLock { _ = rekeyedAway.insert(oldI); _ = established.insert(info.spiI) }
-                _ = opener(info.spiI, info.spiR, responder: responder, info: info)
+                if needsOpeners { _ = opener(info.spiI, info.spiR, responder: responder, info: info) }
             case let .ikeSADeleted(spiI, _, reason):
                 let (imsi, wasUp, rekeyed, peer) = lock.withLock { () -> (String?, Bool, Bool, String) in
                     let r = (imsiBySPIi[spiI], established.remove(spiI) != nil, rekeyedAway.remove(spiI) != nil, peerBySPIi[spiI] ?? "?")
