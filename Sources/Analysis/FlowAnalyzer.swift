@@ -61,9 +61,10 @@ public struct FlowAnalyzer: Sendable {
             return o
         }
 
+        let (ikePorts, natTPorts) = Self.ports(packets)
         for p in packets {
             guard let ipBytes = p.ipPacket, let ip = IPView(ipBytes) else { continue }
-            if p.interfaceName.lowercased().contains("inner") || p.interfaceName.lowercased().hasPrefix("tun") {
+            if Self.isInner(p) {
                 inner.append((p, ip)); continue
             }
             if ip.proto == 50 {
@@ -72,8 +73,8 @@ public struct FlowAnalyzer: Sendable {
             }
             guard let u = ip.udp else { continue }
             var ike: [UInt8]?
-            if u.sport == 500 || u.dport == 500 { ike = u.payload }
-            else if u.sport == 4500 || u.dport == 4500 {
+            if ikePorts.contains(u.sport) || ikePorts.contains(u.dport) { ike = u.payload }
+            else if natTPorts.contains(u.sport) || natTPorts.contains(u.dport) {
                 if u.payload.count == 1 && u.payload[0] == 0xFF { continue }          // NAT keepalive
                 if u.payload.count >= 4 && u.payload[0..<4] == [0, 0, 0, 0] { ike = Array(u.payload[4...]) }
                 else if u.payload.count >= 8 { esp.append((p, ip, be32(u.payload), u.payload)); continue }
@@ -159,6 +160,31 @@ public struct FlowAnalyzer: Sendable {
         let result = built.map { $0.finish() }
         if built.isEmpty { notes.append("no IKEv2 traffic found (UDP 500/4500)") }
         return AnalysisReport(source: source, flows: result, notes: notes)
+    }
+}
+
+extension FlowAnalyzer {
+    static func isInner(_ p: CapturedPacket) -> Bool {
+        p.interfaceName.lowercased().contains("inner") || p.interfaceName.lowercased().hasPrefix("tun")
+    }
+
+    /// The IKE and NAT-T ports of the capture: 500 and 4500, plus the ports of an ePDG that
+    /// listens elsewhere (the demo and tests use ephemeral ports), found by the messages
+    /// themselves: an IKE_SA_INIT request names its destination as an IKE port; an IKE
+    /// message after a non-ESP marker names both its ports as NAT-T ports.
+    static func ports(_ packets: [CapturedPacket]) -> (ike: Set<UInt16>, natT: Set<UInt16>) {
+        var ike: Set<UInt16> = [500], natT: Set<UInt16> = [4500]
+        for p in packets where !isInner(p) {
+            guard let b = p.ipPacket, let ip = IPView(b), let u = ip.udp, u.payload.count >= IKEHeader.size else { continue }
+            if let h = try? IKEMessage.peekHeader(u.payload), h.majorVersion == 2, Int(h.length) == u.payload.count,
+               h.exchangeType == .IKE_SA_INIT, !h.isResponse, h.spiR == 0 {
+                ike.insert(u.dport)
+            } else if u.payload.count >= 4 + IKEHeader.size, u.payload[0..<4] == [0, 0, 0, 0],
+                      let h = try? IKEMessage.peekHeader(Array(u.payload[4...])), h.majorVersion == 2, Int(h.length) == u.payload.count - 4 {
+                if !ike.contains(u.sport) && !ike.contains(u.dport) { natT.insert(u.dport); natT.insert(u.sport) }
+            }
+        }
+        return (ike, natT)
     }
 }
 

@@ -43,13 +43,13 @@ final class EvidenceTests: XCTestCase {
 
     /// Starts the core on `127.a.b.1:500/4500` with capture, key files and a full log,
     /// attaches one phone, registers it (401 then 200), and stops the core.
-    func attachAndRegister() throws -> Run {
-        guard geteuid() == 0 else { throw XCTSkip("needs root to bind UDP 500/4500 (tshark and the analyzer know IKE by those ports)") }
+    func attachAndRegister(wellKnownPorts: Bool = true) throws -> Run {
+        if wellKnownPorts && geteuid() != 0 { throw XCTSkip("needs root to bind UDP 500/4500 (tshark knows IKE by those ports)") }
         let a = UInt8.random(in: 1...254), b = UInt8.random(in: 1...254)
         let epdgHost = "127.\(a).\(b).1", ueHost = "127.\(a).\(b).2"
         var o = CoreOptions(mmeConfigPath: Vectors.repoRoot.appendingPathComponent("config/mme-ims.cfg").path,
                             imsConfigPath: Vectors.repoRoot.appendingPathComponent("config/ims.cfg").path, innerPath: .inProcess)
-        o.epdgHost = epdgHost; o.ikePort = 500; o.natTPort = 4500
+        o.epdgHost = epdgHost; o.ikePort = wellKnownPorts ? 500 : 0; o.natTPort = wellKnownPorts ? 4500 : 0
         o.sipSocketAddresses = []
         o.sqnDatabase = dir + "/sqn.sqlite"
         o.logFile = dir + "/core.log"
@@ -62,19 +62,21 @@ final class EvidenceTests: XCTestCase {
         try core.start()
         var stopped = false
         defer { if !stopped { core.stop() } }
+        let (ikePort, natT) = try XCTUnwrap(core.group).loops[0].submit { [core] in (core.epdg!.ikeAddress.port, core.epdg!.natTAddress.port) }
 
         let epdgIP = try XCTUnwrap(IPAddress(epdgHost))
         let ueIP = try XCTUnwrap(IPAddress(ueHost))
         let sock = try EvidenceUDP(host: ueHost)
         let ueEnd = IKEEndpoint(ueIP, sock.port)
-        let cfg = IKEInitiatorConfig(imsi: Self.imsi, mcc: "001", mnc: "01")
+        var cfg = IKEInitiatorConfig(imsi: Self.imsi, mcc: "001", mnc: "01")
+        cfg.natTraversalPort = natT
         var usim = try USIM(algorithm: .milenage(try Milenage(k: Self.k, opc: Self.opc)))
-        let ue = IKEInitiator(config: cfg, usim: usim, local: ueEnd, remote: IKEEndpoint(epdgIP, 500), now: 0)
+        let ue = IKEInitiator(config: cfg, usim: usim, local: ueEnd, remote: IKEEndpoint(epdgIP, ikePort), now: 0)
         var child: ChildSADescription?
         func perform(_ actions: [IKEAction]) {
             for act in actions {
                 switch act {
-                case let .send(bytes, _, to): sock.send(to.port == 4500 ? [0, 0, 0, 0] + bytes : bytes, host: epdgHost, port: to.port)
+                case let .send(bytes, _, to): sock.send(to.port == natT ? [0, 0, 0, 0] + bytes : bytes, host: epdgHost, port: to.port)
                 case let .installChildSA(d): child = d
                 default: break
                 }
@@ -84,7 +86,7 @@ final class EvidenceTests: XCTestCase {
         let deadline = Date().addingTimeInterval(10)
         while child == nil, Date() < deadline {
             guard let (d, from) = sock.receive(timeout: 0.5) else { perform(ue.poll(now: Date().timeIntervalSince1970)); continue }
-            let msg = from == 4500 ? Array(d.dropFirst(4)) : d
+            let msg = from == natT ? Array(d.dropFirst(4)) : d
             perform(ue.handle(datagram: msg, from: IKEEndpoint(epdgIP, from), to: ueEnd, now: 1))
         }
         let c = try XCTUnwrap(child, "no Child SA: \(ue.state)\n\((try? String(contentsOfFile: dir + "/core.log", encoding: .utf8)) ?? "")")
@@ -99,7 +101,7 @@ final class EvidenceTests: XCTestCase {
         func exchange(_ text: String) throws -> String {
             let inner = IPPacket.udp4(src: innerV4.bytes, dst: [192, 168, 4, 1], sport: 5060, dport: 5060, payload: Array(text.utf8))
             let esp = try inner.withUnsafeBytes { ESPPacket.seal($0, nextHeader: 4, sa: out) }.get()
-            sock.send(esp, host: epdgHost, port: 4500)
+            sock.send(esp, host: epdgHost, port: natT)
             let until = Date().addingTimeInterval(5)
             while Date() < until {
                 guard var (d, _) = sock.receive(timeout: 0.5) else { continue }
@@ -263,6 +265,18 @@ final class EvidenceTests: XCTestCase {
         XCTAssertTrue(chal.first?.hasSuffix("SIP/2.0 401 Unauthorized") == true, chal.joined(separator: "\n"))
         XCTAssertTrue(chal.contains { $0.hasPrefix("  WWW-Authenticate: Digest ") && $0.contains("algorithm=AKAv1-MD5") }, chal.joined(separator: "\n"))
         XCTAssertTrue(lines.contains { $0.contains("[SIP] TO \(Self.imsi) 192.168.4.") && $0.hasSuffix("SIP/2.0 200 OK") }, log)
+    }
+
+    func testAnalyzeFindsAnEPDGOnEphemeralPorts() throws {
+        // As `vowifi demo --capture` runs it: the ePDG on ephemeral ports, not 500/4500.
+        let r = try attachAndRegister(wellKnownPorts: false)
+        XCTAssertEqual(r.registerStatus, ["SIP/2.0 401", "SIP/2.0 200"])
+        let report = try FlowAnalyzer.analyze(path: dir + "/core.pcapng", keysDirectory: dir + "/wireshark")
+        let flow = try XCTUnwrap(report.flows.first, LadderRenderer.render(report))
+        for k in [StepKind.ikeSAInit, .eapAKA, .ikeAuth, .childSA, .cfgReply, .register] {
+            XCTAssertEqual(flow.step(k)?.verdict, .pass, "\(k)\n" + LadderRenderer.render(report))
+        }
+        XCTAssertFalse(report.notes.contains { $0.contains("ESP SPIs without") }, "\(report.notes)")
     }
 
     // MARK: units
