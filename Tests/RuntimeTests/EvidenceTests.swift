@@ -357,6 +357,27 @@ final class EvidenceTests: XCTestCase {
         XCTAssertEqual(LogOptions(parsing: "epdg.level=debug").level(.ikev2), .debug)
     }
 
+    func testEventLinesForIMSEvents() {
+        XCTAssertEqual(CoreEvent(.callStarted(callID: "c1", from: "sip:001010000000001@ims", to: "tel:666", kind: "echo"))?.description,
+                       "call-start call_id=c1 from=sip:001010000000001@ims to=tel:666 kind=echo")
+        XCTAssertEqual(CoreEvent(.callEnded(callID: "c1", reason: "BYE from caller"))?.description, "call-end call_id=c1 reason=\"BYE from caller\"")
+        XCTAssertEqual(CoreEvent(.registered(impi: "i", contact: "sip:c", expires: 0)), .deregister(impi: "i", contact: "sip:c"))
+        XCTAssertNil(CoreEvent(.resynchronized(impi: "i")))
+        XCTAssertEqual(CoreEvent.attach(imsi: "001010000000001", apn: "ims", peer: "198.51.100.7:4500", ipv4: "192.168.4.2", ipv6: nil).description,
+                       "attach imsi=001010000000001 apn=ims peer=198.51.100.7:4500 ipv4=192.168.4.2")
+        let line = CoreEvent.detach(imsi: "001010000000001", reason: "deleted by peer").line
+        XCTAssertNotNil(line.range(of: #"^\d\d:\d\d:\d\d\.\d{3} detach imsi=001010000000001 reason="deleted by peer"$"#, options: .regularExpression), line)
+    }
+
+    func testLogFileRotatesAndRestamps() throws {
+        let sink = try LogFileSink(path: dir + "/r.log", options: LogOptions(parsing: "time=full,file.rotate=100"))
+        for i in 0..<5 { sink.write("12:00:00.000 [IKEV2] - - line \(i) " + String(repeating: "x", count: 40)) }
+        let first = try String(contentsOfFile: dir + "/r.log.1", encoding: .utf8)
+        XCTAssertNotNil(first.range(of: #"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3} \[IKEV2\] - - line 0 x+\n"#, options: .regularExpression), first)
+        XCTAssertTrue(FileManager.default.fileExists(atPath: dir + "/r.log.2"))
+        XCTAssertTrue(try String(contentsOfFile: dir + "/r.log", encoding: .utf8).contains("line 4"))
+    }
+
     func testTrafficSelectorsAsTheTutorialWritesThem() {
         XCTAssertEqual(IPsecSALog.selector(.anyV4), "0.0.0.0:0/0")
         XCTAssertEqual(IPsecSALog.selector(.single(IPAddress(v4: 192, 168, 4, 2))), "192.168.4.2:0/32")
