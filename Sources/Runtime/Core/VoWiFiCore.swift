@@ -40,9 +40,9 @@ public final class VoWiFiCore: @unchecked Sendable {
         catch { errors.append("error: \(options.imsConfigPath): \(error)") }
         guard errors.isEmpty, let mme = mmeC, let ims = imsC else { throw CoreError.config(errors) }
         guard let epdg = mme.epdg else { throw CoreError.config(["error: \(options.mmeConfigPath): no epdg object: the ePDG is not enabled"]) }
-        self.mme = mme; self.ims = ims; self.epdgConfig = epdg; self.warnings = warns
-
         let logOptions = LogOptions(parsing: options.logOptions ?? mme.logOptions ?? "all.level=error")
+        warns += logOptions.ignored.map { "log_options: '\($0)' not understood, ignored" }
+        self.mme = mme; self.ims = ims; self.epdgConfig = epdg; self.warnings = warns
         self.logOptions = logOptions
         do {
             // Callbox log_options (payload, key, max_size, time, file.rotate): Evidence/LogOptions.swift.

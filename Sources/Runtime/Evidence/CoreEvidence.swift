@@ -95,10 +95,12 @@ public final class CoreEvidence: @unchecked Sendable {
         }
         let summary = tree.summary(h, payloads: inner.map { p in m.payloads.filter { if case .sk = $0 { false } else if case .skf = $0 { false } else { true } } + p } ?? m.payloads)
         var text = "\(Self.text(peer)) \(summary)"
-        if options.payload(.ikev2) && logger.isEnabled(.ikev2, .debug) {
+        // The tree at debug with ikev2.payload=1; otherwise the summary line at info.
+        let full = options.payload(.ikev2) && logger.isEnabled(.ikev2, .debug)
+        if full {
             text += "\n" + tree.lines(m, inner: inner, undecryptedReason: why).map { "  " + $0 }.joined(separator: "\n")
         }
-        logger.log(.ikev2, options.payload(.ikev2) ? .debug : .info, text, dir: incoming ? .from : .to, ue: imsi ?? String(h.spiI, radix: 16))
+        logger.log(.ikev2, full ? .debug : .info, text, dir: incoming ? .from : .to, ue: imsi ?? String(h.spiI, radix: 16))
     }
 
     /// The ePDG's actions for one input, before they are carried out: keys, maps, events.
