@@ -44,8 +44,12 @@ public struct FlowAnalyzer: Sendable {
 
     public func analyze(packets: [CapturedPacket], source: String = "capture") -> AnalysisReport {
         var notes = options.keys.problems
-        var flows: [IPAddress: FlowBuilder] = [:]
-        var order: [IPAddress] = []
+        // Flows are found by IKE SPIi, then by the UE's outer address and port (several phones
+        // may share one address, as in the demo, and the ePDG may share it too), then by the
+        // address alone for raw ESP.
+        var flowList: [FlowBuilder] = []
+        var bySPI: [UInt64: FlowBuilder] = [:]
+        var byEndpoint: [Endpoint: FlowBuilder] = [:]
         var esp: [(CapturedPacket, IPView, UInt32, [UInt8])] = []
         var inner: [(CapturedPacket, IPView)] = []
         var openers: [String: SKOpener?] = [:]
@@ -81,15 +85,19 @@ public struct FlowAnalyzer: Sendable {
             }
             guard let ikeBytes = ike, let m = try? IKEMessage(parsing: ikeBytes) else { continue }
             let h = m.header
-            // The UE is the original initiator of the IKE SA.
+            // The UE is the original initiator of the IKE SA: the I flag says who sent it.
             let fromInitiator = h.isInitiator
             let ueAddr = fromInitiator ? ip.src : ip.dst
             let epdgAddr = fromInitiator ? ip.dst : ip.src
+            let ueEnd = Endpoint(address: ueAddr, port: fromInitiator ? u.sport : u.dport)
             let flow: FlowBuilder
-            if let f = flows[ueAddr] { flow = f } else {
+            if let f = bySPI[h.spiI] ?? byEndpoint[ueEnd] { flow = f } else {
                 flow = FlowBuilder(ue: ueAddr, epdg: epdgAddr)
-                flows[ueAddr] = flow; order.append(ueAddr)
+                flowList.append(flow)
             }
+            bySPI[h.spiI] = flow
+            if byEndpoint[ueEnd] == nil { byEndpoint[ueEnd] = flow }
+            flow.ueEndpoints.insert(ueEnd)
             if let c = p.comment { flow.noteComment(c) }
             var payloads: [Payload]? = m.payloads
             var undecrypted: String?
@@ -106,7 +114,7 @@ public struct FlowAnalyzer: Sendable {
                     undecrypted = "no key row for SPIs \(hex16(h.spiI))/\(hex16(h.spiR))"
                 }
             }
-            flow.ike.append(IKERecord(time: p.time, frame: p.index, header: h, fromUE: ip.src == ueAddr,
+            flow.ike.append(IKERecord(time: p.time, frame: p.index, header: h, fromUE: fromInitiator,
                                       payloads: payloads, undecrypted: undecrypted))
         }
 
@@ -115,8 +123,12 @@ public struct FlowAnalyzer: Sendable {
         var undecryptedSPIs: Set<UInt32> = []
         for (p, ip, spi, bytes) in esp {
             let flow: FlowBuilder
-            if let f = flows[ip.src] { flow = f } else if let f = flows[ip.dst] { flow = f } else { continue }
-            let fromUE = ip.src == flow.ueAddress
+            let fromUE: Bool
+            if let u = ip.udp, let f = byEndpoint[Endpoint(address: ip.src, port: u.sport)] { flow = f; fromUE = true }
+            else if let u = ip.udp, let f = byEndpoint[Endpoint(address: ip.dst, port: u.dport)] { flow = f; fromUE = false }
+            else if let f = flowList.first(where: { $0.ueAddress == ip.src }) { flow = f; fromUE = true }
+            else if let f = flowList.first(where: { $0.ueAddress == ip.dst }) { flow = f; fromUE = false }
+            else { continue }
             flow.espCount[fromUE, default: 0] += 1
             flow.espSPIs.insert(spi)
             if flow.firstESP == nil { flow.firstESP = p.time }
@@ -146,7 +158,7 @@ public struct FlowAnalyzer: Sendable {
             notes.append("ESP SPIs without a working esp_sa row: " + undecryptedSPIs.sorted().map { "0x" + hex8($0) }.joined(separator: ", "))
         }
 
-        let built = order.compactMap { flows[$0] }
+        let built = flowList
         for f in built { f.analyzeIKE(policy: options.policy, logText: options.logText) }
         // Inner-interface packets go to the flow whose inner address they carry (or to the
         // only flow), unless that flow already has decrypted ESP.
@@ -186,6 +198,12 @@ extension FlowAnalyzer {
         }
         return (ike, natT)
     }
+}
+
+/// A UE's outer address and UDP port.
+struct Endpoint: Hashable {
+    var address: IPAddress
+    var port: UInt16
 }
 
 func be32(_ b: [UInt8]) -> UInt32 { b.prefix(4).reduce(UInt32(0)) { $0 << 8 | UInt32($1) } }

@@ -41,12 +41,12 @@ final class EvidenceTests: XCTestCase {
         var registerStatus: [String]
     }
 
-    /// Starts the core on `127.a.b.1:500/4500` with capture, key files and a full log,
-    /// attaches one phone, registers it (401 then 200), and stops the core.
-    func attachAndRegister(wellKnownPorts: Bool = true) throws -> Run {
+    /// Starts the core on `127.a.b.1` (500/4500, or ephemeral ports) with capture, key files
+    /// and a full log.
+    func startCore(wellKnownPorts: Bool, events: Collector<CoreEvent>) throws -> (VoWiFiCore, String, UInt16, UInt16) {
         if wellKnownPorts && geteuid() != 0 { throw XCTSkip("needs root to bind UDP 500/4500 (tshark knows IKE by those ports)") }
         let a = UInt8.random(in: 1...254), b = UInt8.random(in: 1...254)
-        let epdgHost = "127.\(a).\(b).1", ueHost = "127.\(a).\(b).2"
+        let epdgHost = "127.\(a).\(b).1"
         var o = CoreOptions(mmeConfigPath: Vectors.repoRoot.appendingPathComponent("config/mme-ims.cfg").path,
                             imsConfigPath: Vectors.repoRoot.appendingPathComponent("config/ims.cfg").path, innerPath: .inProcess)
         o.epdgHost = epdgHost; o.ikePort = wellKnownPorts ? 500 : 0; o.natTPort = wellKnownPorts ? 4500 : 0
@@ -56,21 +56,24 @@ final class EvidenceTests: XCTestCase {
         o.logOptions = "all.level=info,ikev2.level=debug,ikev2.payload=1,ikev2.key=1,ipsec.key=1,sip.level=debug,sip.payload=1,eap.level=debug"
         o.keyLogDirectory = dir + "/wireshark"
         o.capturePath = dir + "/core.pcapng"
-        let events = Collector<CoreEvent>()
         o.events = { events.append($0) }
         let core = try VoWiFiCore(options: o)
         try core.start()
-        var stopped = false
-        defer { if !stopped { core.stop() } }
         let (ikePort, natT) = try XCTUnwrap(core.group).loops[0].submit { [core] in (core.epdg!.ikeAddress.port, core.epdg!.natTAddress.port) }
+        return (core, epdgHost, ikePort, natT)
+    }
 
+    /// One phone: attach (EAP-AKA), REGISTER (401, then 200 with IMS AKA) through ESP, detach.
+    /// Returns the status lines of the two REGISTER answers.
+    func runPhone(imsi: String = EvidenceTests.imsi, k: [UInt8] = EvidenceTests.k, opc: [UInt8] = EvidenceTests.opc,
+                  ueHost: String, epdgHost: String, ikePort: UInt16, natT: UInt16) throws -> [String] {
         let epdgIP = try XCTUnwrap(IPAddress(epdgHost))
         let ueIP = try XCTUnwrap(IPAddress(ueHost))
         let sock = try EvidenceUDP(host: ueHost)
         let ueEnd = IKEEndpoint(ueIP, sock.port)
-        var cfg = IKEInitiatorConfig(imsi: Self.imsi, mcc: "001", mnc: "01")
+        var cfg = IKEInitiatorConfig(imsi: imsi, mcc: "001", mnc: "01")
         cfg.natTraversalPort = natT
-        var usim = try USIM(algorithm: .milenage(try Milenage(k: Self.k, opc: Self.opc)))
+        var usim = try USIM(algorithm: .milenage(try Milenage(k: k, opc: opc)))
         let ue = IKEInitiator(config: cfg, usim: usim, local: ueEnd, remote: IKEEndpoint(epdgIP, ikePort), now: 0)
         var child: ChildSADescription?
         func perform(_ actions: [IKEAction]) {
@@ -111,7 +114,7 @@ final class EvidenceTests: XCTestCase {
             throw XCTSkip("no SIP answer through the tunnel")
         }
         let domain = "ims.mnc001.mcc001.3gppnetwork.org"
-        let impi = "\(Self.imsi)@\(domain)", uri = "sip:\(domain)"
+        let impi = "\(imsi)@\(domain)", uri = "sip:\(domain)"
         func register(cseq: Int, authorization: String) -> String {
             """
             REGISTER \(uri) SIP/2.0\r
@@ -119,9 +122,9 @@ final class EvidenceTests: XCTestCase {
             Max-Forwards: 70\r
             From: <sip:\(impi)>;tag=ev\r
             To: <sip:\(impi)>\r
-            Call-ID: evidence-register\r
+            Call-ID: evidence-register-\(imsi)\r
             CSeq: \(cseq) REGISTER\r
-            Contact: <sip:\(Self.imsi)@\(innerV4):5060>;expires=600\r
+            Contact: <sip:\(imsi)@\(innerV4):5060>;expires=600\r
             Authorization: \(authorization)\r
             Content-Length: 0\r
             \r
@@ -147,10 +150,43 @@ final class EvidenceTests: XCTestCase {
         // The phone detaches: INFORMATIONAL Delete, answered by the ePDG.
         perform(ue.delete(now: 2))
         _ = sock.receive(timeout: 2)
+        return statuses
+    }
+
+    /// The core on `127.a.b.1` and one phone on `127.a.b.2`: attach, register, detach, stop.
+    func attachAndRegister(wellKnownPorts: Bool = true) throws -> Run {
+        let events = Collector<CoreEvent>()
+        let (core, epdgHost, ikePort, natT) = try startCore(wellKnownPorts: wellKnownPorts, events: events)
+        var stopped = false
+        defer { if !stopped { core.stop() } }
+        let ueHost = String(epdgHost.dropLast()) + "2"
+        let statuses = try runPhone(ueHost: ueHost, epdgHost: epdgHost, ikePort: ikePort, natT: natT)
         core.stop()
         stopped = true
         let log = try String(contentsOfFile: dir + "/core.log", encoding: .utf8)
         return Run(core: core, epdgHost: epdgHost, log: log, events: events.values, registerStatus: statuses)
+    }
+
+    func testTwoPhonesOnTheEPDGsOwnAddressAreTwoFlows() throws {
+        // As the demo runs: phones and ePDG on one address, ephemeral ports. Flows are told
+        // apart by SPIs and ports, directions by the IKE I flag and the UE's port.
+        let events = Collector<CoreEvent>()
+        let (core, host, ikePort, natT) = try startCore(wellKnownPorts: false, events: events)
+        defer { core.stop() }
+        XCTAssertEqual(try runPhone(ueHost: host, epdgHost: host, ikePort: ikePort, natT: natT), ["SIP/2.0 401", "SIP/2.0 200"])
+        XCTAssertEqual(try runPhone(imsi: "001010000000003", k: [UInt8](hex: "5122250214c33e723a5dd523fc145fc0"),
+                                    opc: [UInt8](hex: "981d464c7c52eb6e5036234984ad0bcf"), ueHost: host, epdgHost: host, ikePort: ikePort, natT: natT),
+                       ["SIP/2.0 401", "SIP/2.0 200"])
+        core.stop()
+        let report = try FlowAnalyzer.analyze(path: dir + "/core.pcapng", keysDirectory: dir + "/wireshark")
+        XCTAssertEqual(report.flows.map(\.imsi), [Self.imsi, "001010000000003"], LadderRenderer.render(report))
+        for f in report.flows {
+            for k in [StepKind.ikeSAInit, .eapAKA, .ikeAuth, .childSA, .cfgReply, .register, .delete] {
+                XCTAssertEqual(f.step(k)?.verdict, .pass, "\(f.ue) \(k)\n" + LadderRenderer.render(report))
+            }
+        }
+        XCTAssertEqual(events.values.filter { if case .attach = $0 { true } else { false } }.count, 2)
+        XCTAssertEqual(events.values.filter { if case .detach = $0 { true } else { false } }.count, 2)
     }
 
     func testCaptureKeysAndLogGiveTheFlowToAnalyzeAndTshark() throws {
@@ -259,7 +295,7 @@ final class EvidenceTests: XCTestCase {
         // SIP: FROM/TO, IMSI, the phone's inner address, and the whole message.
         let reg = entry("[SIP] FROM \(Self.imsi) 192.168.4.")
         XCTAssertTrue(reg.first?.hasSuffix(":5060 REGISTER sip:ims.mnc001.mcc001.3gppnetwork.org SIP/2.0") == true, reg.joined(separator: "\n"))
-        XCTAssertTrue(reg.contains("  Call-ID: evidence-register"), reg.joined(separator: "\n"))
+        XCTAssertTrue(reg.contains("  Call-ID: evidence-register-\(Self.imsi)"), reg.joined(separator: "\n"))
         XCTAssertTrue(reg.contains("  CSeq: 1 REGISTER"), reg.joined(separator: "\n"))
         let chal = entry("[SIP] TO \(Self.imsi) 192.168.4.")
         XCTAssertTrue(chal.first?.hasSuffix("SIP/2.0 401 Unauthorized") == true, chal.joined(separator: "\n"))
