@@ -106,7 +106,7 @@ public final class CoreEvidence: @unchecked Sendable {
     /// The ePDG's actions for one input, before they are carried out: keys, maps, events.
     public func actions(_ actions: [IKEAction], responder: IKEResponder) {
         keyFiles?.log(actions: actions, responder: responder)
-        var pending: [CoreEvent] = []
+        var pending: [(event: CoreEvent, spiI: UInt64?)] = []
         var inner: [UInt64: (String?, String?)] = [:]
         for a in actions {
             switch a {
@@ -133,7 +133,7 @@ public final class CoreEvidence: @unchecked Sendable {
             case let .ikeSAEstablished(info):
                 note(spiI: info.spiI, imsi: info.imsi)
                 lock.withLock { _ = established.insert(info.spiI) }
-                pending.append(.attach(imsi: info.imsi, apn: info.apn, peer: info.remote.description, ipv4: nil, ipv6: nil))
+                pending.append((.attach(imsi: info.imsi, apn: info.apn, peer: info.remote.description, ipv4: nil, ipv6: nil), info.spiI))
             case let .ikeSARekeyed(oldI, _, info):
                 note(spiI: info.spiI, imsi: info.imsi)
                 lock.withLock { _ = rekeyedAway.insert(oldI); _ = established.insert(info.spiI) }
@@ -146,18 +146,19 @@ public final class CoreEvidence: @unchecked Sendable {
                     return r
                 }
                 if rekeyed { continue }
-                if wasUp, let imsi { pending.append(.detach(imsi: imsi, reason: reason)) }
-                else if !wasUp { pending.append(.attachFailed(imsi: imsi, peer: peer, reason: reason)) }
+                if wasUp, let imsi { pending.append((.detach(imsi: imsi, reason: reason), nil)) }
+                else if !wasUp { pending.append((.attachFailed(imsi: imsi, peer: peer, reason: reason), nil)) }
             default: break
             }
         }
         guard let events else { return }
-        for var e in pending {
-            if case let .attach(imsi, apn, peer, _, _) = e, let spi = lock.withLock({ imsiBySPIi.first { $0.value == imsi }?.key }),
-               let (v4, v6) = inner[spi] ?? inner.values.first {
-                e = .attach(imsi: imsi, apn: apn, peer: peer, ipv4: v4, ipv6: v6)
+        for (event, spi) in pending {
+            // The attach carries the inner addresses of the Child SA made in the same exchange.
+            if case let .attach(imsi, apn, peer, _, _) = event, let spi, let (v4, v6) = inner[spi] {
+                events(.attach(imsi: imsi, apn: apn, peer: peer, ipv4: v4, ipv6: v6))
+            } else {
+                events(event)
             }
-            events(e)
         }
     }
 
