@@ -66,7 +66,7 @@ final class EvidenceTests: XCTestCase {
     /// One phone: attach (EAP-AKA), REGISTER (401, then 200 with IMS AKA) through ESP, detach.
     /// Returns the status lines of the two REGISTER answers.
     func runPhone(imsi: String = EvidenceTests.imsi, k: [UInt8] = EvidenceTests.k, opc: [UInt8] = EvidenceTests.opc,
-                  ueHost: String, epdgHost: String, ikePort: UInt16, natT: UInt16) throws -> [String] {
+                  ueHost: String, epdgHost: String, ikePort: UInt16, natT: UInt16, call: Bool = false) throws -> [String] {
         let epdgIP = try XCTUnwrap(IPAddress(epdgHost))
         let ueIP = try XCTUnwrap(IPAddress(ueHost))
         let sock = try EvidenceUDP(host: ueHost)
@@ -101,17 +101,23 @@ final class EvidenceTests: XCTestCase {
                                          transform: try ESPTransform(encryption: c.suite.encryption, encryptionKey: c.inboundEncryptionKey,
                                                                      integrity: c.suite.integrity, integrityKey: c.inboundIntegrityKey))
         // SIP over UDP inside ESP to the P-CSCF; answers come back the same way.
-        func exchange(_ text: String) throws -> String {
+        func sendSIP(_ text: String) throws {
             let inner = IPPacket.udp4(src: innerV4.bytes, dst: [192, 168, 4, 1], sport: 5060, dport: 5060, payload: Array(text.utf8))
             let esp = try inner.withUnsafeBytes { ESPPacket.seal($0, nextHeader: 4, sa: out) }.get()
             sock.send(esp, host: epdgHost, port: natT)
+        }
+        func receiveSIP() throws -> String {
             let until = Date().addingTimeInterval(5)
             while Date() < until {
                 guard var (d, _) = sock.receive(timeout: 0.5) else { continue }
                 guard case let .inner(range, _, _) = d.withUnsafeMutableBytes({ ESPPacket.open($0, sa: inb) }) else { continue }
-                if let u = IPPacket.parseUDP(Array(d[range])) { return String(decoding: u.payload, as: UTF8.self) }
+                if let u = IPPacket.parseUDP(Array(d[range])), u.dport == 5060 { return String(decoding: u.payload, as: UTF8.self) }
             }
             throw XCTSkip("no SIP answer through the tunnel")
+        }
+        func exchange(_ text: String) throws -> String {
+            try sendSIP(text)
+            return try receiveSIP()
         }
         let domain = "ims.mnc001.mcc001.3gppnetwork.org"
         let impi = "\(imsi)@\(domain)", uri = "sip:\(domain)"
@@ -147,6 +153,29 @@ final class EvidenceTests: XCTestCase {
                                                uri: uri, nonce: nonce, nc: "00000001", cnonce: "0a4f113b", qop: .auth)
         let second = try exchange(register(cseq: 2, authorization: "Digest username=\"\(impi)\",realm=\"\(realm)\",uri=\"\(uri)\",nonce=\"\(nonce)\",algorithm=AKAv1-MD5,qop=auth,nc=00000001,cnonce=\"0a4f113b\",response=\"\(response)\""))
         statuses.append(String(second.prefix(11)))
+        if call {
+            // A call to the echo number (no 100rel): INVITE → 180, 200; ACK; BYE → 200.
+            let sdp = "v=0\r\no=- 1 1 IN IP4 \(innerV4)\r\ns=-\r\nc=IN IP4 \(innerV4)\r\nt=0 0\r\nm=audio 40000 RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\n"
+            func request(_ method: String, cseq: Int, toTag: String?, body: String = "") -> String {
+                "\(method) tel:666 SIP/2.0\r\nVia: SIP/2.0/UDP \(innerV4):5060;branch=z9hG4bKc\(method)\(cseq);rport\r\nMax-Forwards: 70\r\n"
+                    + "From: <sip:\(impi)>;tag=caller\r\nTo: <tel:666>\(toTag.map { ";tag=\($0)" } ?? "")\r\nCall-ID: evidence-call-\(imsi)\r\n"
+                    + "CSeq: \(cseq) \(method)\r\nContact: <sip:\(imsi)@\(innerV4):5060>\r\nP-Preferred-Identity: <sip:\(impi)>\r\n"
+                    + (body.isEmpty ? "" : "Content-Type: application/sdp\r\n") + "Content-Length: \(body.utf8.count)\r\n\r\n" + body
+            }
+            try sendSIP(request("INVITE", cseq: 1, toTag: nil, body: sdp))
+            var ok: String?
+            for _ in 0..<4 {
+                let r = try receiveSIP()
+                statuses.append(String(r.prefix(11)))
+                if r.hasPrefix("SIP/2.0 200") { ok = r; break }
+                if !r.hasPrefix("SIP/2.0 1") { break }
+            }
+            let toLine = try XCTUnwrap(ok?.split(separator: "\r\n").first { $0.hasPrefix("To:") }, statuses.joined(separator: ","))
+            let toTag = toLine.range(of: "tag=").map { String(toLine[$0.upperBound...].prefix { $0 != ";" && $0 != ">" }) }
+            try sendSIP(request("ACK", cseq: 1, toTag: toTag))
+            let bye = try exchange(request("BYE", cseq: 2, toTag: toTag))
+            statuses.append(String(bye.prefix(11)))
+        }
         // The phone detaches: INFORMATIONAL Delete, answered by the ePDG.
         perform(ue.delete(now: 2))
         _ = sock.receive(timeout: 2)
@@ -160,7 +189,7 @@ final class EvidenceTests: XCTestCase {
         var stopped = false
         defer { if !stopped { core.stop() } }
         let ueHost = String(epdgHost.dropLast()) + "2"
-        let statuses = try runPhone(ueHost: ueHost, epdgHost: epdgHost, ikePort: ikePort, natT: natT)
+        let statuses = try runPhone(ueHost: ueHost, epdgHost: epdgHost, ikePort: ikePort, natT: natT, call: wellKnownPorts)
         core.stop()
         stopped = true
         let log = try String(contentsOfFile: dir + "/core.log", encoding: .utf8)
@@ -191,14 +220,14 @@ final class EvidenceTests: XCTestCase {
 
     func testCaptureKeysAndLogGiveTheFlowToAnalyzeAndTshark() throws {
         let r = try attachAndRegister()
-        XCTAssertEqual(r.registerStatus, ["SIP/2.0 401", "SIP/2.0 200"], r.log)
+        XCTAssertEqual(r.registerStatus, ["SIP/2.0 401", "SIP/2.0 200", "SIP/2.0 100", "SIP/2.0 180", "SIP/2.0 200", "SIP/2.0 200"], r.log)
 
         // The capture: both interfaces, IMSI comments, outer packets on 500/4500 of the ePDG.
         let cap = try PcapNGReader(path: dir + "/core.pcapng")
         XCTAssertEqual(cap.interfaces.map(\.name), ["outer", "inner"])
         let outer = cap.packets.filter { $0.interfaceName == "outer" }, inner = cap.packets.filter { $0.interfaceName == "inner" }
         XCTAssertGreaterThanOrEqual(outer.count, 8)        // INIT ×2, AUTH ×6 at least, ESP ×4, Delete
-        XCTAssertEqual(inner.count, 4, "REGISTER, 401, REGISTER, 200")
+        XCTAssertEqual(inner.count, 11, "REGISTER, 401, REGISTER, 200, INVITE, 100, 180, 200, ACK, BYE, 200")
         XCTAssertTrue(inner.allSatisfy { $0.comment == "IMSI \(Self.imsi)" }, "\(inner.map(\.comment))")
         XCTAssertGreaterThan(outer.filter { $0.comment == "IMSI \(Self.imsi)" }.count, outer.count / 2)
 
@@ -206,7 +235,7 @@ final class EvidenceTests: XCTestCase {
         let report = try FlowAnalyzer.analyze(path: dir + "/core.pcapng", keysDirectory: dir + "/wireshark")
         let flow = try XCTUnwrap(report.flows.first, LadderRenderer.render(report))
         XCTAssertEqual(flow.imsi, Self.imsi)
-        for k in [StepKind.ikeSAInit, .eapAKA, .ikeAuth, .childSA, .cfgReply, .register] {
+        for k in [StepKind.ikeSAInit, .eapAKA, .ikeAuth, .childSA, .cfgReply, .register, .invite, .bye, .delete] {
             XCTAssertEqual(flow.step(k)?.verdict, .pass, "\(k)\n" + LadderRenderer.render(report))
         }
         // ... and with nothing but our log: keys found in its key lines.
@@ -222,6 +251,8 @@ final class EvidenceTests: XCTestCase {
         XCTAssertTrue(r.events.contains { if case let .attach(i, apn, _, v4, _) = $0 { i == Self.imsi && apn == "ims" && v4?.hasPrefix("192.168.4.") == true } else { false } }, "\(r.events)")
         XCTAssertTrue(r.events.contains { if case let .register(impi, _, exp) = $0 { impi.hasPrefix(Self.imsi) && exp > 0 } else { false } }, "\(r.events)")
         XCTAssertTrue(r.events.contains { if case let .detach(i, _) = $0 { i == Self.imsi } else { false } }, "\(r.events)")
+        XCTAssertTrue(r.events.contains { if case let .callStart(id, _, to, kind) = $0 { id == "evidence-call-\(Self.imsi)" && to == "tel:666" && kind == "echo" } else { false } }, "\(r.events)")
+        XCTAssertTrue(r.events.contains { if case let .callEnd(id, _) = $0 { id == "evidence-call-\(Self.imsi)" } else { false } }, "\(r.events)")
 
         // tshark with only the capture and our key files decrypts EAP and shows the REGISTERs.
         guard FileManager.default.isExecutableFile(atPath: "/usr/bin/tshark") else { throw XCTSkip("tshark not installed") }
@@ -236,9 +267,9 @@ final class EvidenceTests: XCTestCase {
         XCTAssertEqual(outerRows.compactMap { $0.count > 1 && !$0[1].isEmpty ? $0[1] : nil }, ["1", "2", "3"], t.out)
         XCTAssertEqual(outerRows.compactMap { $0.count > 2 && !$0[2].isEmpty ? $0[2] : nil }, ["1", "1"], t.out)
         let innerMethods = rows.filter { $0.first == "inner" }.compactMap { $0.count > 3 && !$0[3].isEmpty ? $0[3] : nil }
-        XCTAssertEqual(innerMethods, ["REGISTER", "REGISTER"], t.out)
+        XCTAssertEqual(innerMethods, ["REGISTER", "REGISTER", "INVITE", "ACK", "BYE"], t.out)
         // ESP decrypted by tshark from esp_sa too: the REGISTERs show on the outer interface.
-        XCTAssertEqual(outerRows.compactMap { $0.count > 3 && !$0[3].isEmpty ? $0[3] : nil }, ["REGISTER", "REGISTER"], t.out)
+        XCTAssertEqual(outerRows.compactMap { $0.count > 3 && !$0[3].isEmpty ? $0[3] : nil }, ["REGISTER", "REGISTER", "INVITE", "ACK", "BYE"], t.out)
     }
 
     func testLogShowsDecodedIKEv2SIPAndKeysLikeACallbox() throws {
