@@ -24,7 +24,7 @@ let package = Package(
         .target(name: "HSS", dependencies: ["AKA", "Config", "CSQLite"]),
         .target(name: "AAA", dependencies: ["Crypto", "AKA", "HSS", "Wire", "IKEv2"]),
         .target(name: "Analysis", dependencies: ["Crypto", "Wire", "IKEv2", "ESP", "SIP"]),
-        .target(name: "Runtime", dependencies: ["Crypto", "AKA", "Config", "Wire", "IKEv2", "ESP", "SIP", "IMS", "HSS", "AAA"]),
+        .target(name: "Runtime", dependencies: ["Crypto", "AKA", "Config", "Wire", "IKEv2", "ESP", "SIP", "IMS", "HSS", "AAA", "Analysis"]),
         .target(name: "UESim", dependencies: ["IKEv2", "ESP", "SIP", "AKA", "Crypto", "Wire"]),
         .executableTarget(name: "vowifi", dependencies: ["Runtime", "UESim", "Analysis", "Config"]),
 

@@ -44,8 +44,12 @@ public struct FlowAnalyzer: Sendable {
 
     public func analyze(packets: [CapturedPacket], source: String = "capture") -> AnalysisReport {
         var notes = options.keys.problems
-        var flows: [IPAddress: FlowBuilder] = [:]
-        var order: [IPAddress] = []
+        // Flows are found by IKE SPIi, then by the UE's outer address and port (several phones
+        // may share one address, as in the demo, and the ePDG may share it too), then by the
+        // address alone for raw ESP.
+        var flowList: [FlowBuilder] = []
+        var bySPI: [UInt64: FlowBuilder] = [:]
+        var byEndpoint: [Endpoint: FlowBuilder] = [:]
         var esp: [(CapturedPacket, IPView, UInt32, [UInt8])] = []
         var inner: [(CapturedPacket, IPView)] = []
         var openers: [String: SKOpener?] = [:]
@@ -61,9 +65,10 @@ public struct FlowAnalyzer: Sendable {
             return o
         }
 
+        let (ikePorts, natTPorts) = Self.ports(packets)
         for p in packets {
             guard let ipBytes = p.ipPacket, let ip = IPView(ipBytes) else { continue }
-            if p.interfaceName.lowercased().contains("inner") || p.interfaceName.lowercased().hasPrefix("tun") {
+            if Self.isInner(p) {
                 inner.append((p, ip)); continue
             }
             if ip.proto == 50 {
@@ -72,23 +77,27 @@ public struct FlowAnalyzer: Sendable {
             }
             guard let u = ip.udp else { continue }
             var ike: [UInt8]?
-            if u.sport == 500 || u.dport == 500 { ike = u.payload }
-            else if u.sport == 4500 || u.dport == 4500 {
+            if ikePorts.contains(u.sport) || ikePorts.contains(u.dport) { ike = u.payload }
+            else if natTPorts.contains(u.sport) || natTPorts.contains(u.dport) {
                 if u.payload.count == 1 && u.payload[0] == 0xFF { continue }          // NAT keepalive
                 if u.payload.count >= 4 && u.payload[0..<4] == [0, 0, 0, 0] { ike = Array(u.payload[4...]) }
                 else if u.payload.count >= 8 { esp.append((p, ip, be32(u.payload), u.payload)); continue }
             }
             guard let ikeBytes = ike, let m = try? IKEMessage(parsing: ikeBytes) else { continue }
             let h = m.header
-            // The UE is the original initiator of the IKE SA.
+            // The UE is the original initiator of the IKE SA: the I flag says who sent it.
             let fromInitiator = h.isInitiator
             let ueAddr = fromInitiator ? ip.src : ip.dst
             let epdgAddr = fromInitiator ? ip.dst : ip.src
+            let ueEnd = Endpoint(address: ueAddr, port: fromInitiator ? u.sport : u.dport)
             let flow: FlowBuilder
-            if let f = flows[ueAddr] { flow = f } else {
+            if let f = bySPI[h.spiI] ?? byEndpoint[ueEnd] { flow = f } else {
                 flow = FlowBuilder(ue: ueAddr, epdg: epdgAddr)
-                flows[ueAddr] = flow; order.append(ueAddr)
+                flowList.append(flow)
             }
+            bySPI[h.spiI] = flow
+            if byEndpoint[ueEnd] == nil { byEndpoint[ueEnd] = flow }
+            flow.ueEndpoints.insert(ueEnd)
             if let c = p.comment { flow.noteComment(c) }
             var payloads: [Payload]? = m.payloads
             var undecrypted: String?
@@ -105,7 +114,7 @@ public struct FlowAnalyzer: Sendable {
                     undecrypted = "no key row for SPIs \(hex16(h.spiI))/\(hex16(h.spiR))"
                 }
             }
-            flow.ike.append(IKERecord(time: p.time, frame: p.index, header: h, fromUE: ip.src == ueAddr,
+            flow.ike.append(IKERecord(time: p.time, frame: p.index, header: h, fromUE: fromInitiator,
                                       payloads: payloads, undecrypted: undecrypted))
         }
 
@@ -114,8 +123,12 @@ public struct FlowAnalyzer: Sendable {
         var undecryptedSPIs: Set<UInt32> = []
         for (p, ip, spi, bytes) in esp {
             let flow: FlowBuilder
-            if let f = flows[ip.src] { flow = f } else if let f = flows[ip.dst] { flow = f } else { continue }
-            let fromUE = ip.src == flow.ueAddress
+            let fromUE: Bool
+            if let u = ip.udp, let f = byEndpoint[Endpoint(address: ip.src, port: u.sport)] { flow = f; fromUE = true }
+            else if let u = ip.udp, let f = byEndpoint[Endpoint(address: ip.dst, port: u.dport)] { flow = f; fromUE = false }
+            else if let f = flowList.first(where: { $0.ueAddress == ip.src }) { flow = f; fromUE = true }
+            else if let f = flowList.first(where: { $0.ueAddress == ip.dst }) { flow = f; fromUE = false }
+            else { continue }
             flow.espCount[fromUE, default: 0] += 1
             flow.espSPIs.insert(spi)
             if flow.firstESP == nil { flow.firstESP = p.time }
@@ -145,7 +158,7 @@ public struct FlowAnalyzer: Sendable {
             notes.append("ESP SPIs without a working esp_sa row: " + undecryptedSPIs.sorted().map { "0x" + hex8($0) }.joined(separator: ", "))
         }
 
-        let built = order.compactMap { flows[$0] }
+        let built = flowList
         for f in built { f.analyzeIKE(policy: options.policy, logText: options.logText) }
         // Inner-interface packets go to the flow whose inner address they carry (or to the
         // only flow), unless that flow already has decrypted ESP.
@@ -160,6 +173,37 @@ public struct FlowAnalyzer: Sendable {
         if built.isEmpty { notes.append("no IKEv2 traffic found (UDP 500/4500)") }
         return AnalysisReport(source: source, flows: result, notes: notes)
     }
+}
+
+extension FlowAnalyzer {
+    static func isInner(_ p: CapturedPacket) -> Bool {
+        p.interfaceName.lowercased().contains("inner") || p.interfaceName.lowercased().hasPrefix("tun")
+    }
+
+    /// The IKE and NAT-T ports of the capture: 500 and 4500, plus the ports of an ePDG that
+    /// listens elsewhere (the demo and tests use ephemeral ports), found by the messages
+    /// themselves: an IKE_SA_INIT request names its destination as an IKE port; an IKE
+    /// message after a non-ESP marker names both its ports as NAT-T ports.
+    static func ports(_ packets: [CapturedPacket]) -> (ike: Set<UInt16>, natT: Set<UInt16>) {
+        var ike: Set<UInt16> = [500], natT: Set<UInt16> = [4500]
+        for p in packets where !isInner(p) {
+            guard let b = p.ipPacket, let ip = IPView(b), let u = ip.udp, u.payload.count >= IKEHeader.size else { continue }
+            if let h = try? IKEMessage.peekHeader(u.payload), h.majorVersion == 2, Int(h.length) == u.payload.count,
+               h.exchangeType == .IKE_SA_INIT, !h.isResponse, h.spiR == 0 {
+                ike.insert(u.dport)
+            } else if u.payload.count >= 4 + IKEHeader.size, u.payload[0..<4] == [0, 0, 0, 0],
+                      let h = try? IKEMessage.peekHeader(Array(u.payload[4...])), h.majorVersion == 2, Int(h.length) == u.payload.count - 4 {
+                if !ike.contains(u.sport) && !ike.contains(u.dport) { natT.insert(u.dport); natT.insert(u.sport) }
+            }
+        }
+        return (ike, natT)
+    }
+}
+
+/// A UE's outer address and UDP port.
+struct Endpoint: Hashable {
+    var address: IPAddress
+    var port: UInt16
 }
 
 func be32(_ b: [UInt8]) -> UInt32 { b.prefix(4).reduce(UInt32(0)) { $0 << 8 | UInt32($1) } }

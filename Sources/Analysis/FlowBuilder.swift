@@ -27,6 +27,8 @@ final class FlowBuilder {
     var childEstablishedAt: Double?
 
     init(ue: IPAddress, epdg: IPAddress) { ueAddress = ue; epdgAddress = epdg }
+    /// The UE's outer address:port pairs (IKE port, NAT-T port after a float).
+    var ueEndpoints: Set<Endpoint> = []
 
     func noteComment(_ c: String) {
         guard imsi == nil else { return }

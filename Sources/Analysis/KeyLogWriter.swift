@@ -70,6 +70,7 @@ public final class KeyLogWriter: @unchecked Sendable {
                 if let h = try? IKEMessage.peekHeader(bytes), h.spiR != 0, let sa = responder.sa(spiR: h.spiR) { logIKESA(sa) }
             case let .installChildSA(c): logChildSA(c)
             case let .ikeSAEstablished(i): logIKESA(i)
+            case let .ikeSARekeyed(_, _, i): logIKESA(i)      // the new SPIs and keys
             default: break
             }
         }

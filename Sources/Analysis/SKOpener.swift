@@ -5,13 +5,14 @@ import Wire
 /// Opens SK / SKF payloads of captured IKE messages with the keys of an `ikev2_decryption_table`
 /// row (RFC 7296 §3.14, RFC 5282 for AEAD, RFC 7383 fragments). Messages from the initiator
 /// use SK_ei/SK_ai, those from the responder SK_er/SK_ar.
-final class SKOpener {
-    let row: IKEv2KeyRow
+public final class SKOpener: @unchecked Sendable {
+    // @unchecked: holds OpenSSL contexts and fragment state; use from one thread at a time.
+    public let row: IKEv2KeyRow
     private let cipherI: CipherContext, cipherR: CipherContext
     private let integI: IntegrityContext?, integR: IntegrityContext?
     private var fragments: [Bool: (first: PayloadType, parts: [UInt16: [UInt8]])] = [:]
 
-    init(row: IKEv2KeyRow) throws {
+    public init(row: IKEv2KeyRow) throws {
         self.row = row
         cipherI = try CipherContext(algorithm: row.encryption, keyMaterial: row.skEi)
         cipherR = try CipherContext(algorithm: row.encryption, keyMaterial: row.skEr)
@@ -21,14 +22,14 @@ final class SKOpener {
         } else { integI = nil; integR = nil }
     }
 
-    enum OpenResult {
+    public enum OpenResult {
         case payloads([Payload])
         case fragmentPending
     }
 
     /// Decrypts `message` (parsed from `raw`). Throws when the ICV does not verify or the
     /// plaintext is not a payload chain.
-    func open(raw: [UInt8], message: IKEMessage) throws -> OpenResult {
+    public func open(raw: [UInt8], message: IKEMessage) throws -> OpenResult {
         let fromInitiator = message.header.isInitiator
         if let sk = message.payloads.sk {
             let plain = try decrypt(raw: raw, body: sk.body, fromInitiator: fromInitiator)

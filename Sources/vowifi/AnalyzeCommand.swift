@@ -4,7 +4,7 @@ import Analysis
 /// `vowifi analyze FILE [--keys DIR] [--log FILE] [--html OUT.html]`: prints the ladder of
 /// each UE in a capture; exit 0 when every step passed, 1 otherwise, 2 on usage errors.
 enum AnalyzeCommand {
-    static let usage = "usage: vowifi analyze CAPTURE.pcapng [--keys DIR|FILE] [--log EPDG.log] [--html OUT.html]\n  DIR holds ikev2_decryption_table and esp_sa (or wireshark/ with them); default: next to the capture\n"
+    static let usage = "usage: vowifi analyze CAPTURE.pcapng [--keys DIR|FILE] [--log EPDG.log] [--html OUT.html]\n  DIR holds ikev2_decryption_table and esp_sa (or wireshark/ with them); default: next to the capture\n  --log: the core's log; with ikev2.key=1,ipsec.key=1 its key lines decrypt the capture without key files\n"
 
     static func run(_ args: [String]) -> Int32 {
         var file: String?, keys: String?, html: String?, log: String?

@@ -2,9 +2,12 @@ import Foundation
 import Glibc
 import Runtime
 
-/// `vowifi run [-c config/mme-ims.cfg] [--ims config/ims.cfg] [--in-process] [--keys DIR]`:
-/// starts the ePDG, HSS and IMS from the configs, prints a summary, and stops cleanly on
-/// SIGINT/SIGTERM (IKE SAs deleted first, SQNs already persisted).
+/// `vowifi run [-c config/mme-ims.cfg] [--ims config/ims.cfg] [--in-process] [--keys DIR]
+/// [--capture FILE [--capture-max-size N]] [--events]`: starts the ePDG, HSS and IMS from the
+/// configs, prints a summary, and stops cleanly on SIGINT/SIGTERM (IKE SAs deleted first,
+/// SQNs already persisted). `--capture` writes a pcapng of the outer IKE/ESP and the
+/// decrypted inner traffic; `--events` prints one line per attach, detach, registration and
+/// call start/end on stdout.
 enum RunCommand {
     static func run(_ args: [String]) -> Int32 {
         var o = CoreOptions()
@@ -21,6 +24,13 @@ enum RunCommand {
             case "--keys": guard let v = value() else { return usage("--keys needs a directory") }; o.keyLogDirectory = v; i += 1
             case "--log": guard let v = value() else { return usage("--log needs a file") }; o.logFile = v; i += 1
             case "--log-options": guard let v = value() else { return usage("--log-options needs a value") }; o.logOptions = v; i += 1
+            case "--capture": guard let v = value() else { return usage("--capture needs a file") }; o.capturePath = v; i += 1
+            case "--capture-max-size":
+                guard let v = value(), let n = LogOptions.parseSize(v), n > 0 else { return usage("--capture-max-size needs a size (bytes, or with k/M/G)") }
+                o.captureMaxSize = n; i += 1
+            case "--events":
+                // One write(2) per line, unbuffered, so a reader of the pipe sees it at once.
+                o.events = { e in FileHandle.standardOutput.write(Data((e.line + "\n").utf8)) }
             default: return usage("unknown option \(a)")
             }
             i += 1
@@ -40,6 +50,7 @@ enum RunCommand {
             return 1
         }
         print(core.summary())
+        if let c = core.capture { print("  capture   \(c.path)\(c.maxSize.map { " (rotates every \($0) bytes)" } ?? "")") }
         print("running; SIGINT or SIGTERM stops")
         fflush(nil)
         guard let group = core.group else { return 1 }
@@ -50,7 +61,7 @@ enum RunCommand {
     }
 
     static func usage(_ why: String) -> Int32 {
-        FileHandle.standardError.write(Data("vowifi run: \(why)\nusage: vowifi run [-c config/mme-ims.cfg] [--ims config/ims.cfg] [--in-process|--tun] [--keys DIR] [--log FILE] [--log-options OPTS]\n".utf8))
+        FileHandle.standardError.write(Data("vowifi run: \(why)\nusage: vowifi run [-c config/mme-ims.cfg] [--ims config/ims.cfg] [--in-process|--tun] [--keys DIR] [--log FILE] [--log-options OPTS] [--capture FILE] [--capture-max-size N] [--events]\n".utf8))
         return 2
     }
 }

@@ -153,3 +153,29 @@ extension KeyTables {
         return t.ike[0]
     }
 }
+
+/// Key rows as the running core quotes them in its log (ikev2.key=1, ipsec.key=1).
+final class LogKeyLineTests: XCTestCase {
+    func testKeyTablesReadTheCoresKeyLines() throws {
+        let log = """
+        08:47:38.247 [IKEV2] - a2e45c50a25430e3 IKE SA keys SPIi=0xa2e45c50a25430e3 SPIr=0xfa88ddb0124cdbb1 ENCR_AES_CBC_128/AUTH_HMAC_SHA2_256_128/PRF_HMAC_SHA2_256/MODP_2048
+          SK_d=86163ff20dd8e59eccb5f923897a1568bf7868902d40845726d92d6c9a373364
+          SK_ei=e9576113dda8e377e21c5c0cbf3a5351
+          ikev2_decryption_table: a2e45c50a25430e3,fa88ddb0124cdbb1,e9576113dda8e377e21c5c0cbf3a5351,6fe6ae317d50993a732d2f3f559a97b3,"AES-CBC-128 [RFC3602]",94cf0af7e6c776c3485c4f685cd972ab04479c236fec8a17c9801601d6cbbfb4,00f4f380ffd24431b27fda35f2efc7b609038351d44abf0144e5ae955582715d,"HMAC_SHA2_256_128 [RFC4868]"
+        08:47:38.260 [IPSEC] - 001010000000001 esp_sa: "IPv4","127.238.160.2","127.238.160.1","0x89ea1b29","AES-CBC [RFC3602]","0xb4700e44052b991c68edee369b78395c","HMAC-SHA-1-96 [RFC2404]","0x394a7176cfc1d8782d4da3e3466d67200dcdd013"
+        08:47:38.260 [IPSEC] - 001010000000001 Add IPsec SA out: Tunnel src=127.238.160.1:500 dst=127.238.160.2:33157 src=0.0.0.0:0/0 dst=192.168.4.2:0/32 spi=0x4a5bddc3 auth=hmac-sha-1-96 0xdae6f45017530579efbb29601620fd56cd5aab9c cipher=aes-cbc 0x0b1e277c23f055c2d0ee1ff773d6c2f7
+        """
+        var t = KeyTables()
+        t.addFromLog(log)
+        XCTAssertEqual(t.ike.count, 1)
+        let row = try XCTUnwrap(t.ikeRow(spiI: 0xa2e45c50a25430e3, spiR: 0xfa88ddb0124cdbb1))
+        XCTAssertEqual(row.encryption, .ENCR_AES_CBC(keyBits: 128))
+        XCTAssertEqual(row.integrity, .AUTH_HMAC_SHA2_256_128)
+        XCTAssertEqual(row.skEr, [UInt8](hex: "6fe6ae317d50993a732d2f3f559a97b3"))
+        XCTAssertEqual(t.esp.count, 1)
+        XCTAssertEqual(t.esp.first?.spi, 0x89ea1b29)
+        XCTAssertEqual(t.esp.first?.source, "127.238.160.2")
+        XCTAssertEqual(t.esp.first?.integrityKey, [UInt8](hex: "394a7176cfc1d8782d4da3e3466d67200dcdd013"))
+        XCTAssertTrue(t.problems.isEmpty, "\(t.problems)")
+    }
+}

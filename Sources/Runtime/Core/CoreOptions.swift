@@ -21,6 +21,10 @@ public struct CoreOptions: Sendable {
     public var capturePath: String?
     /// Event loops (threads) the ePDG is sharded over; nil: one per core.
     public var loops: Int?
+    /// Capture rotation: past this many bytes the capture goes on in `<name>.1.pcapng`, ...
+    public var captureMaxSize: Int?
+    /// `vowifi run --events`: called with each attach, detach, registration, call start/end.
+    public var events: (@Sendable (CoreEvent) -> Void)?
     /// Overrides `epdg.omit_auth_in_first_auth_rsp` (the demo sets it for phones that need it).
     public var omitAuthInFirstAuthRsp: Bool?
 

@@ -1,31 +1,22 @@
-import Foundation
+import Analysis
 
-/// Writes Wireshark's `ikev2_decryption_table` and `esp_sa` UAT files live, a row per SA,
-/// so a capture opens decrypted (point Wireshark's personal config dir at `directory`,
-/// or copy the two files into ~/.config/wireshark).
+/// Wireshark's `ikev2_decryption_table` and `esp_sa` UAT files, written live by the Analysis
+/// layer's `KeyLogWriter`: IKE keys right after IKE_SA_INIT (so failed attaches decrypt too),
+/// ESP rows per Child SA, each row once. Point Wireshark's personal config dir at `directory`
+/// (or `XDG_CONFIG_HOME=<parent>` when `directory` is `<parent>/wireshark`).
 public final class KeyLogFiles: KeyLogSink, @unchecked Sendable {
-    // @unchecked: appends are serialised by `lock`.
+    // @unchecked: `writer` serialises its own writes.
     public let directory: String
-    private let lock = NSLock()
+    public let writer: KeyLogWriter
 
-    public init(directory: String) {
+    public init(directory: String) throws {
         self.directory = directory
-        try? FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        writer = try KeyLogWriter(directory: directory)
     }
 
     public var ikev2TablePath: String { directory + "/ikev2_decryption_table" }
     public var espSAPath: String { directory + "/esp_sa" }
 
-    public func ikeSA(_ row: String) { append(row, to: ikev2TablePath) }
-    public func espSA(_ row: String) { append(row, to: espSAPath) }
-
-    private func append(_ row: String, to path: String) {
-        lock.lock(); defer { lock.unlock() }
-        let line = Data((row + "\n").utf8)
-        if let h = FileHandle(forWritingAtPath: path) {
-            h.seekToEndOfFile(); h.write(line); try? h.close()
-        } else {
-            FileManager.default.createFile(atPath: path, contents: line)
-        }
-    }
+    public func ikeSA(_ row: String) { writer.appendIKEv2Row(row) }
+    public func espSA(_ row: String) { writer.appendESPRow(row) }
 }

@@ -46,15 +46,20 @@ public final class VoWiFiCore: @unchecked Sendable {
         catch { errors.append("error: \(options.imsConfigPath): \(error)") }
         guard errors.isEmpty, let mme = mmeC, let ims = imsC else { throw CoreError.config(errors) }
         guard let epdg = mme.epdg else { throw CoreError.config(["error: \(options.mmeConfigPath): no epdg object: the ePDG is not enabled"]) }
+        let logOptions = LogOptions(parsing: options.logOptions ?? mme.logOptions ?? "all.level=error")
+        warns += logOptions.ignored.map { "log_options: '\($0)' not understood, ignored" }
         self.mme = mme; self.ims = ims; self.epdgConfig = epdg; self.warnings = warns
-
-        let logOptions = options.logOptions ?? mme.logOptions ?? "all.level=error"
+        self.logOptions = logOptions
         do {
-            if let f = options.logFile ?? mme.logFilename { logger = try Logger(options: logOptions, destination: .file(path: f)) }
-            else { logger = try Logger(options: logOptions) }
+            // Callbox log_options (payload, key, max_size, time, file.rotate): Evidence/LogOptions.swift.
+            let sink = try LogFileSink(path: options.logFile ?? mme.logFilename, options: logOptions)
+            logger = try Logger(levels: logOptions.levels, destination: .lines { sink.write($0) })
         } catch { throw CoreError.startup("cannot open the log: \(error)") }
         keyLogDirectory = options.keyLogDirectory ?? epdg.keyLog
-        keyLog = keyLogDirectory.map { KeyLogFiles(directory: $0) }
+        do { keyLog = try keyLogDirectory.map { try KeyLogFiles(directory: $0) } }
+        catch { throw CoreError.startup("cannot write the key files in \(keyLogDirectory ?? ""): \(error)") }
+        do { capture = try options.capturePath.map { try CoreCapture(path: $0, maxSize: options.captureMaxSize) } }
+        catch { throw CoreError.startup("cannot write the capture \(options.capturePath ?? ""): \(error)") }
 
         let subscribers: [Subscriber]
         do { subscribers = try Subscriber.from(ueDB: mme.ueDB) }
@@ -74,12 +79,15 @@ public final class VoWiFiCore: @unchecked Sendable {
     }
 
     private let keyLogDirectory: String?
+    /// The parsed `log_options`.
+    public let logOptions: LogOptions
+    /// The pcapng capture (`CoreOptions.capturePath`).
+    public let capture: CoreCapture?
+    /// Capture, key files, decoded logs and events, shared by the ePDG and the IMS host.
+    public private(set) var evidence: CoreEvidence?
 
     /// Whether SK_* and ESP keys go into the log (`ikev2.key=1` or `ipsec.key=1`).
-    var keyLogging: Bool {
-        let o = (options.logOptions ?? mme.logOptions ?? "").replacingOccurrences(of: " ", with: "")
-        return o.contains("ikev2.key=1") || o.contains("ipsec.key=1") || o.contains("all.key=1")
-    }
+    var keyLogging: Bool { logOptions.key(.ikev2) || logOptions.key(.ipsec) }
 
     /// Binds every service on one loop and returns once they listen.
     public func start() throws {
@@ -100,8 +108,10 @@ public final class VoWiFiCore: @unchecked Sendable {
             else if let s = try? SocketAddress(parsing: a) { sipSockets.append(s) }
         }
         let keyLogging = self.keyLogging
-        let keyLog = self.keyLog
         let sockets = sipSockets
+        // One evidence sink (capture, key files, decoded logs, events) for every shard: it locks.
+        let ev = CoreEvidence(logger: logger, options: logOptions, capture: capture, keyFiles: keyLog?.writer, events: options.events)
+        self.evidence = ev
         do {
             // Loop 0 holds the inner network and the IMS; the ePDG is sharded over every loop.
             let inner: InnerNetwork = try loop.submit { [self] in
@@ -119,6 +129,7 @@ public final class VoWiFiCore: @unchecked Sendable {
                 }
                 self.inProcess = inProc
                 let h = IMSHost(core: core, socketAddresses: sockets, inner: inProc, logger: logger)
+                h.evidence = ev
                 try h.start(on: loop)
                 self.imsHost = h
                 return inner
@@ -129,7 +140,8 @@ public final class VoWiFiCore: @unchecked Sendable {
                 let responder = IKEResponder(policy: policy, vectors: HSSVectorSource(hss: hss), pool: pool, signer: certificate.signer)
                 responder.errorInjection = EPDGPolicy.errorInjection(epdgConfig.ikeGenerateError)
                 let e = EPDGService(ikeAddress: ikeAddr, natTAddress: natAddr, responder: responder, inner: shardInner,
-                                    logger: logger, keyLog: keyLog, keyLogging: keyLogging)
+                                    logger: logger, keyLog: nil, keyLogging: keyLogging)   // key files: `evidence`
+                e.evidence = ev
                 e.dontFragment = epdgConfig.dontFragment
                 let gateways = mme.pdnList.first?.pCSCFAddr ?? []
                 if let g = gateways.first(where: { !$0.isIPv6 }) { e.gatewayV4 = g.bytes }
@@ -179,5 +191,6 @@ public final class VoWiFiCore: @unchecked Sendable {
         }
         group.shutdown()
         self.group = nil
+        capture?.close()
     }
 }

@@ -48,6 +48,8 @@ public final class EPDGService: ServiceHandler, Service, @unchecked Sendable {
     /// Told when a phone set up an IKE SA with INITIAL_CONTACT (its IMSI), so a sharded
     /// host can drop that subscriber's stale SAs on the other shards.
     public var onInitialContact: ((_ imsi: String) -> Void)?
+    /// Evidence hooks (capture, key files, decoded logs, events); nil costs one check per packet.
+    public var evidence: CoreEvidence?
 
     public init(ikeAddress: SocketAddress, natTAddress: SocketAddress, responder: IKEResponder,
                 inner: InnerNetwork, logger: Logger, keyLog: KeyLogSink? = nil, keyLogging: Bool = false) {
@@ -104,7 +106,9 @@ public final class EPDGService: ServiceHandler, Service, @unchecked Sendable {
             return
         }
         let local = natTAddress
-        switch UDPEncapsulation.classify(bytes) {
+        let kind = UDPEncapsulation.classify(bytes)
+        if case .ike = kind {} else { evidence?.outerReceived(bytes, from: peer, to: local) }
+        switch kind {
         case .keepalive:
             return
         case let .ike(offset):
@@ -114,7 +118,9 @@ public final class EPDGService: ServiceHandler, Service, @unchecked Sendable {
         case .esp:
             for r in dataPlane.receive(udpPayload: Array(bytes)) {
                 switch r {
-                case let .deliver(packet, _, owner): inner.fromUE(packet, owner: owner)
+                case let .deliver(packet, _, owner):
+                    evidence?.inner(packet, owner: owner)
+                    inner.fromUE(packet, owner: owner)
                 case let .dropped(spi, reason):
                     logger.debug(.ipsec, "drop ESP from \(peer) spi=\(spi.map { "0x" + String($0, radix: 16) } ?? "-"): \(reason.rawValue)", dir: .from)
                 case let .rekeyNeeded(spi):
@@ -127,7 +133,9 @@ public final class EPDGService: ServiceHandler, Service, @unchecked Sendable {
 
     private func handleIKE(_ message: [UInt8], from peer: SocketAddress, to local: SocketAddress, now: Double) {
         guard let f = Self.endpoint(peer), let t = Self.endpoint(local) else { return }
-        perform(responder.handle(datagram: message, from: f, to: t, now: now))
+        let actions = responder.handle(datagram: message, from: f, to: t, now: now)
+        evidence?.ikeReceived(message, from: peer, to: local, natT: local == natTAddress, responder: responder)
+        perform(actions)
     }
 
     public func timerFired(_ key: UInt64, context: ServiceContext) {
@@ -164,6 +172,7 @@ public final class EPDGService: ServiceHandler, Service, @unchecked Sendable {
         switch dataPlane.send(inner: packet) {
         case let .success((payload, sa)):
             guard let to = outerBySPI[sa.spi] else { return }
+            if let e = evidence { e.inner(packet, owner: sa.owner); e.espSent(payload, from: natTAddress, to: to, owner: sa.owner) }
             send(payload, to: to, natT: true)
         case let .failure(reason):
             logger.debug(.ipsec, "cannot send inner packet toward a UE: \(reason.rawValue)", dir: .to)
@@ -180,6 +189,7 @@ public final class EPDGService: ServiceHandler, Service, @unchecked Sendable {
 
     private func perform(_ actions: [IKEAction]) {
         guard let ctx = context else { return }
+        evidence?.actions(actions, responder: responder)
         for a in actions {
             switch a {
             case let .send(bytes, from, to):
@@ -188,6 +198,7 @@ public final class EPDGService: ServiceHandler, Service, @unchecked Sendable {
                 // marker goes on everything sent from the NAT-T socket (RFC 3948 §2.2).
                 let src = from.port == natTAddress.port ? natTAddress : ikeAddress
                 let framed = src == natTAddress ? UDPEncapsulation.nonESPMarker + bytes : bytes
+                evidence?.ikeSent(bytes, from: src, to: dst, natT: src == natTAddress, responder: responder)
                 send(framed, to: dst, natT: src == natTAddress)
             case let .installChildSA(d):
                 install(d)
@@ -211,7 +222,8 @@ public final class EPDGService: ServiceHandler, Service, @unchecked Sendable {
                 established += 1
                 if responder.sa(spiR: info.spiR)?.initialContact == true { onInitialContact?(info.imsi) }
                 logger.info(.ikev2, "IKE SA established with \(info.remote) IMSI \(info.imsi) APN \(info.apn) \(info.suite)", ue: info.imsi)
-                if keyLogging {
+                // SK_* with ikev2.key=1: logged by `evidence` right after IKE_SA_INIT.
+                if keyLogging && evidence == nil {
                     logger.info(.ikev2, "SK_d=\(info.keys.SK_d.hex) SK_ai=\(info.keys.SK_ai.hex) SK_ar=\(info.keys.SK_ar.hex) SK_ei=\(info.keys.SK_ei.hex) SK_er=\(info.keys.SK_er.hex) SK_pi=\(info.keys.SK_pi.hex) SK_pr=\(info.keys.SK_pr.hex)", ue: info.imsi)
                 }
                 keyLog?.ikeSA(WiresharkIKEv2Table.row(spii: info.spiI, spir: info.spiR, encryption: info.suite.encryption,
@@ -254,12 +266,9 @@ public final class EPDGService: ServiceHandler, Service, @unchecked Sendable {
             let routed = [d.innerIPv4, d.innerIPv6].compactMap { $0?.bytes }
             routesBySPI[d.outboundSPI] = routed
             onInnerRoute?(routed, true)
-            for (sa, dir, src, dst) in [(inbound, "in", d.remote, d.local), (outbound, "out", d.local, d.remote)] {
-                var line = "Add IPsec SA \(dir) spi=0x\(String(sa.spi, radix: 16)) tunnel \(src) -> \(dst) \(d.suite) local_ts=\(d.localTS.map(\.description)) remote_ts=\(d.remoteTS.map(\.description))"
-                if keyLogging {
-                    line += " enc_key=\(sa.transform.encryptionKey.hex) auth_key=\(sa.transform.integrityKey.hex)"
-                }
-                logger.info(.ipsec, line, ue: d.imsi)
+            // The callbox tutorial's style (Evidence/IPsecSALog.swift).
+            for line in IPsecSALog.lines(d, keys: keyLogging) { logger.info(.ipsec, line, ue: d.imsi) }
+            for (sa, src, dst) in [(inbound, d.remote, d.local), (outbound, d.local, d.remote)] {
                 keyLog?.espSA(WiresharkESPSA.row(sa: sa, source: src.address.description, destination: dst.address.description))
             }
         } catch {

@@ -25,6 +25,8 @@ public final class IMSHost: ServiceHandler, Service, @unchecked Sendable {
     public private(set) var unbound: [String] = []
     public private(set) var bound: [String] = []
     public private(set) var events: [IMSEvent] = []
+    /// Evidence hooks: SIP messages in the log (FROM/TO, IMSI), `--events` lines.
+    public var evidence: CoreEvidence?
 
     public init(core: IMSCore, socketAddresses: [SocketAddress], inner: InProcessInnerNetwork?, logger: Logger) {
         self.core = core
@@ -52,6 +54,7 @@ public final class IMSHost: ServiceHandler, Service, @unchecked Sendable {
                 inner.listen(.init(address: ip, port: core.config.sipPort)) { [unowned self] d in
                     let peer = SIPPeer(address: Self.text(d.source.address), port: d.source.port, transport: .udp)
                     self.innerPeers[peer] = d.owner
+                    self.evidence?.sip(d.payload, peer: peer, outgoing: false, imsi: d.owner)
                     self.perform(self.core.receive(datagram: d.payload, from: peer, now: Self.seconds()))
                 }
             }
@@ -70,7 +73,9 @@ public final class IMSHost: ServiceHandler, Service, @unchecked Sendable {
             echoMedia(id: echo, bytes: Array(bytes), fromHost: peer.host, port: peer.port, socket: socket)
             return
         }
-        perform(core.receive(datagram: Array(bytes), from: SIPPeer(address: peer.host, port: peer.port, transport: .udp), now: Self.seconds()))
+        let p = SIPPeer(address: peer.host, port: peer.port, transport: .udp)
+        evidence?.sip(Array(bytes), peer: p, outgoing: false, imsi: nil)
+        perform(core.receive(datagram: Array(bytes), from: p, now: Self.seconds()))
     }
 
     public func streamOpened(_ stream: StreamID, peer: SocketAddress?, context: ServiceContext) {
@@ -81,6 +86,7 @@ public final class IMSHost: ServiceHandler, Service, @unchecked Sendable {
 
     public func stream(_ stream: StreamID, received bytes: UnsafeRawBufferPointer, context: ServiceContext) {
         guard let p = peerByStream[stream] else { return }
+        evidence?.sip(Array(bytes), peer: p, outgoing: false, imsi: nil)
         perform(core.receive(stream: Array(bytes), from: p, now: Self.seconds()))
     }
 
@@ -101,7 +107,8 @@ public final class IMSHost: ServiceHandler, Service, @unchecked Sendable {
         for a in actions {
             switch a {
             case let .send(bytes, to):
-                logger.debug(.sip, "\(Self.firstLine(bytes))", dir: .to, ue: to.description)
+                if let e = evidence { e.sip(bytes, peer: to, outgoing: true, imsi: innerPeers[to]) }
+                else { logger.debug(.sip, "\(Self.firstLine(bytes))", dir: .to, ue: to.description) }
                 if let owner = innerPeers[to], let inner, let dst = Self.bytes(to.address), let src = Self.bytes(core.config.localAddress(for: to)) {
                     inner.send(bytes, from: .init(address: src, port: core.config.sipPort), to: .init(address: dst, port: to.port), owner: owner)
                 } else if to.transport == .udp, let dst = try? SocketAddress(host: to.address, port: to.port) {
@@ -121,6 +128,7 @@ public final class IMSHost: ServiceHandler, Service, @unchecked Sendable {
             case let .event(e):
                 events.append(e)
                 logger.info(.ims, "\(e)")
+                evidence?.imsEvent(e)
             }
         }
         if let d = core.nextDeadline {
