@@ -19,6 +19,8 @@ public final class IKEResponder {
     /// Which of our IKE SPIs (SPIr) this responder may choose: a sharded host accepts only
     /// SPIs that hash to its own shard, so every later message of the SA reaches it.
     public var acceptsIKESPI: (UInt64) -> Bool = { _ in true }
+    /// The finest log level the host wants from the SAs (see `IKESA.logLevel`).
+    public var logLevel: IKELogLevel = .debug
     /// The `ike_generate_error` test hook; may be changed at run time.
     public var errorInjection: IKEErrorInjection?
 
@@ -69,6 +71,7 @@ public final class IKEResponder {
             let sa = IKEResponderSA(policy: policy, vectors: vectors, pool: pool, signer: signer, spiI: h.spiI, spiR: spiR,
                                     local: to, remote: from, now: now, allocateSPI: allocateESPSPI)
             sa.allocateIKESPI = { [unowned self] in self.newSPI() }
+            sa.logLevel = logLevel
             sa.injection = { [unowned self] step, apn in self.injectedError(step, apn: apn) }
             sas[spiR] = sa
             byInitiator[key] = spiR
@@ -224,6 +227,7 @@ public final class IKEResponder {
         if let next = sa.spawned {
             sa.spawned = nil
             next.allocateIKESPI = sa.allocateIKESPI
+            next.logLevel = sa.logLevel
             next.injection = sa.injection
             sas[next.spiR] = next
         }

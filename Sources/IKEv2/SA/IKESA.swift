@@ -75,8 +75,13 @@ public class IKESA {
 
     func drain() -> [IKEAction] { defer { actions = [] }; return actions }
 
-    func log(_ level: IKELogLevel, _ message: String, layer: String = "ikev2") {
-        actions.append(.log(IKELogEvent(level: level, layer: layer, spiI: spiI, message: message)))
+    /// The finest level the host logs: messages above it are never built (their text,
+    /// e.g. a payload description, is a measurable part of an attach's cost).
+    public var logLevel: IKELogLevel = .debug
+
+    func log(_ level: IKELogLevel, _ message: @autoclosure () -> String, layer: String = "ikev2") {
+        guard level <= logLevel else { return }
+        actions.append(.log(IKELogEvent(level: level, layer: layer, spiI: spiI, message: message())))
     }
 
     var udpEncapsulation: Bool { natDetected || local.port != 500 || remote.port != 500 }

@@ -139,6 +139,9 @@ public final class VoWiFiCore: @unchecked Sendable {
                 // The protocol cores are made on the loop that will own them.
                 let responder = IKEResponder(policy: policy, vectors: HSSVectorSource(hss: hss), pool: pool, signer: certificate.signer)
                 responder.errorInjection = EPDGPolicy.errorInjection(epdgConfig.ikeGenerateError)
+                // Only build the IKE log text the log will keep.
+                let ikeLevel = logger.level(of: .ikev2) > logger.level(of: .eap) ? logger.level(of: .ikev2) : logger.level(of: .eap)
+                responder.logLevel = ikeLevel == .debug ? .debug : ikeLevel == .info ? .info : .error
                 let e = EPDGService(ikeAddress: ikeAddr, natTAddress: natAddr, responder: responder, inner: shardInner,
                                     logger: logger, keyLog: nil, keyLogging: keyLogging)   // key files: `evidence`
                 e.evidence = ev
