@@ -14,10 +14,11 @@ final class NetnsPair {
     static let address6A = "2001:db8:51::1", address6B = "2001:db8:51::2"
 
     init(tag: String) throws {
-        let id = "\(tag)\(getpid() % 100000)"
+        let id = "\(tag)\(getpid())"
         a = "swan-\(id)-a"; b = "swan-\(id)-b"
         // Interface names are limited to 15 characters.
         vethA = "sw\(id)a"; vethB = "sw\(id)b"
+        Self.reapStale()
         destroy()
         try Shell.must(["ip", "netns", "add", a])
         try Shell.must(["ip", "netns", "add", b])
@@ -29,6 +30,22 @@ final class NetnsPair {
             try Shell.must(["ip", "-n", ns, "addr", "add", v4 + "/24", "dev", dev])
             try Shell.must(["ip", "-n", ns, "-6", "addr", "add", v6 + "/64", "dev", dev, "nodad"])
             try Shell.must(["ip", "-n", ns, "link", "set", dev, "up"])
+        }
+    }
+
+    /// A test process that crashed left its namespaces (and the charon inside) behind: names
+    /// end in the pid of that process; when it is gone, stop what runs inside and delete them.
+    static func reapStale() {
+        let list = Shell.run(["ip", "netns", "list"]).output
+        for line in list.split(separator: "\n") {
+            guard let name = line.split(separator: " ").first.map(String.init), name.hasPrefix("swan-"),
+                  let digits = name.split(separator: "-").dropFirst().first?.drop(while: { !$0.isNumber }),
+                  let pid = Int32(digits), pid != getpid(), kill(pid, 0) != 0 else { continue }
+            for p in Shell.run(["ip", "netns", "pids", name]).output.split(separator: "\n").compactMap({ Int32($0) }) {
+                kill(p, SIGTERM)
+            }
+            usleep(500_000)
+            Shell.run(["ip", "netns", "del", name])
         }
     }
 
