@@ -25,7 +25,7 @@ final class StrongSwanInitiatorTests: XCTestCase {
     }
 
     /// The ePDG's config: the "ims" PDN with pools from 198.18.0.0/15 and 2001:db8:18::/48.
-    static func mmeConfig(dir: String, dpd: Int) -> String {
+    static func mmeConfig(dir: String, dpd: Int, espDuration: Int) -> String {
         """
         log_options: "all.level=debug",
         log_filename: "\(dir)/vowifi.log",
@@ -34,7 +34,7 @@ final class StrongSwanInitiatorTests: XCTestCase {
           bind_addr: "\(NetnsPair.addressA):500",
           certificate: "\(dir)/pki/ims.pem",
           private_key: "\(dir)/pki/ims.key",
-          esp_duration: 300,
+          esp_duration: \(espDuration),
           ike_duration: 3600,
           dpd_timer_value: \(dpd),
           nat_t_port: 4500,
@@ -74,7 +74,7 @@ final class StrongSwanInitiatorTests: XCTestCase {
         """
     }
 
-    static func swanctlConf(ueName: String) -> String {
+    static func swanctlConf(ueName: String, dpdDelay: Int) -> String {
         """
         connections {
           epdg {
@@ -83,7 +83,7 @@ final class StrongSwanInitiatorTests: XCTestCase {
             vips = 0.0.0.0,::
             encap = yes
             proposals = aes128-sha256-modp2048,aes256-sha384-modp3072
-            dpd_delay = 3s
+            dpd_delay = \(dpdDelay)s
             send_certreq = yes
             local {
               auth = pubkey
@@ -109,7 +109,8 @@ final class StrongSwanInitiatorTests: XCTestCase {
     }
 
     /// Everything up to a running ePDG and a charon loaded with `ueName`'s credentials.
-    func bringUp(testID: String, ueName: String, trustCA: Bool, capture wantCapture: Bool) throws {
+    func bringUp(testID: String, ueName: String, trustCA: Bool, capture wantCapture: Bool,
+                 epdgDPD: Int = 5, espDuration: Int = 300, swanDPD: Int = 3) throws {
         try requireInteropEnvironment(tools: ["charon", "swanctl", "ip", "openssl", "python3", "unshare", "timeout"])
         if let child = EPDGChild.childDirectory {
             try EPDGChild.run(dir: child)
@@ -127,7 +128,7 @@ final class StrongSwanInitiatorTests: XCTestCase {
             try FileManager.default.copyItem(atPath: other.caPEM, toPath: dir + "/peer-ca.pem")
             try? FileManager.default.removeItem(atPath: other.dir)
         }
-        try Self.mmeConfig(dir: dir, dpd: 5).write(toFile: dir + "/mme.cfg", atomically: true, encoding: .utf8)
+        try Self.mmeConfig(dir: dir, dpd: epdgDPD, espDuration: espDuration).write(toFile: dir + "/mme.cfg", atomically: true, encoding: .utf8)
         try Self.imsConfig(dir: dir).write(toFile: dir + "/ims.cfg", atomically: true, encoding: .utf8)
         try Probes.install(in: dir)
 
@@ -154,7 +155,7 @@ final class StrongSwanInitiatorTests: XCTestCase {
         try FileManager.default.copyItem(atPath: pki.dir + "/\(ueName).pem", toPath: c.dir + "/swanctl/x509/\(ueName).pem")
         try FileManager.default.copyItem(atPath: pki.dir + "/\(ueName).key", toPath: c.dir + "/swanctl/private/\(ueName).key")
         try c.start()
-        try c.load(swanctlConf: Self.swanctlConf(ueName: ueName))
+        try c.load(swanctlConf: Self.swanctlConf(ueName: ueName, dpdDelay: swanDPD))
     }
 
     func ping(from ns: String, to dst: String, count: Int = 3, file: StaticString = #filePath, line: UInt = #line) {
@@ -270,6 +271,44 @@ final class StrongSwanInitiatorTests: XCTestCase {
             XCTAssertEqual(bad.status, 0)
             XCTAssertEqual(bad.output.trimmingCharacters(in: .whitespacesAndNewlines), "", "malformed packets:\n\(bad.output)")
         }
+    }
+
+    /// The other direction of the same procedures: the ePDG starts them. With esp_duration 12 s
+    /// the ePDG rekeys the Child SA itself at 90% (CREATE_CHILD_SA with N(REKEY_SA) toward
+    /// strongSwan, then Delete of the old pair), and with dpd_timer_value 5 s and strongSwan's
+    /// DPD off it probes an idle strongSwan; the tunnel carries traffic after both.
+    func testEPDGInitiatedChildRekeyAndDPDTowardStrongSwan() throws {
+        try bringUp(testID: "StrongSwanInitiatorTests/testEPDGInitiatedChildRekeyAndDPDTowardStrongSwan",
+                    ueName: "ue.swan.test", trustCA: true, capture: false, epdgDPD: 5, espDuration: 12, swanDPD: 0)
+        guard let net, let charon else { return }
+        let up = charon.swanctl("--initiate", ["--child", "ims", "--timeout", "20"], timeout: 30)
+        XCTAssertEqual(up.status, 0, "swanctl --initiate:\n\(up.output)\n\(charon.log.suffix(3000))")
+        guard up.status == 0 else { return }
+        let sas = charon.swanctl("--list-sas").output
+        guard let vip4 = Self.firstMatch(#"(198\.18\.0\.\d+)/32"#, in: sas) else { return XCTFail(sas) }
+        let spiBefore = Self.firstMatch(#"INSTALLED[^\n]*\n[^\n]*\n\s+in\s+([0-9a-f]{8})"#, in: sas)
+        ping(from: net.b, to: Self.pcscf4)
+
+        // Idle: the ePDG's DPD (5 s) comes first, its Child SA rekey at 10.8 s.
+        XCTAssertTrue(Shell.waitUntil(20) { charon.log.contains("CHILD_SA ims{2} established") },
+                      "no ePDG-initiated rekey:\n\(charon.log.suffix(4000))\n\(Shell.read(self.dir + "/vowifi.log").suffix(3000))")
+        let vlog = Shell.read(dir + "/vowifi.log")
+        XCTAssertTrue(vlog.contains("reached esp lifetime 12 s: rekeying"), String(vlog.suffix(3000)))
+        XCTAssertTrue(charon.log.contains("parsed CREATE_CHILD_SA request"), "strongSwan saw no CREATE_CHILD_SA request")
+        XCTAssertTrue(vlog.contains("send INFORMATIONAL request"), "the ePDG sent no INFORMATIONAL (DPD / Delete)")
+        XCTAssertTrue(charon.log.contains("parsed INFORMATIONAL request 0 [ ]") || charon.log.contains("parsed INFORMATIONAL request 1 [ ]"),
+                      "strongSwan saw no empty INFORMATIONAL (DPD) from the ePDG:\n\(charon.log.suffix(3000))")
+        var after = ""
+        XCTAssertTrue(Shell.waitUntil(10) {
+            after = charon.swanctl("--list-sas").output
+            return after.contains("ims: #2, reqid 1, INSTALLED") && !after.contains("ims: #1")
+        }, "old Child SA not deleted:\n\(after)")
+        let spiAfter = Self.firstMatch(#"INSTALLED[^\n]*\n[^\n]*\n\s+in\s+([0-9a-f]{8})"#, in: after)
+        XCTAssertNotEqual(spiBefore, spiAfter, after)
+        XCTAssertTrue(after.contains("ESTABLISHED"), after)
+        ping(from: net.b, to: Self.pcscf4)
+        ping(from: net.a, to: vip4)
+        try tcpEcho(serverNS: net.a, clientNS: net.b, addr: Self.pcscf4, port: 5611, bytes: 100_000)
     }
 
     /// The certificate check has teeth: a UE certificate from a CA the ePDG does not trust gets
