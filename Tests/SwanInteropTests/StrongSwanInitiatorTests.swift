@@ -270,6 +270,28 @@ final class StrongSwanInitiatorTests: XCTestCase {
             let bad = Shell.run(["tshark", "-r", path, "-Y", "_ws.malformed || _ws.expert.severity >= error"], timeout: 60, dropStderr: true)
             XCTAssertEqual(bad.status, 0)
             XCTAssertEqual(bad.output.trimmingCharacters(in: .whitespacesAndNewlines), "", "malformed packets:\n\(bad.output)")
+
+            // With the ePDG's key files (Wireshark UATs) tshark opens the SK payloads and the ESP:
+            // the encrypted IKE payloads and the inner packets are well-formed too.
+            let xdg = dir + "/xdg"
+            try FileManager.default.createDirectory(atPath: xdg + "/wireshark", withIntermediateDirectories: true)
+            for f in ["ikev2_decryption_table", "esp_sa"] {
+                try FileManager.default.copyItem(atPath: dir + "/keys/" + f, toPath: xdg + "/wireshark/" + f)
+            }
+            let env = ["XDG_CONFIG_HOME": xdg, "HOME": xdg]
+            let dec = Shell.run(["tshark", "-r", path, "-o", "esp.enable_encryption_decode:TRUE", "-T", "fields", "-E", "separator=|",
+                                 "-e", "isakmp.auth.method", "-e", "isakmp.cfg.attr.type", "-e", "ip.proto", "-e", "_ws.malformed",
+                                 "-e", "_ws.expert.severity"], env: env, timeout: 60, dropStderr: true)
+            XCTAssertEqual(dec.status, 0)
+            let rows = dec.output.split(separator: "\n").map { $0.split(separator: "|", omittingEmptySubsequences: false).map(String.init) }
+            XCTAssertFalse(rows.contains { $0.count > 3 && !$0[3].isEmpty }, "malformed after decryption:\n\(dec.output.prefix(3000))")
+            let authMethods = Set(rows.compactMap { $0.first }.filter { !$0.isEmpty })
+            XCTAssertTrue(authMethods.contains("14"), "decrypted AUTH methods: \(authMethods)")
+            let cfgTypes = Set(rows.compactMap { $0.count > 1 ? $0[1] : nil }.flatMap { $0.split(separator: ",").map(String.init) })
+            XCTAssertTrue(cfgTypes.isSuperset(of: ["1", "8"]), "decrypted CP attribute types: \(cfgTypes)")
+            // Inner protocols seen by decrypting ESP (the outer ip.proto is 17, the inner 1/6/58).
+            let protos = Set(rows.compactMap { $0.count > 2 ? $0[2] : nil }.flatMap { $0.split(separator: ",").map(String.init) })
+            XCTAssertTrue(protos.isSuperset(of: ["1", "6"]), "inner protocols after ESP decryption: \(protos)")
         }
     }
 
