@@ -186,7 +186,8 @@ final class StrongSwanInitiatorTests: XCTestCase {
     /// Issue 4: IKE_SA up with certificate AUTH both ways, CP addresses (IPv4 and IPv6) in
     /// `swanctl --list-sas`, the Child SA installed on both sides; ping and a TCP stream through
     /// the tunnel both ways over IPv4 and IPv6; a Child SA rekey from strongSwan and DPD
-    /// (strongSwan's, every 3 s when idle) with traffic still flowing after each; the capture of
+    /// (strongSwan's, every 3 s when idle) and an IKE SA rekey from strongSwan, with traffic still
+    /// flowing after each; the capture of
     /// the outer interface dissects in tshark without malformed packets.
     func testStrongSwanInitiatorCertificateAuthTrafficRekeyDPD() throws {
         try bringUp(testID: "StrongSwanInitiatorTests/testStrongSwanInitiatorCertificateAuthTrafficRekeyDPD",
@@ -243,6 +244,22 @@ final class StrongSwanInitiatorTests: XCTestCase {
         ping(from: net.b, to: Self.pcscf4)
         ping(from: net.a, to: vip4)
         try tcpEcho(serverNS: net.a, clientNS: net.b, addr: Self.pcscf4, port: 5604, bytes: 50_000)
+
+        // IKE SA rekey started by strongSwan (CREATE_CHILD_SA with a KE for the IKE SA): the
+        // Child SA moves to the new IKE SA, and DPD below runs over the new keys.
+        let ikeBefore = Self.firstMatch(#"IKEv2, ([0-9a-f]{16}_i\*? [0-9a-f]{16}_r\*?)"#, in: after)
+        let rki = charon.swanctl("--rekey", ["--ike", "epdg"])
+        XCTAssertEqual(rki.status, 0, rki.output)
+        var afterIKE = ""
+        XCTAssertTrue(Shell.waitUntil(10) {
+            afterIKE = charon.swanctl("--list-sas").output
+            let spis = Self.firstMatch(#"IKEv2, ([0-9a-f]{16}_i\*? [0-9a-f]{16}_r\*?)"#, in: afterIKE)
+            return spis != nil && spis != ikeBefore && afterIKE.components(separatedBy: "ESTABLISHED").count == 2
+                && afterIKE.contains("INSTALLED")
+        }, "IKE SA not rekeyed:\n\(afterIKE)\n\(charon.log.suffix(3000))\n\(Shell.read(dir + "/vowifi.log").suffix(2000))")
+        XCTAssertTrue(Shell.waitUntil(5) { Shell.read(self.dir + "/vowifi.log").contains("rekeyed to") }, "the ePDG logged no IKE SA rekey")
+        XCTAssertTrue(Shell.waitUntil(5) { Shell.read(self.dir + "/status").contains("ikeSAs=1 childSAs=1") }, Shell.read(dir + "/status"))
+        ping(from: net.b, to: Self.pcscf4)
 
         // DPD: idle long enough for strongSwan (dpd_delay 3 s) to probe twice; the ePDG answers
         // each empty INFORMATIONAL, strongSwan keeps the SA, traffic still flows.

@@ -130,9 +130,9 @@ final class StrongSwanResponderTests: XCTestCase {
         """)
     }
 
-    func makePhone(k: String = StrongSwanResponderTests.k) throws -> PhoneDriver {
+    func makePhone(k: String = StrongSwanResponderTests.k, akaPrime: Bool = false) throws -> PhoneDriver {
         guard let net else { throw XCTSkip("no namespaces") }
-        var cfg = IKEInitiatorConfig(imsi: Self.imsi, mcc: "001", mnc: "01", apn: "ims")
+        var cfg = IKEInitiatorConfig(imsi: Self.imsi, mcc: "001", mnc: "01", useAKAPrime: akaPrime, apn: "ims")
         cfg.forceUDPEncapsulation = true
         // Ask for strongSwan's certificate (it sends it only when asked): any CA.
         cfg.certificateRequest = CertPayload(encoding: CertPayload.X509_SIGNATURE, data: [])
@@ -170,6 +170,22 @@ final class StrongSwanResponderTests: XCTestCase {
         XCTAssertEqual(replies, 3, "echo replies through strongSwan's tunnel\n\(phone.logs.suffix(20).joined(separator: "\n"))\n\(charon.swanctl("--list-sas").output)")
         let after = charon.swanctl("--list-sas").output
         XCTAssertNotNil(after.range(of: #"in\s+[0-9a-f]{8},\s+[1-9]\d* bytes"#, options: .regularExpression), "strongSwan counted no inbound ESP:\n\(after)")
+    }
+
+    /// The same with EAP-AKA' (RFC 5448/9048: NAI prefix 6, AT_KDF, AT_KDF_INPUT "WLAN", CK'/IK'):
+    /// strongSwan relays a method it does not implement itself; the MSK from our AAA matches the
+    /// phone's, so both AUTHs verify and ESP flows.
+    func testOurPhoneWithEAPAKAPrimeThroughStrongSwan() throws {
+        try bringUp(radiusSecret: "swan-radius-secret", aaaSecret: "swan-radius-secret")
+        guard let charon else { return }
+        let phone = try makePhone(akaPrime: true)
+        let ok = phone.connect()
+        XCTAssertTrue(ok, "phone: \(phone.ike.state)\n\(phone.logs.joined(separator: "\n"))\n--- charon\n\(charon.log.suffix(4000))\n--- radius\n\(events.all)")
+        guard ok else { return }
+        XCTAssertTrue(events.all.contains { $0.contains("accepted") && $0.contains("AKA'") }, "\(events.all)")
+        XCTAssertTrue(charon.log.contains("RADIUS authentication of '6001010000000001@nai.epc.mnc001.mcc001.3gppnetwork.org' successful"),
+                      charon.log.suffix(3000).description)
+        XCTAssertEqual(phone.ping([198, 51, 100, 1], count: 2), 2, phone.logs.suffix(10).joined(separator: "\n"))
     }
 
     /// A phone whose K differs from the HSS's fails: it rejects the network's AUTN

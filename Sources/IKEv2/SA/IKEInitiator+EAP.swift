@@ -106,9 +106,9 @@ extension IKEInitiator {
                         return
                     }
                     msk = mskV
-                    var attrs: [AKAAttribute] = [.AT_RES(res: res, bits: UInt16(res.count * 8))]
-                    if method == EAPType.akaPrime { attrs.append(.AT_KDF(1)) }
-                    attrs.append(.AT_MAC([]))
+                    // No AT_KDF here: in an AKA'-Challenge response it means "I refuse the first KDF,
+                    // use this one" (RFC 9048 §3.2), and an AAA server rightly rejects it.
+                    let attrs: [AKAAttribute] = [.AT_RES(res: res, bits: UInt16(res.count * 8)), .AT_MAC([])]
                     sendEAP(EAPAKAMessage(subtype: .challenge, attributes: attrs), id: pkt.identifier, method: method, mac: macFn, now: now)
                 } catch {
                     fail("EAP key derivation failed: \(error)")
