@@ -100,7 +100,7 @@ final class StrongSwanResponderTests: XCTestCase {
           epdg {
             version = 2
             local_addrs = \(NetnsPair.addressA)
-            pools = ue4
+            pools = ue4, ue6
             proposals = aes128-sha256-modp2048
             local {
               auth = pubkey
@@ -114,7 +114,7 @@ final class StrongSwanResponderTests: XCTestCase {
             }
             children {
               ims {
-                local_ts = 0.0.0.0/0
+                local_ts = 0.0.0.0/0, ::/0
                 esp_proposals = aes128-sha1
               }
             }
@@ -126,13 +126,17 @@ final class StrongSwanResponderTests: XCTestCase {
             dns = 198.18.1.53
             20 = \(Self.pcscf)
           }
+          ue6 {
+            addrs = 2001:db8:18:1::/112
+            dns = 2001:db8:18::53
+          }
         }
         """)
     }
 
-    func makePhone(k: String = StrongSwanResponderTests.k, akaPrime: Bool = false) throws -> PhoneDriver {
+    func makePhone(k: String = StrongSwanResponderTests.k, akaPrime: Bool = false, ipv6: Bool = false) throws -> PhoneDriver {
         guard let net else { throw XCTSkip("no namespaces") }
-        var cfg = IKEInitiatorConfig(imsi: Self.imsi, mcc: "001", mnc: "01", useAKAPrime: akaPrime, apn: "ims")
+        var cfg = IKEInitiatorConfig(imsi: Self.imsi, mcc: "001", mnc: "01", useAKAPrime: akaPrime, apn: "ims", requestIPv6: ipv6)
         cfg.forceUDPEncapsulation = true
         // Ask for strongSwan's certificate (it sends it only when asked): any CA.
         cfg.certificateRequest = CertPayload(encoding: CertPayload.X509_SIGNATURE, data: [])
@@ -186,6 +190,22 @@ final class StrongSwanResponderTests: XCTestCase {
         XCTAssertTrue(charon.log.contains("RADIUS authentication of '6001010000000001@nai.epc.mnc001.mcc001.3gppnetwork.org' successful"),
                       charon.log.suffix(3000).description)
         XCTAssertEqual(phone.ping([198, 51, 100, 1], count: 2), 2, phone.logs.suffix(10).joined(separator: "\n"))
+    }
+
+    /// IPv4v6: the phone asks for INTERNAL_IP6_ADDRESS too, gets one from strongSwan's IPv6 pool,
+    /// and ICMPv6 echo crosses the tunnel (ESP next header 41) besides IPv4.
+    func testOurPhoneIPv4v6ThroughStrongSwan() throws {
+        try bringUp(radiusSecret: "swan-radius-secret", aaaSecret: "swan-radius-secret")
+        guard let charon else { return }
+        let phone = try makePhone(ipv6: true)
+        let ok = phone.connect()
+        XCTAssertTrue(ok, "phone: \(phone.ike.state)\n\(phone.logs.joined(separator: "\n"))\n--- charon\n\(charon.log.suffix(4000))")
+        guard ok, let assigned = phone.ike.assigned else { return }
+        XCTAssertEqual(assigned.ipv6.map { Array($0.bytes[0..<8]) }, [0x20, 0x01, 0x0d, 0xb8, 0, 0x18, 0, 1], "\(assigned)")
+        XCTAssertTrue(assigned.dns.map(\.description).contains("2001:db8:18::53"), "\(assigned)")
+        XCTAssertEqual(phone.ping([198, 51, 100, 1], count: 2), 2, phone.logs.suffix(10).joined(separator: "\n"))
+        let dst6: [UInt8] = [0x20, 0x01, 0x0d, 0xb8, 0, 0x51, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1]
+        XCTAssertEqual(phone.ping6(dst6, count: 2), 2, "ICMPv6 through the tunnel\n\(phone.logs.suffix(10).joined(separator: "\n"))\n\(charon.swanctl("--list-sas").output)")
     }
 
     /// A phone whose K differs from the HSS's fails: it rejects the network's AUTN

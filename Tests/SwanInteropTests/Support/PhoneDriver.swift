@@ -103,10 +103,11 @@ final class PhoneDriver {
         } && established
     }
 
-    /// Sends an inner IPv4 packet through the tunnel.
+    /// Sends an inner IP packet through the tunnel (next header 4 or 41 by its version).
     func sendInner(_ packet: [UInt8]) {
         guard let sa = espOut, let c = child else { return }
-        let sealed = packet.withUnsafeBytes { ESPPacket.seal($0, nextHeader: 4, sa: sa) }
+        let nh: UInt8 = packet.first.map { $0 >> 4 == 6 ? 41 : 4 } ?? 4
+        let sealed = packet.withUnsafeBytes { ESPPacket.seal($0, nextHeader: nh, sa: sa) }
         guard case let .success(esp) = sealed else { logs.append("ESP seal failed"); return }
         NetnsSocket.send(s4500, esp, to: c.remote.address.description, port: c.remote.port)
     }
@@ -122,6 +123,24 @@ final class PhoneDriver {
             inner.removeAll()
             sendInner(packet)
             if run(seconds: 3, until: { inner.contains { ICMP.isEchoReply4($0, from: dst, to: src, id: 0x5157, seq: UInt16(seq), payload: payload) } }) {
+                ok += 1
+            }
+        }
+        return ok
+    }
+}
+
+extension PhoneDriver {
+    /// ICMPv6 echo requests from the inner IPv6 address to `dst` through the tunnel.
+    func ping6(_ dst: [UInt8], count: Int) -> Int {
+        guard let src = ike.assigned?.ipv6?.bytes else { return 0 }
+        var ok = 0
+        for seq in 0..<count {
+            let payload = Array("swan-phone6-\(seq)".utf8) + SecureRandomBytes.make(24)
+            let packet = ICMP.echo6(src: src, dst: dst, id: 0x5158, seq: UInt16(seq), payload: payload)
+            inner.removeAll()
+            sendInner(packet)
+            if run(seconds: 3, until: { inner.contains { ICMP.isEchoReply6($0, from: dst, to: src, id: 0x5158, seq: UInt16(seq), payload: payload) } }) {
                 ok += 1
             }
         }
@@ -157,6 +176,27 @@ enum ICMP {
         let ic = checksum(ip[...])
         ip[10] = UInt8(ic >> 8); ip[11] = UInt8(ic & 0xff)
         return ip + icmp
+    }
+
+    /// ICMPv6 checksum over the pseudo-header (RFC 8200 §8.1) and the message.
+    static func checksum6(src: [UInt8], dst: [UInt8], icmp: [UInt8]) -> UInt16 {
+        let n = icmp.count
+        let pseudo = src + dst + [UInt8(n >> 24 & 0xff), UInt8(n >> 16 & 0xff), UInt8(n >> 8 & 0xff), UInt8(n & 0xff), 0, 0, 0, 58]
+        return checksum((pseudo + icmp)[...])
+    }
+
+    static func echo6(src: [UInt8], dst: [UInt8], id: UInt16, seq: UInt16, payload: [UInt8]) -> [UInt8] {
+        var icmp: [UInt8] = [128, 0, 0, 0, UInt8(id >> 8), UInt8(id & 0xff), UInt8(seq >> 8), UInt8(seq & 0xff)] + payload
+        let c = checksum6(src: src, dst: dst, icmp: icmp)
+        icmp[2] = UInt8(c >> 8); icmp[3] = UInt8(c & 0xff)
+        return [0x60, 0, 0, 0, UInt8(icmp.count >> 8), UInt8(icmp.count & 0xff), 58, 64] + src + dst + icmp
+    }
+
+    static func isEchoReply6(_ p: [UInt8], from: [UInt8], to: [UInt8], id: UInt16, seq: UInt16, payload: [UInt8]) -> Bool {
+        guard p.count >= 48, p[0] >> 4 == 6, p[6] == 58, Array(p[8..<24]) == from, Array(p[24..<40]) == to else { return false }
+        let b = Array(p[40...])
+        return b[0] == 129 && UInt16(b[4]) << 8 | UInt16(b[5]) == id && UInt16(b[6]) << 8 | UInt16(b[7]) == seq
+            && Array(b[8...]) == payload && checksum6(src: from, dst: to, icmp: b) == 0
     }
 
     static func isEchoReply4(_ p: [UInt8], from: [UInt8], to: [UInt8], id: UInt16, seq: UInt16, payload: [UInt8]) -> Bool {
