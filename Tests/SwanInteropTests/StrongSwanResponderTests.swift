@@ -152,7 +152,14 @@ final class StrongSwanResponderTests: XCTestCase {
     /// through the tunnel to strongSwan's side (libipsec decrypts our ESP in UDP and encrypts the replies).
     func testOurPhoneThroughStrongSwanToOurAAA() throws {
         try bringUp(radiusSecret: "swan-radius-secret", aaaSecret: "swan-radius-secret")
-        guard let charon else { return }
+        guard let charon, let net else { return }
+        var capture: Process?
+        if Shell.which("tshark") != nil {
+            capture = try Shell.spawn(NetnsPair.exec(net.b, ["tshark", "-i", net.vethB, "-w", dir + "/phone.pcapng", "-f", "udp"]),
+                                      logPath: dir + "/tshark.out")
+            _ = Shell.waitUntil(10) { Shell.read(self.dir + "/tshark.out").contains("Capturing") }
+        }
+        defer { if let c = capture, c.isRunning { c.interrupt(); c.waitUntilExit() } }
         let phone = try makePhone()
         let ok = phone.connect()
         XCTAssertTrue(ok, "phone: \(phone.ike.state)\n\(phone.logs.joined(separator: "\n"))\n--- charon\n\(charon.log.suffix(5000))\n--- radius\n\(events.all)")
@@ -174,6 +181,30 @@ final class StrongSwanResponderTests: XCTestCase {
         XCTAssertEqual(replies, 3, "echo replies through strongSwan's tunnel\n\(phone.logs.suffix(20).joined(separator: "\n"))\n\(charon.swanctl("--list-sas").output)")
         let after = charon.swanctl("--list-sas").output
         XCTAssertNotNil(after.range(of: #"in\s+[0-9a-f]{8},\s+[1-9]\d* bytes"#, options: .regularExpression), "strongSwan counted no inbound ESP:\n\(after)")
+
+        // Issue 9 from the phone's side: with the phone's keys, tshark opens every SK payload and
+        // ESP packet of the exchange with strongSwan, and nothing is malformed.
+        if let cap = capture {
+            usleep(500_000)
+            cap.interrupt()
+            cap.waitUntilExit()
+            let xdg = dir + "/xdg/wireshark"
+            try FileManager.default.createDirectory(atPath: xdg, withIntermediateDirectories: true)
+            try (phone.keyRows.ike.joined(separator: "\n") + "\n").write(toFile: xdg + "/ikev2_decryption_table", atomically: true, encoding: .utf8)
+            try (phone.keyRows.esp.joined(separator: "\n") + "\n").write(toFile: xdg + "/esp_sa", atomically: true, encoding: .utf8)
+            let r = Shell.run(["tshark", "-r", dir + "/phone.pcapng", "-o", "esp.enable_encryption_decode:TRUE", "-T", "fields", "-E", "separator=|",
+                               "-e", "eap.type", "-e", "eap.aka.subtype", "-e", "icmp.type", "-e", "_ws.malformed", "-e", "_ws.expert.severity"],
+                              env: ["XDG_CONFIG_HOME": dir + "/xdg", "HOME": dir + "/xdg"], timeout: 60, dropStderr: true)
+            XCTAssertEqual(r.status, 0)
+            let rows = r.output.split(separator: "\n").map { $0.split(separator: "|", omittingEmptySubsequences: false).map(String.init) }
+            XCTAssertFalse(rows.contains { $0.count > 3 && !$0[3].isEmpty }, "malformed:\n\(r.output.prefix(2000))")
+            let eapTypes = Set(rows.compactMap { $0.first }.filter { !$0.isEmpty })
+            XCTAssertTrue(eapTypes.isSuperset(of: ["1", "23"]), "decrypted EAP types (Identity, AKA): \(eapTypes)")
+            let akaSubtypes = Set(rows.compactMap { $0.count > 1 ? $0[1] : nil }.filter { !$0.isEmpty })
+            XCTAssertTrue(akaSubtypes.contains("1"), "decrypted AKA subtypes (Challenge = 1): \(akaSubtypes)")
+            let icmp = Set(rows.compactMap { $0.count > 2 ? $0[2] : nil }.filter { !$0.isEmpty })
+            XCTAssertTrue(icmp.isSuperset(of: ["0", "8"]), "decrypted ICMP types: \(icmp)")
+        }
     }
 
     /// The same with EAP-AKA' (RFC 5448/9048: NAI prefix 6, AT_KDF, AT_KDF_INPUT "WLAN", CK'/IK'):

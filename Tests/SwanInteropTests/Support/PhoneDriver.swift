@@ -17,6 +17,8 @@ final class PhoneDriver {
     var logs: [String] = []
     var inner: [[UInt8]] = []
     var established = false
+    /// Wireshark UAT rows (ikev2_decryption_table, esp_sa) for the SAs this phone made.
+    var keyRows: (ike: [String], esp: [String]) = ([], [])
     let start = Date()
 
     var now: Double { Date().timeIntervalSince(start) }
@@ -43,8 +45,11 @@ final class PhoneDriver {
                 install(c)
             case let .log(e):
                 logs.append(e.description)
-            case .ikeSAEstablished:
+            case let .ikeSAEstablished(info):
                 established = true
+                keyRows.ike.append(WiresharkIKEv2Table.row(spii: info.spiI, spir: info.spiR, encryption: info.suite.encryption,
+                                                          skEi: info.keys.SK_ei, skEr: info.keys.SK_er, integrity: info.suite.integrity,
+                                                          skAi: info.keys.SK_ai, skAr: info.keys.SK_ar))
             case let .ikeSADeleted(_, _, reason):
                 logs.append("IKE SA deleted: \(reason)")
             default:
@@ -59,10 +64,14 @@ final class PhoneDriver {
                                        integrity: c.suite.integrity, integrityKey: c.inboundIntegrityKey)
             let outT = try ESPTransform(encryption: c.suite.encryption, encryptionKey: c.outboundEncryptionKey,
                                         integrity: c.suite.integrity, integrityKey: c.outboundIntegrityKey)
-            espIn.sad.addInbound(ESPSecurityAssociation(spi: c.inboundSPI, direction: .inbound, transform: inT,
-                                                        esn: c.suite.extendedSequenceNumbers, owner: "phone"))
-            espOut = ESPSecurityAssociation(spi: c.outboundSPI, direction: .outbound, transform: outT,
-                                            esn: c.suite.extendedSequenceNumbers, owner: "phone")
+            let inSA = ESPSecurityAssociation(spi: c.inboundSPI, direction: .inbound, transform: inT,
+                                              esn: c.suite.extendedSequenceNumbers, owner: "phone")
+            let outSA = ESPSecurityAssociation(spi: c.outboundSPI, direction: .outbound, transform: outT,
+                                               esn: c.suite.extendedSequenceNumbers, owner: "phone")
+            espIn.sad.addInbound(inSA)
+            espOut = outSA
+            keyRows.esp.append(WiresharkESPSA.row(sa: inSA, source: c.remote.address.description, destination: c.local.address.description))
+            keyRows.esp.append(WiresharkESPSA.row(sa: outSA, source: c.local.address.description, destination: c.remote.address.description))
             child = c
         } catch {
             logs.append("cannot install Child SA: \(error)")
