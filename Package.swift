@@ -44,5 +44,8 @@ let package = Package(
         .testTarget(name: "CLITests", dependencies: ["TestSupport"]),
         .testTarget(name: "RuntimeTests", dependencies: ["Runtime", "AAA", "TestSupport"]),
         .testTarget(name: "UESimTests", dependencies: ["UESim", "TestSupport"]),
+        // strongSwan against our ePDG and our AAA, in network namespaces (root only).
+        .testTarget(name: "SwanInteropTests", dependencies: ["Runtime", "IKEv2", "UESim", "AAA", "HSS", "ESP", "AKA", "Crypto", "Wire", "TestSupport"],
+                    exclude: ["README.md"]),
     ]
 )

@@ -12,7 +12,11 @@ extension IKEInitiator {
         if let auth = payloads.auth, !responderSignatureChecked {
             // The ePDG's certificate AUTH (RFC 7296 §2.16): check the signature with the certificate's key.
             // The certificate chain itself is not validated (test networks use self-signed certificates).
-            guard let der = payloads.certs.first?.data, let cert = try? Certificate(der: der), let publicKey = try? cert.publicKey,
+            guard let der = payloads.certs.first?.data else {
+                fail("responder signed its AUTH (\(auth.method)) but sent no CERT to check it with (send a CERTREQ: certificateRequest)",
+                     notify: .AUTHENTICATION_FAILED); return
+            }
+            guard let cert = try? Certificate(der: der), let publicKey = try? cert.publicKey,
                   let idr = payloads.idr, let octets = authOctets(ofInitiator: false, idPrime: idr.idPrime),
                   SignatureAuthVerifier.verify(auth, signedOctets: octets, publicKey: publicKey) else {
                 fail("responder signature AUTH does not verify", notify: .AUTHENTICATION_FAILED); return
@@ -29,6 +33,13 @@ extension IKEInitiator {
             sendRequest(.IKE_AUTH, [.auth(AuthPayload(method: .SHARED_KEY_MIC, data: auth))], now: now)
         case .failure:
             fail("EAP-Failure", notify: .AUTHENTICATION_FAILED)
+        case .request where pkt.type == EAPType.identity:
+            // RFC 3748 §5.1: a gateway that relays EAP to an AAA server (strongSwan with
+            // eap-radius and eap_id=%any) asks for the identity first; the phone gives its NAI.
+            state = .eapInProgress
+            log(.info, "EAP-Request/Identity: answering with the NAI", layer: "eap")
+            sendRequest(.IKE_AUTH, [.eap(EAPPacket(code: .response, identifier: pkt.identifier, type: EAPType.identity,
+                                                   typeData: Array(config.nai.description.utf8)).serialize())], now: now)
         case .request:
             guard pkt.type == EAPType.aka || pkt.type == EAPType.akaPrime, let msg = try? EAPAKAMessage(parsing: pkt.typeData) else {
                 fail("unsupported EAP request type \(pkt.type.map(String.init) ?? "-")"); return
@@ -95,9 +106,9 @@ extension IKEInitiator {
                         return
                     }
                     msk = mskV
-                    var attrs: [AKAAttribute] = [.AT_RES(res: res, bits: UInt16(res.count * 8))]
-                    if method == EAPType.akaPrime { attrs.append(.AT_KDF(1)) }
-                    attrs.append(.AT_MAC([]))
+                    // No AT_KDF here: in an AKA'-Challenge response it means "I refuse the first KDF,
+                    // use this one" (RFC 9048 §3.2), and an AAA server rightly rejects it.
+                    let attrs: [AKAAttribute] = [.AT_RES(res: res, bits: UInt16(res.count * 8)), .AT_MAC([])]
                     sendEAP(EAPAKAMessage(subtype: .challenge, attributes: attrs), id: pkt.identifier, method: method, mac: macFn, now: now)
                 } catch {
                     fail("EAP key derivation failed: \(error)")

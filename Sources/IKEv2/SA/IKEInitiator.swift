@@ -205,7 +205,8 @@ public final class IKEInitiator: IKESA {
         let v6 = attrs.contains { $0.type == A.INTERNAL_IP6_ADDRESS } || (config.requestIPv6 && config.cpRequestAttributes == nil)
         tsiSent = (v4 || !v6 ? [TrafficSelector.anyV4] : []) + (v6 ? [TrafficSelector.anyV6] : [])
         tsrSent = tsiSent
-        var payloads: [Payload] = [.idi(idiSent), .idr(IDPayload(config.idrType, config.idrValue ?? config.apn)),
+        var payloads: [Payload] = [.idi(idiSent)] + (config.certificateRequest.map { [Payload.certreq($0)] } ?? []) + [
+                                   .idr(IDPayload(config.idrType, config.idrValue ?? config.apn)),
                                    .cp(CPPayload(cfgType: CPPayload.CFG_REQUEST, attributes: attrs)),
                                    .sa(SAPayload(proposals: proposals)), .tsi(TSPayload(tsiSent)), .tsr(TSPayload(tsrSent))]
         if let n = config.authNotifies {

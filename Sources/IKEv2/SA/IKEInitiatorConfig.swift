@@ -32,6 +32,10 @@ public struct IKEInitiatorConfig: Sendable {
     /// NAT-T do: the NAT_DETECTION_SOURCE_IP hash is made not to match (RFC 7296 §2.23
     /// lets a host pretend to be behind a NAT), so the responder encapsulates too.
     public var forceUDPEncapsulation = false
+    /// CERTREQ for the first IKE_AUTH request (RFC 7296 §3.7; encoding 4 with CA key hashes,
+    /// or empty for "any CA"). An ePDG that sends its CERT only when asked (strongSwan's default
+    /// send_cert = ifasked) otherwise signs its AUTH without a CERT the phone could check it with.
+    public var certificateRequest: CertPayload? = nil
 
     // Handset-profile knobs: raw wire forms that replace the ones built from the fields above.
     /// IKE_SA_INIT SA payload as a real phone sends it (several transforms per proposal); the

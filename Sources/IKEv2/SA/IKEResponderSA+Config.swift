@@ -17,6 +17,12 @@ extension IKEResponderSA {
         }
         guard let myAuth = mskAuth(msk: msk, ofInitiator: false, idPrime: idrSent.idPrime) else { return }
         var out: [Payload] = [.auth(AuthPayload(method: .SHARED_KEY_MIC, data: myAuth))]
+        establish(h, out: &out)
+    }
+
+    /// Both sides authenticated: the SA is up; allocates the inner addresses, answers the CP
+    /// request, creates the first Child SA and sends `out` with them.
+    func establish(_ h: IKEHeader, out: inout [Payload]) {
         isEstablished = true
         establishedAt = lastActivity
         phase = .established

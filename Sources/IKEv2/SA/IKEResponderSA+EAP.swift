@@ -12,7 +12,7 @@ extension IKEResponderSA {
         guard let idi = payloads.idi, let sai2 = payloads.sa, let tsiP = payloads.tsi, let tsrP = payloads.tsr else {
             reject(h, [NotifyPayload(.INVALID_SYNTAX)], reason: "IKE_AUTH without IDi, SA, TSi or TSr"); return
         }
-        if payloads.auth != nil {
+        if payloads.auth != nil, policy.peerCertificates == nil {
             reject(h, [NotifyPayload(.AUTHENTICATION_FAILED)], reason: "peer uses AUTH without EAP; only EAP-AKA is accepted"); return
         }
         self.idi = idi
@@ -29,6 +29,10 @@ extension IKEResponderSA {
         apn = ap.name
         let myID = payloads.idr ?? IDPayload(.ID_FQDN, ap.name)
         idrSent = myID
+        if let auth = payloads.auth, let trust = policy.peerCertificates {
+            handleCertificateAuth(h, payloads, auth: auth, idi: idi, myID: myID, trust: trust)
+            return
+        }
         var out: [Payload] = [.idr(myID)]
         let eapOnly = payloads.has(.EAP_ONLY_AUTHENTICATION)
         if let signer, !policy.omitAuthInFirstAuthResponse {

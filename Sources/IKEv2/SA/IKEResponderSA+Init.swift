@@ -46,7 +46,9 @@ extension IKEResponderSA {
                     peerSignatureHashes = stride(from: 0, to: d.count - 1, by: 2).map { UInt16(d[$0]) << 8 | UInt16(d[$0 + 1]) }
                 }
                 var out: [Payload] = [.sa(SAPayload(proposals: [proposal])), .ke(KEPayload(dhGroup: suite.dhGroup.rawValue, keyData: pair.publicValue)),
-                                      .nonce(nr),
+                                      .nonce(nr)]
+                if let trust = policy.peerCertificates { out.append(.certreq(trust.certificateRequest)) }
+                out += [
                                       .notify(NotifyPayload(.NAT_DETECTION_SOURCE_IP, data: NATDetection.hash(spiI: spiI, spiR: spiR, local))),
                                       .notify(NotifyPayload(.NAT_DETECTION_DESTINATION_IP, data: NATDetection.hash(spiI: spiI, spiR: spiR, remote)))]
                 if signer != nil {

@@ -41,6 +41,9 @@ public struct IKEResponderPolicy: Sendable {
     public var halfOpenTimeout: Double
     /// With this many half-open SAs or more, IKE_SA_INIT must carry a COOKIE (RFC 7296 §2.6); nil = never.
     public var cookieThreshold: Int? = nil
+    /// Accept initiators that authenticate with a certificate signature (AUTH 1/9–11/14)
+    /// instead of EAP-AKA; nil (the default) accepts EAP-AKA/AKA' only.
+    public var peerCertificates: PeerCertificatePolicy? = nil
 
     public init(ikeEncryption: [EncryptionAlgorithm] = [.ENCR_AES_CBC(keyBits: 128), .ENCR_AES_CBC(keyBits: 192), .ENCR_AES_CBC(keyBits: 256),
                                                         .ENCR_AES_GCM_16(keyBits: 128), .ENCR_AES_GCM_16(keyBits: 256),

@@ -27,6 +27,9 @@ public struct CoreOptions: Sendable {
     public var events: (@Sendable (CoreEvent) -> Void)?
     /// Overrides `epdg.omit_auth_in_first_auth_rsp` (the demo sets it for phones that need it).
     public var omitAuthInFirstAuthRsp: Bool?
+    /// PEM file of CA (or pinned) certificates: initiators with a certificate they vouch for may
+    /// authenticate by signature instead of EAP-AKA (off when nil; see `EPDGPeerCertificates`).
+    public var peerCertificateAuthorities: String?
 
     public init(mmeConfigPath: String = "config/mme-ims.cfg", imsConfigPath: String = "config/ims.cfg",
                 innerPath: InnerPath = .tun) {

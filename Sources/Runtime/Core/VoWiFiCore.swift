@@ -70,7 +70,7 @@ public final class VoWiFiCore: @unchecked Sendable {
         var epdgSettings = epdg
         if let o = options.omitAuthInFirstAuthRsp { epdgSettings.omitAuthInFirstAuthRsp = o }
         let mapped = EPDGPolicy.make(epdg: epdgSettings, mme: mme)
-        policy = mapped.policy
+        policy = try EPDGPeerCertificates.apply(options.peerCertificateAuthorities, to: mapped.policy)
         unsupportedAlgorithms = mapped.unsupported
         let fqdn = "epdg.epc.mnc\(mme.plmn.mnc3).mcc\(mme.plmn.mcc).pub.3gppnetwork.org"
         do { certificate = try EPDGCertificate.load(keyPath: epdg.privateKeyPath, certificatePath: epdg.certificatePath, fqdn: fqdn) }
