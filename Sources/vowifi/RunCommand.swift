@@ -2,7 +2,7 @@ import Foundation
 import Glibc
 import Runtime
 
-/// `vowifi run [-c config/mme-ims.cfg] [--ims config/ims.cfg] [--in-process] [--keys DIR]
+/// `vowifi run [-c config/mme-ims.cfg] [--ims config/ims.cfg] [--in-process] [--keys DIR] [--peer-ca PEM]
 /// [--capture FILE [--capture-max-size N]] [--events]`: starts the ePDG, HSS and IMS from the
 /// configs, prints a summary, and stops cleanly on SIGINT/SIGTERM (IKE SAs deleted first,
 /// SQNs already persisted). `--capture` writes a pcapng of the outer IKE/ESP and the
@@ -21,6 +21,7 @@ enum RunCommand {
             case "--ims": guard let v = value() else { return usage("--ims needs a file") }; o.imsConfigPath = v; i += 1
             case "--in-process": inProcessAsked = true
             case "--tun": o.innerPath = .tun
+            case "--peer-ca": guard let v = value() else { return usage("--peer-ca needs a PEM file") }; o.peerCertificateAuthorities = v; i += 1
             case "--keys": guard let v = value() else { return usage("--keys needs a directory") }; o.keyLogDirectory = v; i += 1
             case "--log": guard let v = value() else { return usage("--log needs a file") }; o.logFile = v; i += 1
             case "--log-options": guard let v = value() else { return usage("--log-options needs a value") }; o.logOptions = v; i += 1
