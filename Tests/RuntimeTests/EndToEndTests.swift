@@ -131,17 +131,21 @@ final class LoopbackUDP {
     let fd: Int32
     let port: UInt16
 
-    init() throws {
+    let peerHost: String
+
+    init(host: String = "127.0.0.1", port: UInt16 = 0, peerHost: String = "127.0.0.1") throws {
         let fd = socket(AF_INET, Int32(SOCK_DGRAM.rawValue), 0)
         self.fd = fd
+        self.peerHost = peerHost
         var a = sockaddr_in()
         a.sin_family = sa_family_t(AF_INET)
-        a.sin_addr.s_addr = inet_addr("127.0.0.1")
+        a.sin_port = UInt16(port).bigEndian
+        a.sin_addr.s_addr = inet_addr(host)
         let rc = withUnsafePointer(to: &a) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
         guard rc == 0 else { throw POSIXError(.EADDRINUSE) }
         var len = socklen_t(MemoryLayout<sockaddr_in>.size)
         _ = withUnsafeMutablePointer(to: &a) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &len) } }
-        port = UInt16(bigEndian: a.sin_port)
+        self.port = UInt16(bigEndian: a.sin_port)
     }
 
     deinit { close(fd) }
@@ -149,7 +153,7 @@ final class LoopbackUDP {
     func send(_ bytes: [UInt8], port: UInt16) {
         var a = sockaddr_in()
         a.sin_family = sa_family_t(AF_INET)
-        a.sin_addr.s_addr = inet_addr("127.0.0.1")
+        a.sin_addr.s_addr = inet_addr(peerHost)
         a.sin_port = port.bigEndian
         _ = bytes.withUnsafeBytes { b in
             withUnsafePointer(to: &a) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { sendto(fd, b.baseAddress, b.count, 0, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }

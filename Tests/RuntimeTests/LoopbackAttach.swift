@@ -14,14 +14,16 @@ struct LoopbackAttach {
     static let opc = [UInt8](hex: "cd63cb71954a9f4e48a5994e37a02baf")
 
     /// Runs the attach until the Child SA is installed or `timeout` passes.
-    static func run(ikePort: UInt16, natTPort: UInt16, forceUDPEncapsulation: Bool = false, timeout: Double = 10) throws -> LoopbackAttach {
-        let sock = try LoopbackUDP()
-        let ueEnd = IKEEndpoint(IPAddress(v4: 127, 0, 0, 1), sock.port)
+    static func run(host: String = "127.0.0.1", port: UInt16 = 0, epdgHost: String = "127.0.0.1",
+                    ikePort: UInt16, natTPort: UInt16, forceUDPEncapsulation: Bool = false, timeout: Double = 10) throws -> LoopbackAttach {
+        let sock = try LoopbackUDP(host: host, port: port, peerHost: epdgHost)
+        let ueEnd = IKEEndpoint(IPAddress(host)!, sock.port)
+        let epdgIP = IPAddress(epdgHost)!
         var cfg = IKEInitiatorConfig(imsi: "001010000000001", mcc: "001", mnc: "01")
         cfg.natTraversalPort = natTPort
         cfg.forceUDPEncapsulation = forceUDPEncapsulation
         let usim = try USIM(algorithm: .milenage(try Milenage(k: k, opc: opc)))
-        let ue = IKEInitiator(config: cfg, usim: usim, local: ueEnd, remote: IKEEndpoint(IPAddress(v4: 127, 0, 0, 1), ikePort), now: 0)
+        let ue = IKEInitiator(config: cfg, usim: usim, local: ueEnd, remote: IKEEndpoint(epdgIP, ikePort), now: 0)
         var child: ChildSADescription?
         func perform(_ actions: [IKEAction]) {
             for a in actions {
@@ -37,7 +39,7 @@ struct LoopbackAttach {
         while child == nil, Date() < deadline {
             guard let (d, from) = sock.receive(timeout: 0.5) else { perform(ue.poll(now: Date().timeIntervalSince1970)); continue }
             let msg = from == natTPort ? Array(d.dropFirst(4)) : d
-            perform(ue.handle(datagram: msg, from: IKEEndpoint(IPAddress(v4: 127, 0, 0, 1), from), to: ueEnd, now: 1))
+            perform(ue.handle(datagram: msg, from: IKEEndpoint(epdgIP, from), to: ueEnd, now: 1))
         }
         return LoopbackAttach(sock: sock, ue: ue, child: child)
     }

@@ -9,6 +9,9 @@ extension VoWiFiCore {
         if let e = epdg {
             l.append("  ePDG      IKE \(e.ikeAddress)  NAT-T/ESP \(e.natTAddress)  inner path: \(tun.map { "TUN \($0.name)" } ?? "in-process")")
             l.append("            sharded over \(cluster?.shards.count ?? 1) event loop(s) by SPI; IMS and inner path on loop 0")
+            if let c = cluster {
+                l.append("            plain ESP (IP protocol 50): " + (c.rawESP != nil ? "served on \(c.ikeAddress.host)" : "off (\(c.rawESPUnavailable ?? "-")); phones must use NAT-T"))
+            }
         }
         for p in mme.pdnList {
             l.append("  PDN       \(p.summary)")

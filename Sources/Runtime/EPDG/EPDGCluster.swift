@@ -18,6 +18,10 @@ public final class EPDGCluster: @unchecked Sendable {
     public private(set) var natTAddress: SocketAddress
     private var ikeReader: UDPDispatcher?
     private var natTReader: UDPDispatcher?
+    /// Plain ESP (IP protocol 50) on loop 0, when the process may open raw sockets.
+    public private(set) var rawESP: RawESPSocket?
+    /// Why plain ESP is not served (no privilege, IPv6 address), for the summary.
+    public private(set) var rawESPUnavailable: String?
     private var handles: (ike: UDPSendHandle, natT: UDPSendHandle)?
     private let routes = Mutex<[[UInt8]: (shard: Int, count: Int)]>([:])
     public let inner: InnerNetwork
@@ -88,13 +92,37 @@ public final class EPDGCluster: @unchecked Sendable {
             let (a, b) = (ikeAddress, natTAddress)
             try group.loops[i].submit { s.setBoundAddresses(ike: a, natT: b) }
         }
+        // Plain ESP: one raw socket on loop 0, each packet to the shard owning its SPI.
+        let ikeHost = ikeAddress
+        do {
+            let raw = try group.loops[0].submit { [weak self] in
+                try RawESPSocket.open(ikeHost, on: self!.group.loops[0]) { [weak self] b, peer in self?.dispatchRawESP(b, from: peer) }
+            }
+            rawESP = raw
+            for (i, s) in shards.enumerated() {
+                try group.loops[i].submit { s.transmitRawESP = { bytes, to in raw.send(bytes, to: to) } }
+            }
+        } catch {
+            rawESPUnavailable = "\(error)"
+        }
         // Packets toward UEs: to the shard that holds the UE's SAs.
         try group.loops[0].submit { [self] in inner.attach { [weak self] packet in self?.toUE(packet) } }
+    }
+
+    private func dispatchRawESP(_ b: UnsafeRawBufferPointer, from peer: SocketAddress) {
+        guard b.count >= 8 else { return }
+        let spi = UInt32(b[0]) << 24 | UInt32(b[1]) << 16 | UInt32(b[2]) << 8 | UInt32(b[3])
+        let shard = group.shard(for: UInt64(spi))
+        if shard == 0 { shards[0].receiveRawESP(b, from: peer); return }
+        let bytes = Array(b)
+        _ = group.loops[shard].execute { [self] in bytes.withUnsafeBytes { shards[shard].receiveRawESP($0, from: peer) } }
     }
 
     /// Sends DELETE for every IKE SA on every shard, then closes the ports.
     public func stop() {
         for (i, s) in shards.enumerated() { _ = try? group.loops[i].submit { s.stop() } }
+        if let raw = rawESP { _ = try? group.loops[0].submit { raw.close() } }
+        rawESP = nil
         ikeReader?.close(); natTReader?.close()
         ikeReader = nil; natTReader = nil
     }

@@ -48,6 +48,10 @@ public final class EPDGService: ServiceHandler, Service, @unchecked Sendable {
     /// Told when a phone set up an IKE SA with INITIAL_CONTACT (its IMSI), so a sharded
     /// host can drop that subscriber's stale SAs on the other shards.
     public var onInitialContact: ((_ imsi: String) -> Void)?
+    /// Sends plain ESP (IP protocol 50) when the host has a raw socket; Child SAs without
+    /// UDP encapsulation (no NAT, ports 500/500) use it.
+    public var transmitRawESP: (([UInt8], SocketAddress) -> Void)?
+    private var plainESP: Set<UInt32> = []
     /// Evidence hooks (capture, key files, decoded logs, events); nil costs one check per packet.
     public var evidence: CoreEvidence?
 
@@ -116,17 +120,27 @@ public final class EPDGService: ServiceHandler, Service, @unchecked Sendable {
         case let .malformed(why):
             logger.debug(.ipsec, "dropped datagram from \(peer): \(why)", dir: .from)
         case .esp:
-            for r in dataPlane.receive(udpPayload: Array(bytes)) {
-                switch r {
-                case let .deliver(packet, _, owner):
-                    evidence?.inner(packet, owner: owner)
-                    inner.fromUE(packet, owner: owner)
-                case let .dropped(spi, reason):
-                    logger.debug(.ipsec, "drop ESP from \(peer) spi=\(spi.map { "0x" + String($0, radix: 16) } ?? "-"): \(reason.rawValue)", dir: .from)
-                case let .rekeyNeeded(spi):
-                    logger.info(.ipsec, "SA 0x\(String(spi, radix: 16)) reached its soft byte lifetime")
-                case .ike, .keepalive: break
-                }
+            handleESP(bytes, from: peer)
+        }
+    }
+
+    /// Plain ESP (IP protocol 50) from a phone that does not use UDP encapsulation.
+    public func receiveRawESP(_ bytes: UnsafeRawBufferPointer, from peer: SocketAddress) {
+        evidence?.outerReceived(bytes, from: peer, to: ikeAddress)
+        handleESP(bytes, from: peer)
+    }
+
+    private func handleESP(_ bytes: UnsafeRawBufferPointer, from peer: SocketAddress) {
+        for r in dataPlane.receive(udpPayload: Array(bytes)) {
+            switch r {
+            case let .deliver(packet, _, owner):
+                evidence?.inner(packet, owner: owner)
+                inner.fromUE(packet, owner: owner)
+            case let .dropped(spi, reason):
+                logger.debug(.ipsec, "drop ESP from \(peer) spi=\(spi.map { "0x" + String($0, radix: 16) } ?? "-"): \(reason.rawValue)", dir: .from)
+            case let .rekeyNeeded(spi):
+                logger.info(.ipsec, "SA 0x\(String(spi, radix: 16)) reached its soft byte lifetime")
+            case .ike, .keepalive: break
             }
         }
     }
@@ -172,6 +186,11 @@ public final class EPDGService: ServiceHandler, Service, @unchecked Sendable {
         switch dataPlane.send(inner: packet) {
         case let .success((payload, sa)):
             guard let to = outerBySPI[sa.spi] else { return }
+            if plainESP.contains(sa.spi), let raw = transmitRawESP {
+                evidence?.inner(packet, owner: sa.owner)
+                raw(payload, to)
+                return
+            }
             if let e = evidence { e.inner(packet, owner: sa.owner); e.espSent(payload, from: natTAddress, to: to, owner: sa.owner) }
             send(payload, to: to, natT: true)
         case let .failure(reason):
@@ -206,6 +225,7 @@ public final class EPDGService: ServiceHandler, Service, @unchecked Sendable {
                 dataPlane.sad.removeInbound(spi: inSPI)
                 dataPlane.sad.removeOutbound(spi: outSPI)
                 outerBySPI[outSPI] = nil
+                plainESP.remove(outSPI)
                 if let r = routesBySPI.removeValue(forKey: outSPI) { onInnerRoute?(r, false) }
                 logger.info(.ipsec, "Delete IPsec SA in=0x\(String(inSPI, radix: 16)) out=0x\(String(outSPI, radix: 16))")
             case let .armTimer(at):
@@ -263,6 +283,12 @@ public final class EPDGService: ServiceHandler, Service, @unchecked Sendable {
             dataPlane.sad.addInbound(inbound)
             dataPlane.sad.addOutbound(outbound)
             outerBySPI[d.outboundSPI] = Self.socketAddress(d.remote)
+            if !d.udpEncapsulation {
+                if transmitRawESP == nil {
+                    logger.error(.ipsec, "Child SA 0x\(String(d.outboundSPI, radix: 16)) uses plain ESP (no NAT, ports 500/500) but this ePDG has no raw ESP socket (needs root or CAP_NET_RAW): the phone should force NAT-T", ue: d.imsi)
+                }
+                plainESP.insert(d.outboundSPI)
+            }
             let routed = [d.innerIPv4, d.innerIPv6].compactMap { $0?.bytes }
             routesBySPI[d.outboundSPI] = routed
             onInnerRoute?(routed, true)
