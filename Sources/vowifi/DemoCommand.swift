@@ -36,6 +36,7 @@ enum DemoCommand {
             case "--media": guard let v, let s = Double(v) else { return usage(a) }; o.media = s; i += 1
             case "--call": guard let v else { return usage(a) }; o.target = v; i += 1
             case "--out": guard let v else { return usage(a) }; o.out = v; i += 1
+            case "--capture": guard let v else { return usage(a) }; o.core.capturePath = v; i += 1
             case "--quiet": o.quiet = true
             case "-h", "--help": return usage(nil)
             default: return usage(a)
@@ -48,7 +49,7 @@ enum DemoCommand {
     static func usage(_ bad: String?) -> Int32 {
         let text = """
         usage: vowifi demo [-c config/mme-ims.cfg] [--ims config/ims.cfg] [--profile NAME] [--ues N]
-                           [--imsi IMSI] [--media SECONDS] [--call tel:666] [--out DIR] [--quiet]
+                           [--imsi IMSI] [--media SECONDS] [--call tel:666] [--out DIR] [--capture FILE] [--quiet]
         profiles: \(HandsetProfile.all.map(\.name).joined(separator: ", "))
         """
         if let bad { FileHandle.standardError.write(Data("vowifi demo: bad or incomplete option \(bad)\n".utf8)) }

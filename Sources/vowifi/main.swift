@@ -6,7 +6,9 @@ usage: vowifi <command> [options]
   run     [-c config/mme-ims.cfg] [--ims config/ims.cfg]   run the ePDG, HSS and IMS
   config  check FILE                                       print the resolved config or its errors
   bench   loop|crypto|aka|ike|esp|sip                      benchmarks of the hot paths
-  demo    [--profile NAME] [--ues N]                       simulated phones through the whole flow (the main job)
+  demo    [--profile NAME] [--ues N] [--tun]               simulated phones through the whole flow (the main job)
+  ue      --epdg HOST[:PORT] --imsi I --k K --opc O        one simulated phone against any ePDG/IMS
+  load    [--ues 1000] [--rate R] [--call-rate R]          many simulated phones: rates, latencies, failures
 """
 
 var args = Array(CommandLine.arguments.dropFirst())
@@ -22,6 +24,8 @@ case "run": status = RunCommand.run(args)
 case "bench" where args.first == "esp": status = BenchESP.run(Array(args.dropFirst()))
 case "bench": status = BenchCommand.run(args)
 case "demo": status = DemoCommand.run(args)
+case "ue": status = UECommand.run(args)
+case "load": status = LoadCommand.run(args)
 case "analyze": status = AnalyzeCommand.run(args)
 case "-h", "--help", "help": print(usage); status = 0
 default:
