@@ -252,7 +252,8 @@ enum LoadCommand {
         text += "include \"\(abs)\",\n"
         if let e = epdg {
             // Relative paths resolve against this file's directory: keep the original files.
-            text += "epdg: { certificate: \"\(e.certificatePath)\", private_key: \"\(e.privateKeyPath)\", sqn_db: \"\(e.sqnDB)\" },\n"
+            func absolute(_ p: String) -> String { URL(fileURLWithPath: p).standardizedFileURL.path }
+            text += "epdg: { certificate: \"\(absolute(e.certificatePath))\", private_key: \"\(absolute(e.privateKeyPath))\", sqn_db: \"\(absolute(e.sqnDB))\" },\n"
         }
         text += "pdn_list: [" + String(repeating: "{}, ", count: idx) + "{ first_ip_addr: \"198.18.0.2\", last_ip_addr: \"198.19.255.254\" }],\n"
         let file = out + "/mme-load.cfg"
