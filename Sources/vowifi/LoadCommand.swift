@@ -207,11 +207,10 @@ enum LoadCommand {
         final.0.started = last.started
         let unfinished = final.1.filter { !$0.finished }.count
 
-        // Detach every phone (IKE DELETE) and give the ePDG a moment to answer.
+        // Detach every phone (INFORMATIONAL Delete, not retransmitted) and give the ePDG a moment to read them.
         if o.detach {
             _ = try? loop.submit { [host] in host.detachAll() }
-            let until = Date().addingTimeInterval(5)
-            while Date() < until, ((try? loop.submit { [host] in host.activeCount }) ?? 0) > 0 { usleep(100_000) }
+            usleep(300_000)
         }
         _ = try? loop.submit { [host] in host.stop() }
 

@@ -131,8 +131,8 @@ final class PhoneHost: ServiceHandler, @unchecked Sendable {
         for (i, p) in phones.enumerated() { if let p { perform(i, p.detach(now: now())) } }
     }
 
-    /// Phones whose tunnel is still up or whose scenario still runs.
-    var activeCount: Int { phones.reduce(0) { $0 + (($1?.isActive ?? false) ? 1 : 0) } }
+    /// Phones whose IKE SA is still up.
+    var tunnelCount: Int { phones.reduce(0) { $0 + (($1?.hasTunnel ?? false) ? 1 : 0) } }
 
     private func perform(_ i: Int, _ actions: [PhoneAction]) {
         guard let ctx = context else { return }

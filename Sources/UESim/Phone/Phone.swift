@@ -134,7 +134,8 @@ public final class Phone {
         current = nil
         finished = false
         var tail: [PhoneAction] = []
-        if let ike, ike.isEstablished, !ike.isDead { tail = mapIKE(ike.delete(now: now), now: now) }
+        // Established: INFORMATIONAL Delete. Not yet: just stop (no more retransmissions), as a phone gives up.
+        if let ike, !ike.isDead { tail = mapIKE(ike.delete(now: now), now: now) }
         return out + tail + [.done(success: false)]
     }
 
@@ -154,6 +155,9 @@ public final class Phone {
     }
 
     // MARK: after the scenario (load tests)
+
+    /// The IKE SA is up (established and not deleted).
+    public var hasTunnel: Bool { ike.map { $0.isEstablished && !$0.isDead } ?? false }
 
     /// Attached, registered and idle: the scenario ended with the tunnel kept (`teardown: false`)
     /// and no call is running, so `placeCall` may start one.
