@@ -46,13 +46,15 @@ struct LoadStats: Sendable {
 
     mutating func callPlaced(at t: Double) { callsPlaced += 1 }
 
-    /// A failure reason without the per-phone details (SPIs, addresses, long numbers), so equal
-    /// causes group; short numbers (SIP status codes) stay.
+    /// A failure reason without the per-phone details (SPIs, addresses, counts, times), so equal
+    /// causes group; SIP status codes ("404 Not Found") stay.
     static func cause(step: PhoneStep, _ why: String) -> String {
-        let text = String(why.prefix(160))
-        guard let re = try? NSRegularExpression(pattern: "(0x)?[0-9a-fA-F.:]*[0-9][0-9a-fA-F.:]{3,}") else { return "\(step.rawValue): \(text)" }
-        let generic = re.stringByReplacingMatches(in: text, range: NSRange(text.startIndex..., in: text), withTemplate: "…")
-        return "\(step.rawValue): \(generic)"
+        var text = String(why.prefix(160))
+        for (pattern, template) in [("\\b[0-9]+(?! [A-Z][a-z])", "N"), ("(0x)?[0-9a-fA-F.:]*[0-9][0-9a-fA-F.:]{3,}", "…")] {
+            guard let re = try? NSRegularExpression(pattern: pattern) else { continue }
+            text = re.stringByReplacingMatches(in: text, range: NSRange(text.startIndex..., in: text), withTemplate: template)
+        }
+        return "\(step.rawValue): \(text)"
     }
 
     /// Nearest-rank percentile of sorted values.
@@ -158,7 +160,8 @@ struct LoadReport: Codable {
         }
         if !failures.isEmpty {
             t += "\nfailures by cause:\n"
-            for f in failures { t += rpad("\(f.count)", 7) + "  " + f.cause + "\n" }
+            for f in failures.prefix(12) { t += rpad("\(f.count)", 7) + "  " + f.cause + "\n" }
+            if failures.count > 12 { t += "  … and \(failures.count - 12) more causes (see the JSON)\n" }
         }
         t += "\n" + (passed ? "RESULT: PASS — no failures" : "RESULT: FAIL — \(counts.failures + counts.unfinished) failures") + "\n"
         return t
