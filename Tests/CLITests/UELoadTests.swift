@@ -113,6 +113,15 @@ final class UELoadTests: XCTestCase {
         XCTAssertEqual(xor.status, 0, xor.out + xor.err)
         XCTAssertFalse(xor.out.contains("INVITE"), xor.out)
 
+        // `vowifi load` against the same core by address: 20 load-test SIMs attach, register and call.
+        let load = try run(["load", "--ues", "20", "--rate", "50", "--epdg", "127.0.0.1:\(ike)", "--natt-port", "\(natT)",
+                            "--scenario", "call", "--media", "0.3", "--json", d + "/load.json", "--out", d], timeout: 90)
+        XCTAssertEqual(load.status, 0, load.out + load.err)
+        let json = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: d + "/load.json"))) as? [String: Any]
+        let counts = try XCTUnwrap(json?["counts"] as? [String: Any])
+        XCTAssertEqual(counts["registered"] as? Int, 20)
+        XCTAssertEqual(counts["callsCompleted"] as? Int, 20)
+
         // Bad usage: a Milenage SIM without OP/OPc is refused before any packet.
         let usage = try run(["ue", "--epdg", "127.0.0.1:\(ike)", "--imsi", "001010000000001", "--k", "465b5ce8b199b49faa5f0a2ee238a6bc"])
         XCTAssertEqual(usage.status, 2)
