@@ -58,6 +58,22 @@ enum DemoTUN {
         if profile.rejectsAuthInFirstAuthResponse, !o.quiet { print("note: profile \(profile.name) needs omit_auth_in_first_auth_rsp; it is on for this run") }
 
         defer { teardown(n) }
+        // Ctrl-C or kill: the children stop on the same signal; the namespaces must not outlive us.
+        var signalSources: [DispatchSourceSignal] = []
+        for sig in [SIGINT, SIGTERM] {
+            signal(sig, SIG_IGN)
+            let src = DispatchSource.makeSignalSource(signal: sig, queue: .global())
+            src.setEventHandler {
+                FileHandle.standardError.write(Data("vowifi demo --tun: interrupted, removing the namespaces\n".utf8))
+                for pid in children.all { kill(pid, SIGTERM) }
+                usleep(500_000)
+                teardown(n)
+                exit(130)
+            }
+            src.resume()
+            signalSources.append(src)
+        }
+        defer { signalSources.forEach { $0.cancel() } }
         do { try setup(n) } catch {
             FileHandle.standardError.write(Data("vowifi demo --tun: cannot set up the namespaces: \(error)\n".utf8))
             return 1
@@ -75,6 +91,7 @@ enum DemoTUN {
             FileHandle.standardError.write(Data("vowifi demo --tun: cannot start the core: \(error)\n".utf8))
             return 1
         }
+        children.add(core.processIdentifier)
         defer { if core.isRunning { kill(core.processIdentifier, SIGTERM); core.waitUntilExit() } }
         var text = ""
         let until = Date().addingTimeInterval(30)
@@ -113,6 +130,7 @@ enum DemoTUN {
             FileHandle.standardError.write(Data("vowifi demo --tun: cannot start the phone: \(error)\n".utf8))
             return 1
         }
+        children.add(ue.processIdentifier)
         ue.waitUntilExit()
         let after = tunCounters(ns: n.coreNS, dev: tun)
         if let a = after {
@@ -125,6 +143,16 @@ enum DemoTUN {
         if let line = rest.split(separator: "\n").last(where: { $0.hasPrefix("stopped") }), !o.quiet { print("core: \(line)") }
         return ue.terminationStatus
     }
+
+    /// The children (`ip netns exec` of the core and the phone) the signal handler must stop.
+    final class Children: @unchecked Sendable {
+        // @unchecked: guarded by `lock`.
+        private let lock = NSLock()
+        private var pids: [Int32] = []
+        func add(_ pid: Int32) { lock.lock(); pids.append(pid); lock.unlock() }
+        var all: [Int32] { lock.lock(); defer { lock.unlock() }; return pids }
+    }
+    static let children = Children()
 
     // MARK: namespaces
 

@@ -161,6 +161,13 @@ enum LoadCommand {
         if let r = o.callRate {
             host.onTick = { now in state.placeCalls(host: host, rate: r, total: totalCalls, target: nil, now: now) }
         }
+        // Against a remote ePDG there is no core to capture: the phones' side is written instead.
+        var phoneCapture: PhoneCapture?
+        if core == nil, let path = o.core.capturePath {
+            do { phoneCapture = try PhoneCapture(path: path) } catch { return fail("cannot write the capture \(path): \(error)") }
+            host.onWire = { [phoneCapture] sent, local, remote, payload in phoneCapture?.record(sent: sent, local: local, remote: remote, payload: payload) }
+        }
+        defer { phoneCapture?.close() }
         let logger = core?.logger ?? ((try? Logger(options: "all.level=error")) ?? nil)
         guard let logger else { return fail("no logger") }
         let rate: Double? = o.rate > 0 ? o.rate : nil
