@@ -51,6 +51,7 @@ enum UECommand {
         while i < args.count {
             let a = args[i]
             let v: String? = i + 1 < args.count ? args[i + 1] : nil
+            var takes = true
             func hex(_ n: Int?) -> [UInt8]? { v.flatMap(Hex.decode).flatMap { n == nil || $0.count == n! ? $0 : nil } }
             switch a {
             case "--epdg": guard let v else { return usage(a) }; o.epdg = v
@@ -77,11 +78,11 @@ enum UECommand {
             case "--password": guard let v else { return usage(a) }; o.sipPassword = v
             case "--imei": guard let v else { return usage(a) }; o.imei = v
             case "--step-timeout": guard let v, let s = Double(v), s > 0 else { return usage(a) }; o.stepTimeout = s
-            case "--quiet": o.quiet = true; i -= 1
+            case "--quiet": o.quiet = true; takes = false
             case "-h", "--help": print(usageText); return 0
             default: return usage(a, "unknown option")
             }
-            i += 2
+            i += takes ? 2 : 1
         }
         return ue(o)
     }
