@@ -19,6 +19,7 @@ enum DemoCommand {
         var out = "/tmp/vowifi-demo"
         var target = "tel:666"
         var quiet = false
+        var tun = false
     }
 
     static func run(_ args: [String]) -> Int32 {
@@ -36,11 +37,17 @@ enum DemoCommand {
             case "--media": guard let v, let s = Double(v) else { return usage(a) }; o.media = s; i += 1
             case "--call": guard let v else { return usage(a) }; o.target = v; i += 1
             case "--out": guard let v else { return usage(a) }; o.out = v; i += 1
+            case "--capture": guard let v else { return usage(a) }; o.core.capturePath = v; i += 1
             case "--quiet": o.quiet = true
+            case "--tun": o.tun = true
             case "-h", "--help": return usage(nil)
             default: return usage(a)
             }
             i += 1
+        }
+        if o.tun {
+            guard o.ues == 1 else { return usage("--ues with --tun (one phone)") }
+            return DemoTUN.run(o)
         }
         return demo(o)
     }
@@ -48,7 +55,8 @@ enum DemoCommand {
     static func usage(_ bad: String?) -> Int32 {
         let text = """
         usage: vowifi demo [-c config/mme-ims.cfg] [--ims config/ims.cfg] [--profile NAME] [--ues N]
-                           [--imsi IMSI] [--media SECONDS] [--call tel:666] [--out DIR] [--quiet]
+                           [--imsi IMSI] [--media SECONDS] [--call tel:666] [--out DIR] [--capture FILE] [--quiet]
+                           [--tun]   (root: the core with a TUN device in one network namespace, the phone in another)
         profiles: \(HandsetProfile.all.map(\.name).joined(separator: ", "))
         """
         if let bad { FileHandle.standardError.write(Data("vowifi demo: bad or incomplete option \(bad)\n".utf8)) }

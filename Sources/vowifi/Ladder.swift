@@ -16,9 +16,9 @@ final class Ladder: @unchecked Sendable {
     }
 
     /// Prints the ladder and the verdict table; true when every step of every phone passed.
-    func finish(results: [PhoneHost.Result], out: String) -> Bool {
+    func finish(results: [PhoneHost.Result], out: String?) -> Bool {
         var allPassed = !results.isEmpty
-        if results.count == 1, let r = results.first {
+        if results.count == 1, !quiet, let r = results.first {
             print("")
             print(pad("", 10) + pad("UE \(r.imsi)", 30) + pad("ePDG", 34) + "IMS")
             let t0 = r.traces.first?.at ?? 0
@@ -51,7 +51,7 @@ final class Ladder: @unchecked Sendable {
             else if !r.success { allPassed = false }
         }
         print("")
-        print(allPassed ? "RESULT: PASS — every step passed" : "RESULT: FAIL — see the failed step above and \(out)/vowifi.log")
+        print(allPassed ? "RESULT: PASS — every step passed" : "RESULT: FAIL — see the failed step above" + (out.map { " and \($0)/vowifi.log" } ?? ""))
         return allPassed
     }
 

@@ -23,6 +23,8 @@ case "bench" where args.first == "esp": status = BenchESP.run(Array(args.dropFir
 case "bench" where args.first == "ike": status = BenchIKE.run(Array(args.dropFirst()))
 case "bench": status = BenchCommand.run(args)
 case "demo": status = DemoCommand.run(args)
+case "ue": status = UECommand.run(args)
+case "load": status = LoadCommand.run(args)
 case "analyze": status = AnalyzeCommand.run(args)
 case "-h", "--help", "help": print(usage); status = 0
 default:

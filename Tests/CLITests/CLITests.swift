@@ -9,38 +9,6 @@ final class CLITests: XCTestCase {
         return debug
     }
 
-    struct Run { var status: Int32; var out: String; var err: String }
-
-    func run(_ args: [String], timeout: Double = 120) throws -> Run {
-        guard FileManager.default.isExecutableFile(atPath: Self.binary) else { throw XCTSkip("\(Self.binary) not built") }
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: Self.binary)
-        p.arguments = args
-        p.currentDirectoryURL = Vectors.repoRoot
-        let out = Pipe(), err = Pipe()
-        p.standardOutput = out; p.standardError = err
-        try p.run()
-        // Drain both pipes while the process runs, so a chatty child never blocks.
-        var outData = Data(), errData = Data()
-        let deadline = Date().addingTimeInterval(timeout)
-        while p.isRunning && Date() < deadline {
-            outData += out.fileHandleForReading.availableDataNonBlocking()
-            errData += err.fileHandleForReading.availableDataNonBlocking()
-            usleep(20_000)
-        }
-        if p.isRunning { p.terminate() }
-        p.waitUntilExit()
-        outData += out.fileHandleForReading.readDataToEndOfFile()
-        errData += err.fileHandleForReading.readDataToEndOfFile()
-        return Run(status: p.terminationStatus, out: String(decoding: outData, as: UTF8.self), err: String(decoding: errData, as: UTF8.self))
-    }
-
-    func tempDir() -> String {
-        let d = NSTemporaryDirectory() + "vowifi-cli-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
-        try? FileManager.default.createDirectory(atPath: d, withIntermediateDirectories: true)
-        return d
-    }
-
     /// The main job: one phone through attach, REGISTER, echo call, BYE, detach.
     func testDemoPasses() throws {
         let d = tempDir()
@@ -116,6 +84,42 @@ final class CLITests: XCTestCase {
         XCTAssertTrue(bad.err.contains("misspelt-key.cfg:5:"), bad.err)
         XCTAssertTrue(bad.err.contains("did you mean 'esp_duration'"), bad.err)
     }
+}
+
+/// Running the built binary, for every CLI test class.
+struct Run { var status: Int32; var out: String; var err: String }
+
+extension XCTestCase {
+    func run(_ args: [String], timeout: Double = 120) throws -> Run {
+        guard FileManager.default.isExecutableFile(atPath: CLITests.binary) else { throw XCTSkip("\(CLITests.binary) not built") }
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: CLITests.binary)
+        p.arguments = args
+        p.currentDirectoryURL = Vectors.repoRoot
+        let out = Pipe(), err = Pipe()
+        p.standardOutput = out; p.standardError = err
+        try p.run()
+        // Drain both pipes while the process runs, so a chatty child never blocks.
+        var outData = Data(), errData = Data()
+        let deadline = Date().addingTimeInterval(timeout)
+        while p.isRunning && Date() < deadline {
+            outData += out.fileHandleForReading.availableDataNonBlocking()
+            errData += err.fileHandleForReading.availableDataNonBlocking()
+            usleep(20_000)
+        }
+        if p.isRunning { p.terminate() }
+        p.waitUntilExit()
+        outData += out.fileHandleForReading.readDataToEndOfFile()
+        errData += err.fileHandleForReading.readDataToEndOfFile()
+        return Run(status: p.terminationStatus, out: String(decoding: outData, as: UTF8.self), err: String(decoding: errData, as: UTF8.self))
+    }
+
+    func tempDir() -> String {
+        let d = NSTemporaryDirectory() + "vowifi-cli-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        try? FileManager.default.createDirectory(atPath: d, withIntermediateDirectories: true)
+        return d
+    }
+
 }
 
 extension FileHandle {

@@ -117,7 +117,7 @@ final class CoreHarness {
     /// A phone with TS 35.208 set 1 keys, provisioned in the HSS.
     func addPhone(imsi: String = "001010000000001", profile: HandsetProfile = .android, port: UInt16 = 500, cardSQN: UInt64 = 0,
                   hssSQN: UInt64 = 0, scenario: PhoneConfig.Scenario = .call, mediaDuration: Double = 1, target: String = "tel:666",
-                  teardown: Bool = true) throws -> Phone {
+                  teardown: Bool = true, traces: Bool = true) throws -> Phone {
         let alg = AuthenticationAlgorithm.milenage(try Milenage(k: Self.set1K, opc: Self.set1OPc))
         hss.add(imsi: imsi, alg: alg, lastSQN: try SQN(hssSQN))
         let local = IKEEndpoint(IPAddress(v4: 203, 0, 113, UInt8(50 + phones.count)), port)
@@ -126,6 +126,7 @@ final class CoreHarness {
                               callTarget: target, mediaDuration: mediaDuration)
         cfg.idSeed = UInt64(phones.count + 1)
         cfg.teardown = teardown
+        cfg.traces = traces
         cfg.rtpPort = 50_000 + UInt16(2 * phones.count)
         let p = Phone(config: cfg)
         phones.append(p)

@@ -8,7 +8,7 @@ import Wire
 extension Phone {
     func ikeDatagram(_ bytes: [UInt8], from: IKEEndpoint, to: IKEEndpoint, now: Double) -> [PhoneAction] {
         guard let ike else { return [] }
-        var out: [PhoneAction] = [.trace(PhoneTrace(at: now, direction: .received, layer: "IKEv2", summary: Phone.describeIKE(bytes)))]
+        var out: [PhoneAction] = config.traces ? [.trace(PhoneTrace(at: now, direction: .received, layer: "IKEv2", summary: Phone.describeIKE(bytes)))] : []
         out += handleIKE(ike.handle(datagram: bytes, from: from, to: to, now: now), now: now)
         return out
     }
@@ -33,7 +33,9 @@ extension Phone {
             out += pass((config.profile.eapMethod == .akaPrime ? "EAP-AKA'" : "EAP-AKA") + ", MSK AUTH verified", now: now, next: .childSA)
             out += tunnelUp(now: now)
         case let .failed(reason, notify):
-            out += fail(reason + (notify.map { " (\($0.name))" } ?? ""), now: now)
+            var why = reason + (notify.map { reason.contains($0.name) ? "" : " (\($0.name))" } ?? "")
+            if let p = eapProblem { why += " after the phone's " + Phone.explainEAPProblem(p) }
+            out += fail(why, now: now)
         default: break
         }
         return out
@@ -47,7 +49,7 @@ extension Phone {
             case let .send(bytes, from, to):
                 // RFC 3948 §2.2: IKE on the NAT-T port carries the non-ESP marker.
                 let marker = to.port == config.natTPort
-                out.append(.trace(PhoneTrace(at: now, direction: .sent, layer: "IKEv2", summary: Phone.describeIKE(bytes))))
+                if config.traces { out.append(.trace(PhoneTrace(at: now, direction: .sent, layer: "IKEv2", summary: Phone.describeIKE(bytes)))) }
                 out.append(.sendIKE(marker ? UDPEncapsulation.nonESPMarker + bytes : bytes, from: from, to: to))
             case let .installChildSA(c):
                 installChild(c, now: now)
@@ -57,6 +59,8 @@ extension Phone {
             case let .armTimer(at):
                 ikeWake = min(ikeWake ?? at, at)
             case let .log(l):
+                // The USIM's or EAP peer's own verdict explains a later EAP-Failure.
+                if l.layer == "eap", l.level <= .warning { eapProblem = l.message }
                 out.append(.log(l.description))
             case let .ikeSADeleted(_, _, reason):
                 // The ePDG (or a dead peer) ended the tunnel under a running scenario.
@@ -142,6 +146,15 @@ extension Phone {
         ipID &+= 1
         return src.isIPv4 ? IPPacket.udp4(src: src.bytes, dst: dst.bytes, sport: sport, dport: dport, payload: payload, id: ipID)
                           : IPPacket.udp6(src: src.bytes, dst: dst.bytes, sport: sport, dport: dport, payload: payload)
+    }
+
+    /// Why the phone's side refused the EAP challenge, in the words a tester needs.
+    static func explainEAPProblem(_ log: String) -> String {
+        if log.contains("AUTN MAC failure") {
+            return "AKA-Authentication-Reject: the AUTN MAC does not verify with this SIM (wrong K, OP/OPc or algorithm, or another network's vector)"
+        }
+        if log.contains("AT_MAC") { return "EAP-AKA-Client-Error: the challenge's AT_MAC does not verify with this SIM's keys" }
+        return log
     }
 
     /// "IKE_SA_INIT request #0" style summary of an IKE datagram.

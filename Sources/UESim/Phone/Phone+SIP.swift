@@ -27,12 +27,13 @@ extension Phone {
     }
 
     func sipDatagram(_ bytes: [UInt8], from: SIPPeer, now: Double) -> [PhoneAction] {
-        guard var u = ua else { return [] }
+        // Parsed once, for the trace and the user agent both.
+        guard var u = ua, let m = try? SIPMessage(parsing: bytes) else { return [] }
         var out: [PhoneAction] = []
-        if let m = try? SIPMessage(parsing: bytes) {
+        if config.traces {
             out.append(.trace(PhoneTrace(at: now, direction: .received, layer: "SIP", summary: Phone.describeSIP(m))))
         }
-        let o = u.receive(bytes, from: from, now: now)
+        let o = u.receive(m, from: from, now: now)
         ua = u
         return out + handleSIP(o, now: now)
     }
@@ -45,7 +46,7 @@ extension Phone {
             case let .send(m, peer):
                 guard let dst = IPAddress(peer.address),
                       let pkt = innerUDP(to: dst, sport: config.sipPort, dport: peer.port, payload: m.serialized()) else { continue }
-                out.append(.trace(PhoneTrace(at: now, direction: .sent, layer: "SIP", summary: Phone.describeSIP(m))))
+                if config.traces { out.append(.trace(PhoneTrace(at: now, direction: .sent, layer: "SIP", summary: Phone.describeSIP(m)))) }
                 out += sendInner(pkt)
             case let .event(e):
                 out += sipEvent(e, now: now)

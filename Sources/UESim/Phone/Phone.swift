@@ -34,6 +34,9 @@ public final class Phone {
     var lastIKEState: IKEInitiator.State = .idle
     /// The digest algorithms the IMS challenged with (for the REGISTER line of the ladder).
     var challenges: [String] = []
+    /// The last EAP warning of the phone's own side (AUTN MAC failure, bad AT_MAC), kept to
+    /// explain the EAP-Failure that follows it.
+    var eapProblem: String?
 
     public init(config: PhoneConfig) { self.config = config }
 
@@ -131,7 +134,8 @@ public final class Phone {
         current = nil
         finished = false
         var tail: [PhoneAction] = []
-        if let ike, ike.isEstablished, !ike.isDead { tail = mapIKE(ike.delete(now: now), now: now) }
+        // Established: INFORMATIONAL Delete. Not yet: just stop (no more retransmissions), as a phone gives up.
+        if let ike, !ike.isDead { tail = mapIKE(ike.delete(now: now), now: now) }
         return out + tail + [.done(success: false)]
     }
 
@@ -148,5 +152,38 @@ public final class Phone {
         out += pass("INFORMATIONAL Delete(IKE) sent", now: now)
         finished = allPassed
         return out + [.done(success: allPassed)]
+    }
+
+    // MARK: after the scenario (load tests)
+
+    /// The IKE SA is up (established and not deleted).
+    public var hasTunnel: Bool { ike.map { $0.isEstablished && !$0.isDead } ?? false }
+
+    /// Attached, registered and idle: the scenario ended with the tunnel kept (`teardown: false`)
+    /// and no call is running, so `placeCall` may start one.
+    public var isIdleRegistered: Bool {
+        finished == true && current == nil && (ike.map { $0.isEstablished && !$0.isDead } ?? false)
+            && ua?.registrationState == .registered && ua?.isInCall == false
+    }
+
+    /// Starts another call on an idle registered phone (see `isIdleRegistered`): INVITE,
+    /// media, BYE as in the call scenario, then `.done` again with the tunnel kept.
+    public func placeCall(to target: String? = nil, now: Double) -> [PhoneAction] {
+        guard isIdleRegistered else { return [] }
+        finished = nil
+        rtp = nil; media = nil; mediaEndAt = nil
+        begin(.invite, now)
+        let t = target ?? config.profile.callTarget ?? config.callTarget
+        var out: [PhoneAction]
+        do { out = try withUAThrowing(now: now) { try $0.invite(t, now: now) } } catch { out = fail("\(error)", now: now) }
+        return out + wake()
+    }
+
+    /// Deletes the IKE SA of a phone whose scenario kept the tunnel up (INFORMATIONAL Delete).
+    public func detach(now: Double) -> [PhoneAction] {
+        guard let ike, ike.isEstablished, !ike.isDead else { return [] }
+        if finished == nil { finished = false }
+        current = nil
+        return mapIKE(ike.delete(now: now), now: now) + wake()
     }
 }

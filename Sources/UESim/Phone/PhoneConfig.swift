@@ -74,6 +74,9 @@ public struct PhoneConfig: Sendable {
     /// Move to the NAT-T port and UDP-encapsulate ESP even without a NAT, as most phones
     /// do; needed when the host cannot send raw ESP (IP protocol 50).
     public var forceUDPEncapsulation = true
+    /// Emit `.trace` actions (the ladder's messages); load runs turn them off to save the
+    /// per-message summaries.
+    public var traces = true
 
     public init(sim: SIMCredentials, mcc: String, mnc: String, apn: String = "ims", emergencyAPN: String = "EMERGENCY",
                 profile: HandsetProfile = .android, local: IKEEndpoint, epdg: IKEEndpoint, scenario: Scenario = .call,
