@@ -6,7 +6,10 @@ usage: vowifi <command> [options]
   run     [-c config/mme-ims.cfg] [--ims config/ims.cfg]   run the ePDG, HSS and IMS
   config  check FILE                                       print the resolved config or its errors
   bench   loop|crypto|aka|ike|esp|sip                      benchmarks of the hot paths
-  demo    [--profile NAME] [--ues N]                       simulated phones through the whole flow (the main job)
+  demo    [--profile NAME] [--ues N] [--tun]               simulated phones through the whole flow (the main job)
+  ue      --epdg HOST[:PORT] --imsi I --k K --opc O        one simulated phone against any ePDG/IMS
+  load    [--ues 1000] [--rate R] [--call-rate R]          many simulated phones: rates, latencies, failures
+  analyze FILE [--keys DIR] [--log LOG] [--html OUT]       rebuild each UE's flow from a capture
 """
 
 var args = Array(CommandLine.arguments.dropFirst())

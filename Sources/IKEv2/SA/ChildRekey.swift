@@ -23,7 +23,7 @@ extension IKESA {
     func startChildRekey(now: Double, inboundSPI: UInt32?, pfsGroup: DHGroup?) {
         guard isEstablished, !isDead, pending == nil,
               let old = inboundSPI.flatMap({ s in children.first { $0.inboundSPI == s } }) ?? children.first else { return }
-        let spi = max(0x100, SecureRandom.uint32())
+        let spi = allocateChildSPI()   // the ePDG's SPIs come from its allocator (sharding by SPI)
         let nonce = SecureRandom.bytes(32)
         var transforms = old.suite.transforms
         var pair: DHKeyPair?
@@ -134,7 +134,7 @@ extension IKESA {
         do { ck = try KeySchedule.childKeys(prf: suite.prf, skD: keys.SK_d, newSharedSecret: shared, ni: peerNonce, nr: nonce, suite: esp) } catch {
             sendResponse(to: h, [.notify(NotifyPayload(.NO_PROPOSAL_CHOSEN))]); return
         }
-        let mySPI = isInitiator ? max(0x100, SecureRandom.uint32()) : allocateChildSPI()
+        let mySPI = allocateChildSPI()
         let template = old ?? children.first
         let child = ChildSADescription(ikeSPIi: spiI, ikeSPIr: spiR, inboundSPI: mySPI, outboundSPI: u32(offered.spi), suite: esp,
                                        inboundEncryptionKey: ck.encryptionI, inboundIntegrityKey: ck.integrityI,

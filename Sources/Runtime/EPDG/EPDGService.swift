@@ -289,7 +289,9 @@ public final class EPDGService: ServiceHandler, Service, @unchecked Sendable {
                 }
                 plainESP.insert(d.outboundSPI)
             }
-            let routed = [d.innerIPv4, d.innerIPv6].compactMap { $0?.bytes }
+            // The UE's addresses (a rekeyed Child SA may not repeat them: then its TSi).
+            var routed = [d.innerIPv4, d.innerIPv6].compactMap { $0?.bytes }
+            if routed.isEmpty { routed = d.remoteTS.map(\.startAddress.bytes) }
             routesBySPI[d.outboundSPI] = routed
             onInnerRoute?(routed, true)
             // The callbox tutorial's style (Evidence/IPsecSALog.swift).

@@ -27,13 +27,16 @@ enum EPDGChild {
         let stop = StopFlag()
         let statusThread = Thread {
             while !stop.isSet {
-                let s = try? group.loops[0].submit { () -> String in
-                    guard let e = core.epdg else { return "" }
-                    let sas = e.responder.allSAs
-                    let est = sas.filter(\.isEstablished)
-                    return "established=\(e.established) ikeSAs=\(est.count) childSAs=\(est.reduce(0) { $0 + $1.children.count })"
-                        + " inner=" + est.map { "\($0.imsi)" }.joined(separator: ",") + "\n"
+                // The ePDG is sharded over the loops: sum what every shard holds.
+                var established = 0, ikeSAs = 0, childSAs = 0, imsis: [String] = []
+                for (i, e) in (core.cluster?.shards ?? []).enumerated() {
+                    guard let r = try? group.loops[i].submit({ () -> (Int, Int, Int, [String]) in
+                        let est = e.responder.allSAs.filter(\.isEstablished)
+                        return (e.established, est.count, est.reduce(0) { $0 + $1.children.count }, est.map(\.imsi))
+                    }) else { continue }
+                    established += r.0; ikeSAs += r.1; childSAs += r.2; imsis += r.3
                 }
+                let s: String? = "established=\(established) ikeSAs=\(ikeSAs) childSAs=\(childSAs) inner=" + imsis.joined(separator: ",") + "\n"
                 try? s?.write(toFile: dir + "/status", atomically: true, encoding: .utf8)
                 usleep(500_000)
             }
