@@ -44,5 +44,6 @@ let package = Package(
         .testTarget(name: "CLITests", dependencies: ["TestSupport"]),
         .testTarget(name: "RuntimeTests", dependencies: ["Runtime", "TestSupport"]),
         .testTarget(name: "UESimTests", dependencies: ["UESim", "TestSupport"]),
+        .testTarget(name: "IMSInteropTests", dependencies: ["Runtime", "IMS", "SIP", "TestSupport"]),
     ]
 )

@@ -20,6 +20,7 @@ switch command {
 case "config": status = ConfigCommand.run(args)
 case "run": status = RunCommand.run(args)
 case "bench" where args.first == "esp": status = BenchESP.run(Array(args.dropFirst()))
+case "bench" where args.first == "sip": status = BenchSIP.run(Array(args.dropFirst()))
 case "bench": status = BenchCommand.run(args)
 case "demo": status = DemoCommand.run(args)
 case "analyze": status = AnalyzeCommand.run(args)
