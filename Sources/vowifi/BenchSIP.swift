@@ -81,7 +81,7 @@ enum BenchSIP {
             do {
                 let port = try freePort()
                 let k = try startKamailio(dir: dir, port: port, users: users)
-                defer { k.terminate(); k.waitUntilExit() }
+                defer { Spawn.stop(k) }
                 kam = runSIPp(o.scenarios + "/bench_register_md5.xml", port: port, dir: dir, tag: "kam-reg", calls: o.users,
                               concurrency: o.concurrency, extra: ["-inf", dir + "/users.csv", "-au", "[field0]", "-ap", "[field1]"])
             } catch {
@@ -138,7 +138,7 @@ enum BenchSIP {
 
     /// A minimal registrar: MD5 digest from auth_db over db_text (the password column, HA1
     /// computed per request as our IMS does), bindings in usrloc memory (db_mode 0).
-    static func startKamailio(dir: String, port: UInt16, users: [(String, String)]) throws -> Process {
+    static func startKamailio(dir: String, port: UInt16, users: [(String, String)]) throws -> pid_t {
         let kdir = dir + "/kamailio"
         try FileManager.default.createDirectory(atPath: kdir + "/db", withIntermediateDirectories: true)
         let modules = ["/usr/lib/x86_64-linux-gnu/kamailio/modules", "/usr/lib/kamailio/modules"]
@@ -185,22 +185,17 @@ enum BenchSIP {
         for (n, (u, p)) in users.enumerated() { sub += "\(n + 1):\(u):\(domain):\(p)::\n" }
         try sub.write(toFile: kdir + "/db/subscriber", atomically: true, encoding: .utf8)
 
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: kamailioPath)
-        p.arguments = ["-f", kdir + "/kamailio.cfg", "-DD", "-E", "-Y", kdir, "-P", kdir + "/kamailio.pid", "-m", "128", "-M", "16"]
-        FileManager.default.createFile(atPath: kdir + "/kamailio.log", contents: nil)
-        let log = FileHandle(forWritingAtPath: kdir + "/kamailio.log")
-        p.standardOutput = log; p.standardError = log; p.standardInput = FileHandle.nullDevice
-        try p.run()
+        let pid = try Spawn.start(kamailioPath, ["-f", kdir + "/kamailio.cfg", "-DD", "-E", "-Y", kdir, "-P", kdir + "/kamailio.pid",
+                                                 "-m", "128", "-M", "16"], output: kdir + "/kamailio.log")
         // Listening once the port is taken (or give up after 5 s).
         let until = Date().addingTimeInterval(5)
-        while Date() < until, p.isRunning, canBind(port) { usleep(50_000) }
-        guard p.isRunning, !canBind(port) else {
-            if p.isRunning { p.terminate() }
+        while Date() < until, Spawn.running(pid), canBind(port) { usleep(50_000) }
+        guard Spawn.running(pid), !canBind(port) else {
+            Spawn.stop(pid)
             let text = (try? String(contentsOfFile: kdir + "/kamailio.log", encoding: .utf8)) ?? ""
             throw BenchError("kamailio did not start: \(text.suffix(600))")
         }
-        return p
+        return pid
     }
 
     // MARK: SIPp
@@ -221,23 +216,21 @@ enum BenchSIP {
     /// matters (-r far above what is reached); the rate is successful calls over the wall time.
     static func runSIPp(_ scenario: String, port: UInt16, dir: String, tag: String, calls: Int, concurrency: Int, extra: [String]) -> Result {
         var r = Result()
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: sipp)
         let stat = dir + "/\(tag).csv"
+        let args: [String]
         do {
-            p.arguments = ["-sf", scenario, "127.0.0.1:\(port)", "-i", "127.0.0.1", "-mi", "127.0.0.1",
-                           "-p", String(try freePort()), "-mp", String(try freePort() & ~1),
-                           "-key", "domain", domain, "-m", String(calls), "-l", String(concurrency), "-r", "100000",
-                           "-nostdin", "-trace_err", "-error_file", dir + "/\(tag)-errors.log",
-                           "-trace_stat", "-stf", stat, "-timeout", "120s"] + extra
+            args = ["-sf", scenario, "127.0.0.1:\(port)", "-i", "127.0.0.1", "-mi", "127.0.0.1",
+                    "-p", String(try freePort()), "-mp", String(try freePort() & ~1),
+                    "-key", "domain", domain, "-m", String(calls), "-l", String(concurrency), "-r", "100000",
+                    "-nostdin", "-trace_err", "-error_file", dir + "/\(tag)-errors.log",
+                    "-trace_stat", "-stf", stat, "-timeout", "120s"] + extra
         } catch { r.error = "\(error)"; return r }
-        p.currentDirectoryURL = URL(fileURLWithPath: dir)
-        FileManager.default.createFile(atPath: dir + "/\(tag).out", contents: nil)
-        let out = FileHandle(forWritingAtPath: dir + "/\(tag).out")
-        p.standardOutput = out; p.standardError = out; p.standardInput = FileHandle.nullDevice
         let t0 = Date()
-        do { try p.run() } catch { r.error = "\(error)"; return r }
-        p.waitUntilExit()
+        let status: Int32
+        do {
+            let pid = try Spawn.start(sipp, args, output: dir + "/\(tag).out")
+            status = Spawn.wait(pid)
+        } catch { r.error = "\(error)"; return r }
         r.seconds = Date().timeIntervalSince(t0)
         // The last row of the statistics file holds the cumulative counters.
         if let text = try? String(contentsOfFile: stat, encoding: .utf8) {
@@ -246,9 +239,15 @@ enum BenchSIP {
                 func col(_ name: String) -> Int? { head.firstIndex(of: name).flatMap { $0 < last.count ? Int(last[$0]) : nil } }
                 r.ok = col("SuccessfulCall(C)") ?? 0
                 r.failed = col("FailedCall(C)") ?? 0
+                // SIPp's own clock (epoch seconds, the third tab-separated part): first call
+                // to the last answer, without SIPp's start-up and exit.
+                func epoch(_ name: String) -> Double? {
+                    head.firstIndex(of: name).flatMap { $0 < last.count ? last[$0].split(separator: "\t").last.flatMap { Double($0) } : nil }
+                }
+                if let a = epoch("StartTime"), let b = epoch("CurrentTime"), b > a { r.seconds = b - a }
             }
         }
-        if p.terminationStatus != 0 && r.failed == 0 { r.error = "\(tag): SIPp exit \(p.terminationStatus) (see \(dir)/\(tag)-errors.log)" }
+        if status != 0 && r.failed == 0 { r.error = "\(tag): SIPp exit \(status) (see \(dir)/\(tag)-errors.log)" }
         return r
     }
 
@@ -324,4 +323,53 @@ enum BenchSIP {
     }
 
     static func pad(_ s: String, _ n: Int) -> String { s.count >= n ? s + " " : s + String(repeating: " ", count: n - s.count) }
+}
+
+/// posix_spawn and waitpid: the bench times SIPp to the millisecond, and Foundation's Process
+/// noticed a child's exit only minutes later here once another child (Kamailio) was running.
+enum Spawn {
+    static func start(_ path: String, _ args: [String], output: String) throws -> pid_t {
+        var fa = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&fa)
+        defer { posix_spawn_file_actions_destroy(&fa) }
+        posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_addopen(&fa, 1, output, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+        posix_spawn_file_actions_adddup2(&fa, 1, 2)
+        var attr = posix_spawnattr_t()
+        posix_spawnattr_init(&attr)
+        defer { posix_spawnattr_destroy(&attr) }
+        // The child starts with no blocked signal and default handlers, whatever ours are.
+        var none = sigset_t(); sigemptyset(&none)
+        var all = sigset_t(); sigfillset(&all)
+        posix_spawnattr_setsigmask(&attr, &none)
+        posix_spawnattr_setsigdefault(&attr, &all)
+        posix_spawnattr_setflags(&attr, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
+        let argv: [UnsafeMutablePointer<CChar>?] = ([path] + args).map { strdup($0) } + [nil]
+        defer { for a in argv { free(a) } }
+        var pid: pid_t = 0
+        let rc = posix_spawn(&pid, path, &fa, &attr, argv, environ)
+        guard rc == 0 else { throw BenchSIP.BenchError("cannot start \(path): \(String(cString: strerror(rc)))") }
+        return pid
+    }
+
+    /// Exit status (128 + signal when killed).
+    static func wait(_ pid: pid_t) -> Int32 {
+        var st: Int32 = 0
+        while waitpid(pid, &st, 0) < 0 && errno == EINTR {}
+        return st & 0x7f == 0 ? (st >> 8) & 0xff : 128 + (st & 0x7f)
+    }
+
+    static func running(_ pid: pid_t) -> Bool {
+        var st: Int32 = 0
+        return waitpid(pid, &st, WNOHANG) == 0
+    }
+
+    static func stop(_ pid: pid_t) {
+        kill(pid, SIGTERM)
+        let until = Date().addingTimeInterval(5)
+        var st: Int32 = 0
+        while Date() < until { if waitpid(pid, &st, WNOHANG) != 0 { return }; usleep(20_000) }
+        kill(pid, SIGKILL)
+        _ = waitpid(pid, &st, 0)
+    }
 }

@@ -17,7 +17,9 @@ final class LoopbackIMS {
     static let domain = "ims.mnc001.mcc001.3gppnetwork.org"
 
     /// `extraUsers`: ue_db entries (config text) appended to the repo's list.
-    init(extraUsers: [String] = []) throws {
+    /// `pcscfFirst`: list the P-CSCF address 192.168.4.1 (not on this host) before 127.0.0.1,
+    /// as config/ims.cfg does.
+    init(extraUsers: [String] = [], pcscfFirst: Bool = false) throws {
         dir = NSTemporaryDirectory() + "vowifi-interop-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         port = try LoopbackIMS.freePort()
@@ -28,7 +30,8 @@ final class LoopbackIMS {
         let merged = ueDB[..<close.lowerBound] + extraUsers.map { "  " + $0 + ",\n" }.joined() + ueDB[close.lowerBound...]
         try String(merged).write(toFile: dir + "/ue_db.cfg", atomically: true, encoding: .utf8)
         let ims = """
-        sip_addr: [ { addr: "127.0.0.1:\(port)", port_min: \(mediaPortMin), port_max: \(mediaPortMin + 400) } ],
+        sip_addr: [ \(pcscfFirst ? "\"192.168.4.1:\(port)\", " : "")\
+        { addr: "127.0.0.1:\(port)", port_min: \(mediaPortMin), port_max: \(mediaPortMin + 400) } ],
         domain: "\(LoopbackIMS.domain)",
         echo: [ "tel:666", "tel:+666", { impu: "tel:404", code: 404 } ],
         precondition: "on",

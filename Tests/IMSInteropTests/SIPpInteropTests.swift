@@ -106,6 +106,8 @@ final class SIPpInteropTests: XCTestCase {
         assertPassed(r, "echo call over \(transport)")
         XCTAssertTrue(r.messages.contains("SIP/2.0 180"), r.messages)
         XCTAssertTrue(r.messages.contains("c=IN IP4 127.0.0.1"), "the answer names the loopback media address\n\(r.messages)")
+        XCTAssertTrue(r.messages.contains("Contact: <sip:127.0.0.1:\(ims.port)"), r.messages)
+        XCTAssertFalse(r.messages.contains("192.168.4.1"), r.messages)
         XCTAssertTrue(ims.dialogs.isEmpty, "BYE ends the echo dialog: \(ims.dialogs)")
     }
 
@@ -115,6 +117,14 @@ final class SIPpInteropTests: XCTestCase {
 
     func testEchoCallOverTCPEchoesRTP() throws {
         try echoCall(transport: "t1", callee: "tel:666")
+    }
+
+    /// config/ims.cfg lists the P-CSCF addresses before 127.0.0.1: a SIPp on this host must
+    /// still be answered from 127.0.0.1 (Via, Contact, SDP) and get its RTP echoed there.
+    func testEchoCallWhenLoopbackIsNotTheFirstSIPAddress() throws {
+        ims.stop()
+        ims = try LoopbackIMS(pcscfFirst: true)
+        try echoCall(transport: "u1", callee: "tel:+666")
     }
 
     // MARK: phone to phone

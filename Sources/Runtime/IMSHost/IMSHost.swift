@@ -24,7 +24,9 @@ public final class IMSHost: ServiceHandler, Service, @unchecked Sendable {
     /// Addresses that could not be bound (not on this host): reported in the summary.
     public private(set) var unbound: [String] = []
     public private(set) var bound: [String] = []
+    /// The latest IMS events (at most `eventLimit`), for tests and the remote API.
     public private(set) var events: [IMSEvent] = []
+    public static let eventLimit = 4096
 
     public init(core: IMSCore, socketAddresses: [SocketAddress], inner: InProcessInnerNetwork?, logger: Logger) {
         self.core = core
@@ -119,6 +121,8 @@ public final class IMSHost: ServiceHandler, Service, @unchecked Sendable {
             case let .closeConnection(peer):
                 if let s = streamByPeer[peer] { ctx.close(s) }
             case let .event(e):
+                // The newest events only: a long run (or a bench) must not grow without bound.
+                if events.count >= IMSHost.eventLimit { events.removeFirst(events.count / 2) }
                 events.append(e)
                 logger.info(.ims, "\(e)")
             }
