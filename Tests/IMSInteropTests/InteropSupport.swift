@@ -30,7 +30,7 @@ final class LoopbackIMS {
         let merged = ueDB[..<close.lowerBound] + extraUsers.map { "  " + $0 + ",\n" }.joined() + ueDB[close.lowerBound...]
         try String(merged).write(toFile: dir + "/ue_db.cfg", atomically: true, encoding: .utf8)
         let ims = """
-        sip_addr: [ \(pcscfFirst ? "\"192.168.4.1:\(port)\", " : "")\
+        sip_addr: [ \(pcscfFirst ? "{ addr: \"192.168.4.1:\(port)\", port_min: \(mediaPortMin), port_max: \(mediaPortMin + 400) }, " : "")\
         { addr: "127.0.0.1:\(port)", port_min: \(mediaPortMin), port_max: \(mediaPortMin + 400) } ],
         domain: "\(LoopbackIMS.domain)",
         echo: [ "tel:666", "tel:+666", { impu: "tel:404", code: 404 } ],
