@@ -24,9 +24,7 @@ public final class IMSHost: ServiceHandler, Service, @unchecked Sendable {
     /// Addresses that could not be bound (not on this host): reported in the summary.
     public private(set) var unbound: [String] = []
     public private(set) var bound: [String] = []
-    /// The latest IMS events (at most `eventLimit`), for tests and the remote API.
     public private(set) var events: [IMSEvent] = []
-    public static let eventLimit = 4096
 
     public init(core: IMSCore, socketAddresses: [SocketAddress], inner: InProcessInnerNetwork?, logger: Logger) {
         self.core = core
@@ -121,12 +119,12 @@ public final class IMSHost: ServiceHandler, Service, @unchecked Sendable {
             case let .closeConnection(peer):
                 if let s = streamByPeer[peer] { ctx.close(s) }
             case let .event(e):
-                // The newest events only: a long run (or a bench) must not grow without bound.
-                if events.count >= IMSHost.eventLimit { events.removeFirst(events.count / 2) }
                 events.append(e)
                 logger.info(.ims, "\(e)")
             }
         }
+        // `events` keeps the newest ones only: a long run (or a bench) must not grow without bound.
+        if events.count > IMSHost.eventLimit { events.removeFirst(events.count - IMSHost.eventLimit / 2) }
         if let d = core.nextDeadline {
             ctx.armTimer(key: 1, after: .milliseconds(max(0, Int64((d - Self.seconds()) * 1000))))
         }
@@ -174,6 +172,9 @@ public final class IMSHost: ServiceHandler, Service, @unchecked Sendable {
     }
 
     // MARK: helpers
+
+    /// How many of the latest IMS events `events` holds.
+    public static let eventLimit = 4096
 
     static func seconds() -> Double { Double(MonotonicClock.now()) / 1e9 }
 
