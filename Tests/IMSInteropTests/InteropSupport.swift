@@ -147,7 +147,7 @@ struct SIPpRun {
         h.process.executableURL = URL(fileURLWithPath: path)
         h.process.arguments = args
         h.process.currentDirectoryURL = URL(fileURLWithPath: dir)
-        FileManager.default.createFile(atPath: h.outFile, contents: nil)
+        _ = FileManager.default.createFile(atPath: h.outFile, contents: nil)
         let out = FileHandle(forWritingAtPath: h.outFile)
         h.process.standardOutput = out
         h.process.standardError = out
