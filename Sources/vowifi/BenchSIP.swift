@@ -113,7 +113,7 @@ enum BenchSIP {
         for (u, p) in users { db += "  { impi: \"\(u)\", pwd: \"\(p)\", authent_type: \"MD5\", impu: [\"\(u)\"] },\n" }
         db += "],\n"
         try db.write(toFile: dir + "/ue_db.cfg", atomically: true, encoding: .utf8)
-        let media = UInt16.random(in: 20000...30000) & ~1
+        let media = UInt16.random(in: 20000...28000) & ~1   // below the ephemeral range (32768+)
         let ims = """
         sip_addr: [ { addr: "127.0.0.1:\(port)", port_min: \(media), port_max: \(media + 4000) } ],
         domain: "\(domain)",

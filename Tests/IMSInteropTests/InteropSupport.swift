@@ -23,7 +23,7 @@ final class LoopbackIMS {
         dir = NSTemporaryDirectory() + "vowifi-interop-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         port = try LoopbackIMS.freePort()
-        mediaPortMin = UInt16.random(in: 20000...40000) & ~1
+        mediaPortMin = UInt16.random(in: 20000...31000) & ~1   // below the ephemeral range (32768+)
         let repo = Vectors.repoRoot
         let ueDB = try String(contentsOf: repo.appendingPathComponent("config/ue_db-ims.cfg"), encoding: .utf8)
         guard let close = ueDB.range(of: "]", options: .backwards) else { throw XCTSkip("config/ue_db-ims.cfg has no ue_db list") }
