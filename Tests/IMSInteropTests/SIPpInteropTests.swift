@@ -23,8 +23,16 @@ final class SIPpInteropTests: XCTestCase {
 
     // MARK: IMS AKA
 
+    /// SIPp 3.6.1 handles RES as a C string: when RES (8 bytes, fresh per RAND) holds a 0x00
+    /// byte (about 3 % of challenges) its digest is wrong and gets our 403. The 401's RAND is new
+    /// on every run, so such a run is repeated (twice at most); a real fault fails every time.
+    static func sippRESQuirk(_ r: SIPpRun) -> Bool { r.status != 0 && r.messages.contains("SIP/2.0 403") }
+
     func registerAKA(transport: String) throws {
-        let r = try SIPpRun.run("register_aka.xml", port: ims.port, transport: transport, keys: SIM8.keys())
+        var r = try SIPpRun.run("register_aka.xml", port: ims.port, transport: transport, keys: SIM8.keys())
+        for _ in 0..<2 where Self.sippRESQuirk(r) {
+            r = try SIPpRun.run("register_aka.xml", port: ims.port, transport: transport, keys: SIM8.keys())
+        }
         assertPassed(r, "IMS AKA REGISTER over \(transport)")
         XCTAssertTrue(r.messages.contains("algorithm=AKAv1-MD5"), r.messages)
         XCTAssertTrue(r.messages.contains("SIP/2.0 200"), r.messages)
@@ -75,6 +83,13 @@ final class SIPpInteropTests: XCTestCase {
     /// REGISTER (IMS AKA), INVITE to the echo number with an SDP offer naming the test's RTP
     /// socket, then RTP from that socket must come back unchanged from the IMS's echo port.
     func echoCall(transport: String, callee: String) throws {
+        for attempt in 1...3 {
+            if try echoCallAttempt(transport: transport, callee: callee, lastAttempt: attempt == 3) { return }
+        }
+    }
+
+    /// false when SIPp's RES quirk (see `sippRESQuirk`) spoilt the registration: try again.
+    func echoCallAttempt(transport: String, callee: String, lastAttempt: Bool) throws -> Bool {
         let rtp = try RTPSocket()
         var keys = SIM8.keys()
         keys["rtp_ip"] = "127.0.0.1"; keys["rtp_port"] = String(rtp.port); keys["callee"] = callee
@@ -82,13 +97,15 @@ final class SIPpInteropTests: XCTestCase {
         // Wait for the confirmed echo dialog and its media port.
         var echoPort: UInt16? = nil
         let until = Date().addingTimeInterval(15)
-        while echoPort == nil, Date() < until {
+        while echoPort == nil, Date() < until, sipp.process.isRunning {
             if let d = ims.dialogs.first(where: { $0.kind == .echo && $0.state == .start }), let m = d.media { echoPort = m.localRTPPort }
             else { usleep(20_000) }
         }
         guard let port = echoPort else {
             let r = sipp.wait(timeout: 5)
-            return XCTFail("no confirmed echo dialog\n\(r.summary)\n\(ims.log.suffix(4000))")
+            if Self.sippRESQuirk(r) && !lastAttempt { return false }
+            XCTFail("no confirmed echo dialog\n\(r.summary)\n\(ims.log.suffix(4000))")
+            return true
         }
         XCTAssertGreaterThanOrEqual(port, ims.mediaPortMin)
         var echoed = 0
@@ -109,6 +126,7 @@ final class SIPpInteropTests: XCTestCase {
         XCTAssertTrue(r.messages.contains("Contact: <sip:127.0.0.1:\(ims.port)"), r.messages)
         XCTAssertFalse(r.messages.contains("192.168.4.1"), r.messages)
         XCTAssertTrue(ims.dialogs.isEmpty, "BYE ends the echo dialog: \(ims.dialogs)")
+        return true
     }
 
     func testEchoCallOverUDPEchoesRTP() throws {
