@@ -8,8 +8,8 @@ import Runtime
 /// another loopback port, started here with a generated kamailio.cfg. Prints both side by side.
 enum BenchSIP {
     struct Options {
-        var users = 2000
-        var calls = 1000
+        var users = 5000
+        var calls = 2000
         var concurrency = 50
         var scenarios = ""
         var kamailio = true
