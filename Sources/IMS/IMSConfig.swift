@@ -75,10 +75,21 @@ public struct IMSConfig: Sendable {
         self.userAgent = userAgent; self.mncDigits = mncDigits; self.challengeLifetime = challengeLifetime
     }
 
-    /// Our address in the family of `peer` (IPv6 when the peer's address has a colon).
+    /// Our address in the family of `peer` (IPv6 when the peer's address has a colon). A peer
+    /// on this host (SIPp on 127.0.0.1) gets our loopback address when one is configured: the
+    /// first address of the family is a P-CSCF address it cannot reach, and the echo media
+    /// could not be bound there without the TUN.
     public func localAddress(for peer: SIPPeer) -> String {
         let v6 = peer.address.contains(":")
+        if IMSConfig.isLoopback(peer.address),
+           let lo = sipAddresses.first(where: { IMSConfig.isLoopback($0) && $0.contains(":") == v6 }) {
+            return lo
+        }
         return sipAddresses.first(where: { $0.contains(":") == v6 }) ?? sipAddresses.first ?? (v6 ? "::1" : "127.0.0.1")
+    }
+
+    static func isLoopback(_ address: String) -> Bool {
+        address.hasPrefix("127.") || address == "::1" || address.lowercased() == "0:0:0:0:0:0:0:1"
     }
 
     /// host[:port] form of our address for URIs and Via (IPv6 in brackets).

@@ -16,6 +16,9 @@ public final class IMSCore {
     var registrations: [String: IMSRegistration] = [:]
     /// IMPU key (see `IMSIdentity.key`) → IMPI of the registered identities.
     var impuIndex: [String: String] = [:]
+    /// The earliest `expiresAt` of any binding (or earlier): keeps `nextDeadline` and
+    /// `tick` from walking every registration after each message.
+    var bindingDeadline: Double? = nil
     var challenges: [String: Challenge] = [:]
     var authenticated: [String: Challenge] = [:]
     /// Negotiated Gm SAs per IMPI (the newest last).
@@ -118,7 +121,7 @@ public final class IMSCore {
     public var nextDeadline: Double? {
         var d: [Double] = []
         if let t = layer.nextDeadline { d.append(t) }
-        for r in registrations.values { for b in r.bindings { d.append(b.expiresAt) } }
+        if let b = bindingDeadline { d.append(b) }
         for s in regSubscriptions.values { d.append(s.expiresAt) }
         for c in echoCalls.values { if let t = c.nextDeadline { d.append(t) } }
         for c in challenges.values { d.append(c.expiresAt) }

@@ -210,6 +210,9 @@ extension IMSCore {
     }
 
     func expireRegistrations(now: Double) -> [IMSAction] {
+        // Scan only when the earliest binding is due: ticks come with every transaction timer.
+        guard let due = bindingDeadline, due <= now else { return [] }
+        defer { bindingDeadline = registrations.values.lazy.flatMap { $0.bindings }.map(\.expiresAt).min() }
         var out: [IMSAction] = []
         for (impi, var reg) in registrations {
             let expired = reg.bindings.filter { $0.expiresAt <= now }
@@ -265,6 +268,8 @@ extension IMSCore {
         if let old = registrations[impi] { for u in old.impus { impuIndex[IMSIdentity.key(u)] = nil } }
         registrations[impi] = reg
         if let reg { for u in reg.impus { impuIndex[IMSIdentity.key(u)] = impi } }
+        // Only ever lowered here; removals leave it early, which costs one extra scan at most.
+        if let earliest = reg?.bindings.lazy.map(\.expiresAt).min() { bindingDeadline = min(bindingDeadline ?? earliest, earliest) }
     }
 
     /// Contacts are the same binding when user, host and port match (RFC 3261 §19.1.4, simplified).

@@ -45,6 +45,18 @@ public struct SIPTransactionLayer: Sendable {
     public var timers: SIPTimerValues
     var servers: [SIPTransactionKey: Record] = [:]
     var clients: [SIPTransactionKey: Record] = [:]
+    /// Every armed timer by deadline (a binary min-heap). Entries whose timer was cancelled,
+    /// re-armed or whose transaction ended stay until they reach the top and are dropped
+    /// there, so arming is O(log n) and `nextDeadline` O(1) however many transactions live
+    /// (completed ones linger 64*T1 for Timer J/K).
+    var heap: [TimerEntry] = []
+
+    struct TimerEntry: Sendable {
+        var at: Double
+        var key: SIPTransactionKey
+        var server: Bool
+        var timer: SIPTransactionTimer
+    }
 
     public init(timers: SIPTimerValues = SIPTimerValues()) { self.timers = timers }
 
@@ -52,9 +64,7 @@ public struct SIPTransactionLayer: Sendable {
     public var clientCount: Int { clients.count }
 
     /// The earliest armed timer, when `tick` should next be called.
-    public var nextDeadline: Double? {
-        (servers.values.flatMap { $0.deadlines.values } + clients.values.flatMap { $0.deadlines.values }).min()
-    }
+    public var nextDeadline: Double? { heap.first?.at }
 
     /// A message received from `peer`. Requests that match no transaction start one (ACK excepted)
     /// and are delivered; responses that match none (2xx retransmissions, proxied responses) are delivered as is.
@@ -120,18 +130,54 @@ public struct SIPTransactionLayer: Sendable {
     /// Fires every timer due at `now`.
     public mutating func tick(now: Double) -> [Output] {
         var out: [Output] = []
-        for server in [true, false] {
-            let keys = Array(server ? servers.keys : clients.keys)
-            for key in keys {
-                while var rec = server ? servers[key] : clients[key],
-                      let (timer, _) = rec.deadlines.filter({ $0.value <= now }).min(by: { $0.value < $1.value }) {
-                    rec.deadlines[timer] = nil
-                    let acts = rec.machine.handle(.timer(timer), now: now)
-                    out += apply(acts, to: &rec, key: key, server: server)
-                }
-            }
+        // Due timers in deadline order; a timer armed for now or earlier by an action runs too.
+        while let top = heap.first, top.at <= now {
+            popHeap()
+            guard var rec = top.server ? servers[top.key] : clients[top.key], rec.deadlines[top.timer] == top.at else { continue }
+            rec.deadlines[top.timer] = nil
+            let acts = rec.machine.handle(.timer(top.timer), now: now)
+            out += apply(acts, to: &rec, key: top.key, server: top.server)
         }
+        pruneHeap()
         return out
+    }
+
+    // MARK: timer heap
+
+    private func isLive(_ e: TimerEntry) -> Bool {
+        (e.server ? servers[e.key] : clients[e.key])?.deadlines[e.timer] == e.at
+    }
+
+    /// Drops dead entries from the top, so `nextDeadline` names a timer that will fire.
+    private mutating func pruneHeap() {
+        while let top = heap.first, !isLive(top) { popHeap() }
+    }
+
+    private mutating func pushHeap(_ e: TimerEntry) {
+        heap.append(e)
+        var i = heap.count - 1
+        while i > 0 {
+            let parent = (i - 1) / 2
+            guard heap[i].at < heap[parent].at else { break }
+            heap.swapAt(i, parent)
+            i = parent
+        }
+    }
+
+    private mutating func popHeap() {
+        guard !heap.isEmpty else { return }
+        heap.swapAt(0, heap.count - 1)
+        heap.removeLast()
+        var i = 0
+        while true {
+            let l = 2 * i + 1, r = l + 1
+            var m = i
+            if l < heap.count && heap[l].at < heap[m].at { m = l }
+            if r < heap.count && heap[r].at < heap[m].at { m = r }
+            if m == i { break }
+            heap.swapAt(i, m)
+            i = m
+        }
     }
 
     private mutating func apply(_ actions: [SIPTransactionAction], to rec: inout Record, key: SIPTransactionKey, server: Bool) -> [Output] {
@@ -141,13 +187,16 @@ public struct SIPTransactionLayer: Sendable {
             switch a {
             case .transmit(let m): out.append(.send(m, to: rec.peer))
             case .deliver(let m): out.append(.deliver(m, from: rec.peer))
-            case .arm(let t, let at): rec.deadlines[t] = at
+            case .arm(let t, let at):
+                rec.deadlines[t] = at
+                pushHeap(TimerEntry(at: at, key: key, server: server, timer: t))
             case .cancel(let t): rec.deadlines[t] = nil
             case .timedOut: out.append(.timedOut(rec.machine.request))
             case .terminated: terminated = true
             }
         }
         if server { servers[key] = terminated ? nil : rec } else { clients[key] = terminated ? nil : rec }
+        pruneHeap()
         return out
     }
 }

@@ -131,6 +131,8 @@ public final class IMSHost: ServiceHandler, Service, @unchecked Sendable {
                 evidence?.imsEvent(e)
             }
         }
+        // `events` keeps the newest ones only: a long run (or a bench) must not grow without bound.
+        if events.count > IMSHost.eventLimit { events.removeFirst(events.count - IMSHost.eventLimit / 2) }
         if let d = core.nextDeadline {
             ctx.armTimer(key: 1, after: .milliseconds(max(0, Int64((d - Self.seconds()) * 1000))))
         }
@@ -178,6 +180,9 @@ public final class IMSHost: ServiceHandler, Service, @unchecked Sendable {
     }
 
     // MARK: helpers
+
+    /// How many of the latest IMS events `events` holds.
+    public static let eventLimit = 4096
 
     static func seconds() -> Double { Double(MonotonicClock.now()) / 1e9 }
 
