@@ -91,4 +91,7 @@ public enum IKEAction: Sendable, Equatable {
     case ikeSARekeyed(oldSPIi: UInt64, oldSPIr: UInt64, new: IKESAInfo)
     /// The IKE SA is gone (deleted, failed, timed out); `reason` says why.
     case ikeSADeleted(spiI: UInt64, spiR: UInt64, reason: String)
+    /// The peer is now at `remote` (NAT rebinding proven by a protected message, RFC 7296
+    /// §2.23, or MOBIKE UPDATE_SA_ADDRESSES, RFC 4555): the host sends the SA's ESP there.
+    case peerAddressChanged(spiI: UInt64, spiR: UInt64, remote: IKEEndpoint, local: IKEEndpoint)
 }

@@ -14,6 +14,7 @@ extension IKEInitiator {
         }
         isEstablished = true
         state = .established
+        mobikeNegotiated = payloads.has(.MOBIKE_SUPPORTED) && (config.authNotifies ?? []).contains { $0.type == .MOBIKE_SUPPORTED }
         if let cp = payloads.cp {
             typealias A = CPPayload.Attribute
             var a = AssignedConfiguration()
@@ -55,5 +56,21 @@ extension IKEInitiator {
         } catch {
             log(.error, "Child SA key derivation failed: \(error)")
         }
+    }
+}
+
+extension IKEInitiator {
+    /// MOBIKE (RFC 4555 §3.5): the phone's address changed (another Wi-Fi, a new NAT
+    /// binding): from `newLocal`, INFORMATIONAL with UPDATE_SA_ADDRESSES, our NAT detection
+    /// for the new path and COOKIE2. The ePDG moves the IKE SA and its ESP there.
+    public func updateAddresses(newLocal: IKEEndpoint, now: Double) -> [IKEAction] {
+        guard state == .established, mobikeNegotiated, pending == nil else { return [] }
+        local = newLocal
+        let cookie2 = SecureRandom.bytes(16)
+        sendRequest(.INFORMATIONAL, [.notify(NotifyPayload(.UPDATE_SA_ADDRESSES)),
+                                     .notify(NotifyPayload(.NAT_DETECTION_SOURCE_IP, data: NATDetection.hash(spiI: spiI, spiR: spiR, local))),
+                                     .notify(NotifyPayload(.NAT_DETECTION_DESTINATION_IP, data: NATDetection.hash(spiI: spiI, spiR: spiR, remote))),
+                                     .notify(NotifyPayload(.COOKIE2, data: cookie2))], now: now)
+        return drain()
     }
 }

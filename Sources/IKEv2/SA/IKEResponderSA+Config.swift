@@ -43,6 +43,11 @@ extension IKEResponderSA {
             out.append(.notify(NotifyPayload(.INTERNAL_ADDRESS_FAILURE)))
             childOK = false
         }
+        if peerOffersMOBIKE, policy.mobike {
+            // RFC 4555 §3.1: both sides say so in the last IKE_AUTH exchange.
+            mobikeNegotiated = true
+            out.append(.notify(NotifyPayload(.MOBIKE_SUPPORTED)))
+        }
         if childOK, let child = makeChild(&out) {
             children.append(child)
             childCreatedAt[child.inboundSPI] = lastActivity

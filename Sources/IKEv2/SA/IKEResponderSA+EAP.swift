@@ -17,6 +17,7 @@ extension IKEResponderSA {
         }
         self.idi = idi
         initialContact = payloads.has(.INITIAL_CONTACT)
+        peerOffersMOBIKE = payloads.has(.MOBIKE_SUPPORTED)
         noteDeviceIdentity(payloads)
         childProposals = sai2.proposals
         tsi = tsiP.selectors; tsr = tsrP.selectors

@@ -52,6 +52,8 @@ public final class IKEResponderSA: IKESA {
     /// The phone sent N(INITIAL_CONTACT): older SAs of the same identity are stale (RFC 7296 §2.4).
     /// The phone sent INITIAL_CONTACT: every older SA of this IMSI is stale.
     public internal(set) var initialContact = false
+    /// The phone sent MOBIKE_SUPPORTED in its first IKE_AUTH request.
+    var peerOffersMOBIKE = false
     var spawned: IKEResponderSA?
     /// Allocates a fresh, unused IKE SPI (set by the owning `IKEResponder`).
     var allocateIKESPI: () -> UInt64 = { max(1, SecureRandom.uint64()) }

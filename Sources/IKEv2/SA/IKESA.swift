@@ -20,6 +20,8 @@ public class IKESA {
     /// True once the SA is gone; the owner forgets it.
     public internal(set) var isDead = false
     public internal(set) var natDetected = false
+    /// Both sides sent MOBIKE_SUPPORTED in IKE_AUTH (RFC 4555 §3.1).
+    public internal(set) var mobikeNegotiated = false
     /// Both sides announced IKEV2_FRAGMENTATION_SUPPORTED (RFC 7383).
     public internal(set) var fragmentationNegotiated = false
     /// Largest IKE message (IKE header onwards) sent unfragmented once fragmentation is negotiated;
@@ -225,6 +227,7 @@ public class IKESA {
             if protection != nil || from.address == remote.address {
                 log(.info, "peer moved \(remote) -> \(from) (local \(to))")
                 remote = from; local = to
+                if isEstablished { actions.append(.peerAddressChanged(spiI: spiI, spiR: spiR, remote: from, local: to)) }
             }
         }
     }
@@ -280,7 +283,19 @@ public class IKESA {
     func allocateChildSPI() -> UInt32 { max(0x100, SecureRandom.uint32()) }
 
     /// Extra payloads a subclass adds to an INFORMATIONAL response (e.g. DEVICE_IDENTITY).
-    func informationalExtra(_ payloads: [Payload]) -> [Payload] { [] }
+    func informationalExtra(_ payloads: [Payload]) -> [Payload] { mobikeExtra(payloads) }
+
+    /// MOBIKE (RFC 4555 §3.5, §3.8): an UPDATE_SA_ADDRESSES request already moved the SA
+    /// (`noteAddress`); the answer carries our NAT detection for the new path and echoes
+    /// COOKIE2.
+    func mobikeExtra(_ payloads: [Payload]) -> [Payload] {
+        guard mobikeNegotiated, payloads.has(.UPDATE_SA_ADDRESSES) else { return [] }
+        log(.info, "MOBIKE: UPDATE_SA_ADDRESSES, peer now at \(remote)")
+        var out: [Payload] = [.notify(NotifyPayload(.NAT_DETECTION_SOURCE_IP, data: NATDetection.hash(spiI: spiI, spiR: spiR, local))),
+                              .notify(NotifyPayload(.NAT_DETECTION_DESTINATION_IP, data: NATDetection.hash(spiI: spiI, spiR: spiR, remote)))]
+        if let c2 = payloads.notify(.COOKIE2) { out.append(.notify(c2)) }
+        return out
+    }
 
     /// Sends a liveness check (empty INFORMATIONAL request, "DPD"); the answer clears `pending`.
     public func checkLiveness(now: Double) -> [IKEAction] {

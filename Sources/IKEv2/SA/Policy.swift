@@ -39,6 +39,8 @@ public struct IKEResponderPolicy: Sendable {
     public var fragmentation: Bool
     /// Half-open SAs (IKE_SA_INIT done, IKE_AUTH not finished) are dropped after this many seconds.
     public var halfOpenTimeout: Double
+    /// MOBIKE (RFC 4555): answer MOBIKE_SUPPORTED and follow UPDATE_SA_ADDRESSES (callbox `mobike`).
+    public var mobike: Bool = true
     /// With this many half-open SAs or more, IKE_SA_INIT must carry a COOKIE (RFC 7296 §2.6); nil = never.
     public var cookieThreshold: Int? = nil
     /// Accept initiators that authenticate with a certificate signature (AUTH 1/9–11/14)

@@ -53,6 +53,7 @@ public enum EPDGPolicy {
             apns: allAPNs, defaultAPN: nil)
         var p = policy
         p.cookieThreshold = e.cookieThreshold
+        p.mobike = e.mobike
         return Mapped(policy: p, unsupported: unsupported)
     }
 }

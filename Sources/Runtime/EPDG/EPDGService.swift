@@ -52,6 +52,8 @@ public final class EPDGService: ServiceHandler, Service, @unchecked Sendable {
     /// UDP encapsulation (no NAT, ports 500/500) use it.
     public var transmitRawESP: (([UInt8], SocketAddress) -> Void)?
     private var plainESP: Set<UInt32> = []
+    /// Outbound ESP SPIs of each IKE SA (by SPIi), so an address change moves them all.
+    private var outSPIsByIKE: [UInt64: Set<UInt32>] = [:]
     /// Evidence hooks (capture, key files, decoded logs, events); nil costs one check per packet.
     public var evidence: CoreEvidence?
 
@@ -226,6 +228,7 @@ public final class EPDGService: ServiceHandler, Service, @unchecked Sendable {
                 dataPlane.sad.removeOutbound(spi: outSPI)
                 outerBySPI[outSPI] = nil
                 plainESP.remove(outSPI)
+                for k in outSPIsByIKE.keys where outSPIsByIKE[k]?.remove(outSPI) != nil && outSPIsByIKE[k]?.isEmpty == true { outSPIsByIKE[k] = nil }
                 if let r = routesBySPI.removeValue(forKey: outSPI) { onInnerRoute?(r, false) }
                 logger.info(.ipsec, "Delete IPsec SA in=0x\(String(inSPI, radix: 16)) out=0x\(String(outSPI, radix: 16))")
             case let .armTimer(at):
@@ -249,7 +252,14 @@ public final class EPDGService: ServiceHandler, Service, @unchecked Sendable {
                 keyLog?.ikeSA(WiresharkIKEv2Table.row(spii: info.spiI, spir: info.spiR, encryption: info.suite.encryption,
                                                       skEi: info.keys.SK_ei, skEr: info.keys.SK_er, integrity: info.suite.integrity,
                                                       skAi: info.keys.SK_ai, skAr: info.keys.SK_ar))
+            case let .peerAddressChanged(spiI, _, remote, _):
+                // NAT rebinding or MOBIKE: the SA's ESP follows the phone to its new address.
+                guard let to = Self.socketAddress(remote) else { break }
+                var moved = 0
+                for spi in outSPIsByIKE[spiI] ?? [] where outerBySPI[spi] != nil { outerBySPI[spi] = to; moved += 1 }
+                logger.info(.ipsec, "peer now at \(remote): \(moved) outbound SA(s) follow", ue: String(spiI, radix: 16))
             case let .ikeSARekeyed(oldI, _, info):
+                if let spis = outSPIsByIKE.removeValue(forKey: oldI) { outSPIsByIKE[info.spiI, default: []].formUnion(spis) }
                 logger.info(.ikev2, "IKE SA \(String(oldI, radix: 16)) rekeyed to \(String(info.spiI, radix: 16))/\(String(info.spiR, radix: 16)) \(info.suite)", ue: info.imsi)
                 keyLog?.ikeSA(WiresharkIKEv2Table.row(spii: info.spiI, spir: info.spiR, encryption: info.suite.encryption,
                                                       skEi: info.keys.SK_ei, skEr: info.keys.SK_er, integrity: info.suite.integrity,
@@ -283,6 +293,7 @@ public final class EPDGService: ServiceHandler, Service, @unchecked Sendable {
             dataPlane.sad.addInbound(inbound)
             dataPlane.sad.addOutbound(outbound)
             outerBySPI[d.outboundSPI] = Self.socketAddress(d.remote)
+            outSPIsByIKE[d.ikeSPIi, default: []].insert(d.outboundSPI)
             if !d.udpEncapsulation {
                 if transmitRawESP == nil {
                     logger.error(.ipsec, "Child SA 0x\(String(d.outboundSPI, radix: 16)) uses plain ESP (no NAT, ports 500/500) but this ePDG has no raw ESP socket (needs root or CAP_NET_RAW): the phone should force NAT-T", ue: d.imsi)

@@ -67,7 +67,7 @@ extension Phone {
                 if finished == nil, current?.step != .ikeDelete, ike?.state == .established {
                     out += fail("IKE SA closed: \(reason)", now: now)
                 }
-            case .ikeSAEstablished, .ikeSARekeyed:
+            case .ikeSAEstablished, .ikeSARekeyed, .peerAddressChanged:
                 break
             }
         }

@@ -1,0 +1,56 @@
+import Wire
+import XCTest
+@testable import IKEv2
+
+/// MOBIKE (RFC 4555): negotiated in IKE_AUTH; UPDATE_SA_ADDRESSES from the phone's new
+/// address moves the IKE SA and tells the host to send the ESP there; without MOBIKE the
+/// update is refused as an unknown request would be, and a NAT rebinding still moves it.
+final class MOBIKETests: XCTestCase {
+    func attach(mobike: Bool, epdgMobike: Bool = true) throws -> AttachHarness {
+        var policy = IKEResponderPolicy(apns: [APNPolicy(name: "ims", pcscfAddresses: [IPAddress("198.51.100.1")!])])
+        policy.mobike = epdgMobike
+        let h = try AttachHarness(policy: policy)
+        var cfg = IKEInitiatorConfig(imsi: AttachHarness.imsi, mcc: "001", mnc: "01")
+        if mobike { cfg.authNotifies = [NotifyPayload(.INITIAL_CONTACT), NotifyPayload(.MOBIKE_SUPPORTED), NotifyPayload(.EAP_ONLY_AUTHENTICATION)] }
+        try h.makeUE(cfg)
+        h.run()
+        XCTAssertEqual(h.ue.state, .established)
+        return h
+    }
+
+    func testUpdateSAAddressesMovesTheSAAndItsESP() throws {
+        let h = try attach(mobike: true)
+        XCTAssertTrue(h.ue.mobikeNegotiated)
+        let sa = try XCTUnwrap(h.epdg.allSAs.first)
+        XCTAssertTrue(sa.mobikeNegotiated)
+        let newUE = IKEEndpoint(IPAddress(v4: 203, 0, 113, 99), 4500)
+        let req = h.ue.updateAddresses(newLocal: newUE, now: h.now)
+        let bytes = try XCTUnwrap(AttachHarness.sends(req).first)
+        h.epdgActions = []
+        let resp = h.epdg.handle(datagram: bytes, from: newUE, to: h.epdgEnd, now: h.now + 1)
+        XCTAssertTrue(resp.contains { if case let .peerAddressChanged(_, _, remote, _) = $0 { remote == newUE } else { false } }, "\(resp)")
+        // The answer goes to the new address and carries NAT detection and the COOKIE2 echo.
+        guard case let .send(answer, _, to)? = resp.first(where: { if case .send = $0 { true } else { false } }) else { return XCTFail("no answer") }
+        XCTAssertEqual(to, newUE)
+        _ = h.ue.handle(datagram: answer, from: h.epdgEnd, to: newUE, now: h.now + 1)
+        XCTAssertEqual(h.ue.state, .established)
+        XCTAssertEqual(sa.remote, newUE)
+    }
+
+    func testNoMOBIKEWhenTheEPDGTurnsItOff() throws {
+        let h = try attach(mobike: true, epdgMobike: false)
+        XCTAssertFalse(h.ue.mobikeNegotiated)
+        XCTAssertTrue(h.ue.updateAddresses(newLocal: IKEEndpoint(IPAddress(v4: 203, 0, 113, 99), 4500), now: h.now).isEmpty)
+    }
+
+    /// A NAT rebinding (same SA, new source port) proven by a protected message also moves
+    /// the ESP (RFC 7296 §2.23), MOBIKE or not.
+    func testNATRebindingMovesTheSA() throws {
+        let h = try attach(mobike: false)
+        let rebound = IKEEndpoint(h.ueEnd.address, 40999)
+        let dpd = h.ue.checkLiveness(now: h.now)
+        let bytes = try XCTUnwrap(AttachHarness.sends(dpd).first)
+        let resp = h.epdg.handle(datagram: bytes, from: rebound, to: h.epdgEnd, now: h.now + 1)
+        XCTAssertTrue(resp.contains { if case let .peerAddressChanged(_, _, remote, _) = $0 { remote == rebound } else { false } }, "\(resp)")
+    }
+}
