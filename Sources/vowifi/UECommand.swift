@@ -12,6 +12,7 @@ enum UECommand {
     struct Options {
         var epdg: String?
         var natTPort: UInt16 = 4500
+        var forceNATT = true
         var imsi: String?
         var k: [UInt8]?
         var op: [UInt8]?
@@ -36,7 +37,7 @@ enum UECommand {
     }
 
     static let usageText = """
-    usage: vowifi ue --epdg HOST[:PORT] [--natt-port 4500] --imsi IMSI --k HEX (--op HEX | --opc HEX)
+    usage: vowifi ue --epdg HOST[:PORT] [--natt-port 4500] [--no-force-natt] --imsi IMSI --k HEX (--op HEX | --opc HEX)
                      [--amf 9001] [--sqn N] [--algo milenage|xor] [--res-len 8] [--mcc 001 --mnc 01] [--apn ims]
                      [--profile NAME] [--call tel:666] [--media SECONDS] [--scenario attach|register|call]
                      [--local HOST[:PORT]] [--capture FILE] [--password PWD] [--imei IMEI] [--step-timeout S] [--quiet]
@@ -74,6 +75,7 @@ enum UECommand {
             case "--media": guard let v, let s = Double(v), s >= 0 else { return usage(a) }; o.media = s
             case "--scenario": guard let v, let s = PhoneConfig.Scenario(rawValue: v) else { return usage(a, "attach, register or call") }; o.scenario = s
             case "--local": guard let v else { return usage(a) }; o.local = v
+            case "--no-force-natt": o.forceNATT = false; takes = false
             case "--capture": guard let v else { return usage(a) }; o.capture = v
             case "--password": guard let v else { return usage(a) }; o.sipPassword = v
             case "--imei": guard let v else { return usage(a) }; o.imei = v
@@ -123,6 +125,8 @@ enum UECommand {
         var c = PhoneConfig(sim: sim, mcc: mcc, mnc: mnc, apn: o.apn, profile: profile, local: local, epdg: epdg, scenario: o.scenario,
                             callTarget: o.target, mediaDuration: o.media, sipPassword: o.sipPassword, stepTimeout: o.stepTimeout)
         c.natTPort = o.natTPort
+        // Without forced NAT-T the phone moves to UDP 4500 only when NAT detection says so.
+        c.forceUDPEncapsulation = o.forceNATT
         if let imei = o.imei { c.imei = imei }
         let logger: Logger
         do { logger = try Logger(options: "all.level=error") } catch { return fail("\(error)") }
