@@ -9,6 +9,12 @@ public struct ESPCounters: Sendable, Equatable {
 
     public mutating func drop(_ reason: ESPDropReason) { drops[reason, default: 0] += 1 }
     public var totalDrops: UInt64 { drops.values.reduce(0, +) }
+
+    /// Adds another SA's counters (per-UE totals).
+    public mutating func add(_ c: ESPCounters) {
+        packets += c.packets; bytes += c.bytes
+        for (r, n) in c.drops { drops[r, default: 0] += n }
+    }
 }
 
 /// Why an ESP packet was discarded.

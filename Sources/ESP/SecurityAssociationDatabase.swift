@@ -46,6 +46,18 @@ public struct SecurityAssociationDatabase: Sendable {
         return outboundByV6Prefix[k]
     }
 
+    /// Per-UE accounting: the counters of every SA (in and out) owned by `owner` (the IMSI),
+    /// summed, drops merged by reason.
+    public func counters(owner: String) -> (inbound: ESPCounters, outbound: ESPCounters) {
+        var i = ESPCounters(), o = ESPCounters()
+        for sa in inbound.values where sa.owner == owner { i.add(sa.counters) }
+        var seen = Set<UInt32>()
+        for sa in Array(outboundByV4.values) + Array(outboundByV6Prefix.values) where sa.owner == owner && seen.insert(sa.spi).inserted {
+            o.add(sa.counters)
+        }
+        return (i, o)
+    }
+
     public var outboundCount: Int { Set(outboundByV4.values.map(\.spi)).union(outboundByV6Prefix.values.map(\.spi)).count }
 
     static func v4(_ a: [UInt8]) -> UInt32 { a.prefix(4).reduce(0) { $0 << 8 | UInt32($1) } }

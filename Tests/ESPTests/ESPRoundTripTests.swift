@@ -95,6 +95,26 @@ final class ESPRoundTripTests: XCTestCase {
         XCTAssertEqual(r.map { _ in 0 }, .failure(.sequenceExhausted))
     }
 
+    func testPerUECountersSumTheUEsSAs() throws {
+        let (out, _) = try pair(.ENCR_AES_GCM_16(keyBits: 128), nil)
+        var plane = ESPDataPlane()
+        let t = out.transform
+        let a = ESPSecurityAssociation(spi: 0x11, direction: .inbound, transform: t, trafficSelectors: [AddressRange(address: Self.ueAddress)], owner: "001010000000001")
+        let b = ESPSecurityAssociation(spi: 0x12, direction: .inbound, transform: t, trafficSelectors: [AddressRange(address: Self.ueAddress)], owner: "001010000000001")
+        let other = ESPSecurityAssociation(spi: 0x13, direction: .inbound, transform: t, owner: "001010000000009")
+        plane.sad.addInbound(a); plane.sad.addInbound(b); plane.sad.addInbound(other)
+        let sender = ESPSecurityAssociation(spi: 0x11, direction: .outbound, transform: t)
+        let sender2 = ESPSecurityAssociation(spi: 0x12, direction: .outbound, transform: t)
+        let p1 = try innerPacket(10).withUnsafeBytes { ESPPacket.seal($0, nextHeader: 4, sa: sender) }.get()
+        let p2 = try innerPacket(20).withUnsafeBytes { ESPPacket.seal($0, nextHeader: 4, sa: sender2) }.get()
+        _ = plane.receive(udpPayload: p1); _ = plane.receive(udpPayload: p2); _ = plane.receive(udpPayload: p2)   // the last is a replay
+        let c = plane.sad.counters(owner: "001010000000001").inbound
+        XCTAssertEqual(c.packets, 2)
+        XCTAssertEqual(c.bytes, UInt64(innerPacket(10).count + innerPacket(20).count))
+        XCTAssertEqual(c.drops[.replayed], 1)
+        XCTAssertEqual(plane.sad.counters(owner: "001010000000009").inbound.packets, 0)
+    }
+
     func testDataPlaneDemuxAndUnknownSPI() throws {
         let (out, inb) = try pair(.ENCR_AES_GCM_16(keyBits: 128), nil)
         var ue = ESPDataPlane(), epdg = ESPDataPlane()
