@@ -82,19 +82,8 @@ final class DemoTUNTests: XCTestCase {
         epdg: { bind_addr: "198.51.100.1:500", certificate: "cert.pem", private_key: "key.pem", sqn_db: "sqn.sqlite", tun_ifname: "vwtun0" },
         """
         try cfg.write(toFile: d + "/mme.cfg", atomically: true, encoding: .utf8)
-        let core = Process()
-        core.executableURL = URL(fileURLWithPath: try requireRoot())
-        core.arguments = ["netns", "exec", coreNS, CLITests.binary, "run", "--tun", "-c", d + "/mme.cfg", "--ims", repo + "/config/ims.cfg", "--log", d + "/core.log"]
-        let out = Pipe()
-        core.standardOutput = out; core.standardError = out
-        try core.run()
+        let (core, text) = try startCore(ns: coreNS, args: ["-c", d + "/mme.cfg", "--ims", repo + "/config/ims.cfg", "--log", d + "/core.log"])
         defer { if core.isRunning { kill(core.processIdentifier, SIGTERM); core.waitUntilExit() } }
-        var text = ""
-        let until = Date().addingTimeInterval(30)
-        while !text.contains("running;") && core.isRunning && Date() < until {
-            let c = out.fileHandleForReading.availableDataNonBlocking()
-            if c.isEmpty { usleep(20_000) } else { text += String(decoding: c, as: UTF8.self) }
-        }
         XCTAssertTrue(text.contains("running;"), text)
         XCTAssertTrue(text.contains("inner path: tun") || text.contains("vwtun0"), text)
         let addrs = try ip(["-n", coreNS, "addr", "show", "vwtun0"])
@@ -110,6 +99,24 @@ final class DemoTUNTests: XCTestCase {
         XCTAssertTrue(bad.out.split(separator: "\n").contains { $0.hasPrefix("IKE_AUTH") && $0.contains("AKA-Authentication-Reject") }, bad.out)
         let counters = try ip(["-n", coreNS, "-s", "link", "show", "vwtun0"])
         XCTAssertTrue(counters.contains("RX:"), counters)
+    }
+
+    /// `vowifi run --tun <args>` inside `ns`; returns once its summary says "running;"
+    /// (or it exited / 30 s passed), with what it printed.
+    func startCore(ns: String, args: [String]) throws -> (Process, String) {
+        let core = Process()
+        core.executableURL = URL(fileURLWithPath: try requireRoot())
+        core.arguments = ["netns", "exec", ns, CLITests.binary, "run", "--tun"] + args
+        let out = Pipe()
+        core.standardOutput = out; core.standardError = out
+        try core.run()
+        var text = ""
+        let until = Date().addingTimeInterval(30)
+        while !text.contains("running;") && core.isRunning && Date() < until {
+            let c = out.fileHandleForReading.availableDataNonBlocking()
+            if c.isEmpty { usleep(20_000) } else { text += String(decoding: c, as: UTF8.self) }
+        }
+        return (core, text)
     }
 
     func runTool(_ tool: String, _ args: [String]) throws -> Run {

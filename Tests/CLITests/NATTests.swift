@@ -44,20 +44,9 @@ extension DemoTUNTests {
         include "\(repo)/config/mme-ims.cfg",
         epdg: { bind_addr: "203.0.113.2:500", certificate: "cert.pem", private_key: "key.pem", sqn_db: "sqn.sqlite", tun_ifname: "vwnat0" },
         """.write(toFile: d + "/mme.cfg", atomically: true, encoding: .utf8)
-        let core = Process()
-        core.executableURL = URL(fileURLWithPath: ipTool)
-        core.arguments = ["netns", "exec", coreNS, CLITests.binary, "run", "--tun", "-c", d + "/mme.cfg", "--ims", repo + "/config/ims.cfg",
-                          "--log", d + "/core.log", "--log-options", "all.level=info,ikev2.level=debug"]
-        let out = Pipe()
-        core.standardOutput = out; core.standardError = out
-        try core.run()
+        let (core, text) = try startCore(ns: coreNS, args: ["-c", d + "/mme.cfg", "--ims", repo + "/config/ims.cfg",
+                                                             "--log", d + "/core.log", "--log-options", "all.level=info,ikev2.level=debug"])
         defer { if core.isRunning { kill(core.processIdentifier, SIGTERM); core.waitUntilExit() } }
-        var text = ""
-        let until = Date().addingTimeInterval(30)
-        while !text.contains("running;") && core.isRunning && Date() < until {
-            let c = out.fileHandleForReading.availableDataNonBlocking()
-            if c.isEmpty { usleep(20_000) } else { text += String(decoding: c, as: UTF8.self) }
-        }
         XCTAssertTrue(text.contains("running;"), text)
 
         let r = try runTool(ipTool, ["netns", "exec", ueNS, CLITests.binary, "ue", "--epdg", "203.0.113.2", "--local", "198.51.100.2:500",

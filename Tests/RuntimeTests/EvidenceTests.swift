@@ -69,7 +69,7 @@ final class EvidenceTests: XCTestCase {
                   ueHost: String, epdgHost: String, ikePort: UInt16, natT: UInt16, call: Bool = false) throws -> [String] {
         let epdgIP = try XCTUnwrap(IPAddress(epdgHost))
         let ueIP = try XCTUnwrap(IPAddress(ueHost))
-        let sock = try EvidenceUDP(host: ueHost)
+        let sock = try LoopbackUDP(host: ueHost, peerHost: epdgHost)
         let ueEnd = IKEEndpoint(ueIP, sock.port)
         var cfg = IKEInitiatorConfig(imsi: imsi, mcc: "001", mnc: "01")
         cfg.natTraversalPort = natT
@@ -79,7 +79,7 @@ final class EvidenceTests: XCTestCase {
         func perform(_ actions: [IKEAction]) {
             for act in actions {
                 switch act {
-                case let .send(bytes, _, to): sock.send(to.port == natT ? [0, 0, 0, 0] + bytes : bytes, host: epdgHost, port: to.port)
+                case let .send(bytes, _, to): sock.send(to.port == natT ? [0, 0, 0, 0] + bytes : bytes, port: to.port)
                 case let .installChildSA(d): child = d
                 default: break
                 }
@@ -104,7 +104,7 @@ final class EvidenceTests: XCTestCase {
         func sendSIP(_ text: String) throws {
             let inner = IPPacket.udp4(src: innerV4.bytes, dst: [192, 168, 4, 1], sport: 5060, dport: 5060, payload: Array(text.utf8))
             let esp = try inner.withUnsafeBytes { ESPPacket.seal($0, nextHeader: 4, sa: out) }.get()
-            sock.send(esp, host: epdgHost, port: natT)
+            sock.send(esp, port: natT)
         }
         func receiveSIP() throws -> String {
             let until = Date().addingTimeInterval(5)
@@ -489,46 +489,3 @@ final class EvidenceTests: XCTestCase {
     }
 }
 
-/// A blocking UDP socket on a given 127.x.y.z address for the phone side.
-final class EvidenceUDP {
-    let fd: Int32
-    let port: UInt16
-
-    init(host: String) throws {
-        let fd = socket(AF_INET, Int32(SOCK_DGRAM.rawValue), 0)
-        self.fd = fd
-        var a = sockaddr_in()
-        a.sin_family = sa_family_t(AF_INET)
-        a.sin_addr.s_addr = inet_addr(host)
-        let rc = withUnsafePointer(to: &a) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
-        guard rc == 0 else { close(fd); throw POSIXError(.EADDRINUSE) }
-        var len = socklen_t(MemoryLayout<sockaddr_in>.size)
-        _ = withUnsafeMutablePointer(to: &a) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &len) } }
-        port = UInt16(bigEndian: a.sin_port)
-    }
-
-    deinit { close(fd) }
-
-    func send(_ bytes: [UInt8], host: String, port: UInt16) {
-        var a = sockaddr_in()
-        a.sin_family = sa_family_t(AF_INET)
-        a.sin_addr.s_addr = inet_addr(host)
-        a.sin_port = port.bigEndian
-        _ = bytes.withUnsafeBytes { b in
-            withUnsafePointer(to: &a) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { sendto(fd, b.baseAddress, b.count, 0, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
-        }
-    }
-
-    func receive(timeout: Double) -> ([UInt8], UInt16)? {
-        var p = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
-        guard poll(&p, 1, Int32(timeout * 1000)) == 1 else { return nil }
-        var buf = [UInt8](repeating: 0, count: 65536)
-        var a = sockaddr_in()
-        var len = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let n = buf.withUnsafeMutableBytes { b in
-            withUnsafeMutablePointer(to: &a) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { recvfrom(fd, b.baseAddress, b.count, 0, $0, &len) } }
-        }
-        guard n > 0 else { return nil }
-        return (Array(buf.prefix(n)), UInt16(bigEndian: a.sin_port))
-    }
-}
