@@ -50,6 +50,10 @@ public struct IMSConfig: Sendable {
     public var mncDigits: Int
     /// Lifetime of an outstanding challenge (seconds).
     public var challengeLifetime: Double
+    /// Emergency registrations (Contact with `sos`, TS 24.229 §5.1.6) of known subscribers are
+    /// accepted without the AKA/digest challenge (an `echo` entry for urn:service:sos with
+    /// `authentication: false`, as on the callbox).
+    public var emergencyWithoutAuthentication = false
     /// Gm IPsec (TS 33.203 sec-agree, ims.cfg `ipsec`): answer an ipsec-3gpp Security-Client with
     /// Security-Server and ask the runtime to install the SAs. Off by default.
     public var ipsec: Bool = false

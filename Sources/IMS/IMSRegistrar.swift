@@ -35,7 +35,8 @@ extension IMSCore {
         guard impus.contains(where: { IMSIdentity.key($0) == toKey }) || IMSIdentity.key("sip:" + sub.impi) == toKey else {
             return [.event(.authenticationFailed(impi: sub.impi, reason: "IMPU \(to.uri) not owned"))] + reply(m, 403, peer: peer, now: now)
         }
-        if sub.authentType != .none {
+        let emergency = isEmergencyRegistration(m)
+        if sub.authentType != .none, !(emergency && config.emergencyWithoutAuthentication) {
             switch verify(auth, subscriber: sub, method: m.method ?? "REGISTER", now: now) {
             case .ok:
                 break
@@ -53,6 +54,17 @@ extension IMSCore {
             }
         }
         return bind(m, subscriber: sub, impus: impus, peer: peer, now: now)
+    }
+
+    /// An emergency registration: a Contact carrying the `sos` parameter (TS 24.229 §5.1.6.2),
+    /// on the contact address or its URI.
+    func isEmergencyRegistration(_ m: SIPMessage) -> Bool {
+        guard let contacts = try? m.contacts() else { return false }
+        return contacts.contains { c in
+            if c.parameters.contains("sos") { return true }
+            if case let .sip(u) = c.uri { return u.parameters.contains("sos") }
+            return false
+        }
     }
 
     /// The IMPI is the Authorization username; without one, the IMPU's owner, or an IMPI

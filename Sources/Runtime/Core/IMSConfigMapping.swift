@@ -15,12 +15,14 @@ public enum IMSConfigMapping {
         case .off: pre = .off
         case .silent: pre = .silent
         }
-        return IMS.IMSConfig(domain: c.domain, sipAddresses: addrs, sipPort: port,
+        var out = IMS.IMSConfig(domain: c.domain, sipAddresses: addrs, sipPort: port,
                              mediaPortMin: UInt16(clamping: c.sipAddr.first?.portMin ?? 10000),
                              mediaPortMax: UInt16(clamping: c.sipAddr.first?.portMax ?? 20000),
                              path: c.path ?? "", bindingExpires: UInt32(clamping: c.bindingExpires),
                              precondition: pre, use100rel: c.rel100, echo: echo,
                              timers: SIPTimerValues(t1: c.timerT1, t2: c.timerT2, t4: c.timerT4),
                              mncDigits: mme.plmn.mnc.count)
+        out.emergencyWithoutAuthentication = c.echo.contains { $0.impu.lowercased().hasPrefix("urn:service:sos") && !$0.authentication }
+        return out
     }
 }
