@@ -54,3 +54,21 @@ final class MOBIKETests: XCTestCase {
         XCTAssertTrue(resp.contains { if case let .peerAddressChanged(_, _, remote, _) = $0 { remote == rebound } else { false } }, "\(resp)")
     }
 }
+
+/// ESP traffic counts as liveness: no DPD while the phone's packets arrive (RFC 7296 §2.4).
+final class DPDTrafficTests: XCTestCase {
+    func testNoDPDWhileESPFlowsThenDPDWhenQuiet() throws {
+        var policy = IKEResponderPolicy(apns: [APNPolicy(name: "ims", pcscfAddresses: [IPAddress("198.51.100.1")!])])
+        policy.dpdInterval = 10
+        policy.espLifetime = 0
+        let h = try AttachHarness(policy: policy)
+        try h.makeUE()
+        h.run()
+        let sa = try XCTUnwrap(h.epdg.allSAs.first)
+        let t0 = h.now
+        func dpdSent(_ a: [IKEAction]) -> Bool { !AttachHarness.sends(a).isEmpty }
+        h.epdg.noteTraffic(spiR: sa.spiR, now: t0 + 8)
+        XCTAssertFalse(dpdSent(h.epdg.poll(now: t0 + 11)), "DPD although ESP arrived 3 s ago")
+        XCTAssertTrue(dpdSent(h.epdg.poll(now: t0 + 19)), "no DPD after 11 s of silence")
+    }
+}

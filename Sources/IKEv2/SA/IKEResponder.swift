@@ -171,6 +171,14 @@ public final class IKEResponder {
         return out
     }
 
+    /// ESP arrived on a Child SA of the IKE SA `spiR`: the peer is alive, so no DPD is
+    /// needed while traffic flows (RFC 7296 §2.4 asks for liveness checks only when nothing
+    /// has been heard).
+    public func noteTraffic(spiR: UInt64, now: Double) {
+        guard let sa = sas[spiR], sa.isEstablished, !sa.isDead else { return }
+        if now > sa.lastActivity { sa.lastActivity = now }
+    }
+
     /// Established SAs of a subscriber.
     public func sas(imsi: String) -> [IKEResponderSA] { sas.values.filter { $0.imsi == imsi && $0.isEstablished && !$0.isDead } }
 

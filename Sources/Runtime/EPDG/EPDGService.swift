@@ -54,6 +54,10 @@ public final class EPDGService: ServiceHandler, Service, @unchecked Sendable {
     private var plainESP: Set<UInt32> = []
     /// Outbound ESP SPIs of each IKE SA (by SPIi), so an address change moves them all.
     private var outSPIsByIKE: [UInt64: Set<UInt32>] = [:]
+    /// Our IKE SPI (SPIr) of each inbound ESP SPI, and when its traffic was last reported
+    /// to IKE (at most once a second), so DPD stays quiet while ESP flows.
+    private var ikeSPIrByInboundSPI: [UInt32: UInt64] = [:]
+    private var trafficNotedAt: [UInt64: Double] = [:]
     /// Evidence hooks (capture, key files, decoded logs, events); nil costs one check per packet.
     public var evidence: CoreEvidence?
 
@@ -135,9 +139,16 @@ public final class EPDGService: ServiceHandler, Service, @unchecked Sendable {
     private func handleESP(_ bytes: UnsafeRawBufferPointer, from peer: SocketAddress) {
         for r in dataPlane.receive(udpPayload: Array(bytes)) {
             switch r {
-            case let .deliver(packet, _, owner):
+            case let .deliver(packet, spi, owner):
                 evidence?.inner(packet, owner: owner)
                 inner.fromUE(packet, owner: owner)
+                if let spiR = ikeSPIrByInboundSPI[spi] {
+                    let now = Self.seconds()
+                    if now - (trafficNotedAt[spiR] ?? 0) >= 1 {
+                        trafficNotedAt[spiR] = now
+                        responder.noteTraffic(spiR: spiR, now: now)
+                    }
+                }
             case let .dropped(spi, reason):
                 logger.debug(.ipsec, "drop ESP from \(peer) spi=\(spi.map { "0x" + String($0, radix: 16) } ?? "-"): \(reason.rawValue)", dir: .from)
             case let .rekeyNeeded(spi):
@@ -225,6 +236,7 @@ public final class EPDGService: ServiceHandler, Service, @unchecked Sendable {
                 install(d)
             case let .deleteChildSA(inSPI, outSPI):
                 dataPlane.sad.removeInbound(spi: inSPI)
+                if let r = ikeSPIrByInboundSPI.removeValue(forKey: inSPI), !ikeSPIrByInboundSPI.values.contains(r) { trafficNotedAt[r] = nil }
                 dataPlane.sad.removeOutbound(spi: outSPI)
                 outerBySPI[outSPI] = nil
                 plainESP.remove(outSPI)
@@ -258,7 +270,9 @@ public final class EPDGService: ServiceHandler, Service, @unchecked Sendable {
                 var moved = 0
                 for spi in outSPIsByIKE[spiI] ?? [] where outerBySPI[spi] != nil { outerBySPI[spi] = to; moved += 1 }
                 logger.info(.ipsec, "peer now at \(remote): \(moved) outbound SA(s) follow", ue: String(spiI, radix: 16))
-            case let .ikeSARekeyed(oldI, _, info):
+            case let .ikeSARekeyed(oldI, oldR, info):
+                for (k, v) in ikeSPIrByInboundSPI where v == oldR { ikeSPIrByInboundSPI[k] = info.spiR }
+                trafficNotedAt[oldR] = nil
                 if let spis = outSPIsByIKE.removeValue(forKey: oldI) { outSPIsByIKE[info.spiI, default: []].formUnion(spis) }
                 logger.info(.ikev2, "IKE SA \(String(oldI, radix: 16)) rekeyed to \(String(info.spiI, radix: 16))/\(String(info.spiR, radix: 16)) \(info.suite)", ue: info.imsi)
                 keyLog?.ikeSA(WiresharkIKEv2Table.row(spii: info.spiI, spir: info.spiR, encryption: info.suite.encryption,
@@ -294,6 +308,7 @@ public final class EPDGService: ServiceHandler, Service, @unchecked Sendable {
             dataPlane.sad.addOutbound(outbound)
             outerBySPI[d.outboundSPI] = Self.socketAddress(d.remote)
             outSPIsByIKE[d.ikeSPIi, default: []].insert(d.outboundSPI)
+            ikeSPIrByInboundSPI[d.inboundSPI] = d.ikeSPIr
             if !d.udpEncapsulation {
                 if transmitRawESP == nil {
                     logger.error(.ipsec, "Child SA 0x\(String(d.outboundSPI, radix: 16)) uses plain ESP (no NAT, ports 500/500) but this ePDG has no raw ESP socket (needs root or CAP_NET_RAW): the phone should force NAT-T", ue: d.imsi)
