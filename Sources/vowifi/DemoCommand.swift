@@ -132,21 +132,18 @@ enum DemoCommand {
 
     /// SIM credentials for the demo phones, from the ue_db of the MME config.
     static func simCards(_ mme: MMEConfig, imsi: String?, count: Int, mncDigits: Int? = nil) -> [SIMCredentials] {
-        var entries = mme.ueDB.flatMap { $0.expanded() }.filter { $0.imsi != nil && $0.k != nil }
-        if let d = mncDigits, imsi == nil {
-            // A phone that reads the IMSI with a d-digit MNC needs a SIM of the configured PLMN read that way.
+        // A phone that reads the IMSI with a d-digit MNC needs a SIM of the configured PLMN read that way.
+        func preferPLMN(_ list: [UEDBEntry]) -> [UEDBEntry] {
+            guard let d = mncDigits, imsi == nil else { return list }
             let want = mme.plmn.mcc + (d == 3 ? mme.plmn.mnc3 : mme.plmn.mnc)
-            entries = entries.filter { $0.imsi!.hasPrefix(want) } + entries.filter { !$0.imsi!.hasPrefix(want) }
+            return list.filter { $0.imsi!.hasPrefix(want) } + list.filter { !$0.imsi!.hasPrefix(want) }
         }
+        let entries = preferPLMN(mme.ueDB.flatMap { $0.expanded() }.filter { $0.imsi != nil && $0.k != nil })
         var ordered = entries
         if let imsi {
             ordered = entries.filter { $0.imsi == imsi } + entries.filter { $0.imsi != imsi }
         } else if count == 1 {
-            ordered = entries.filter { $0.simAlgo == .milenage } + entries.filter { $0.simAlgo != .milenage }
-            if let d = mncDigits {
-                let want = mme.plmn.mcc + (d == 3 ? mme.plmn.mnc3 : mme.plmn.mnc)
-                ordered = ordered.filter { $0.imsi!.hasPrefix(want) } + ordered.filter { !$0.imsi!.hasPrefix(want) }
-            }
+            ordered = preferPLMN(entries.filter { $0.simAlgo == .milenage } + entries.filter { $0.simAlgo != .milenage })
         } else {
             // Many phones: the load-test SIMs (a `count` entry) first.
             let many = mme.ueDB.filter { $0.count > 1 }.flatMap { $0.expanded() }

@@ -67,31 +67,10 @@ final class EvidenceTests: XCTestCase {
     /// Returns the status lines of the two REGISTER answers.
     func runPhone(imsi: String = EvidenceTests.imsi, k: [UInt8] = EvidenceTests.k, opc: [UInt8] = EvidenceTests.opc,
                   ueHost: String, epdgHost: String, ikePort: UInt16, natT: UInt16, call: Bool = false) throws -> [String] {
-        let epdgIP = try XCTUnwrap(IPAddress(epdgHost))
-        let ueIP = try XCTUnwrap(IPAddress(ueHost))
-        let sock = try LoopbackUDP(host: ueHost, peerHost: epdgHost)
-        let ueEnd = IKEEndpoint(ueIP, sock.port)
-        var cfg = IKEInitiatorConfig(imsi: imsi, mcc: "001", mnc: "01")
-        cfg.natTraversalPort = natT
+        let attach = try LoopbackAttach.run(host: ueHost, epdgHost: epdgHost, ikePort: ikePort, natTPort: natT, imsi: imsi, k: k, opc: opc)
+        let (sock, ue, child) = (attach.sock, attach.ue, attach.child)
+        // A fresh copy of the SIM for IMS AKA over SIP: the IMS vector's SQN is above all it has seen.
         var usim = try USIM(algorithm: .milenage(try Milenage(k: k, opc: opc)))
-        let ue = IKEInitiator(config: cfg, usim: usim, local: ueEnd, remote: IKEEndpoint(epdgIP, ikePort), now: 0)
-        var child: ChildSADescription?
-        func perform(_ actions: [IKEAction]) {
-            for act in actions {
-                switch act {
-                case let .send(bytes, _, to): sock.send(to.port == natT ? [0, 0, 0, 0] + bytes : bytes, port: to.port)
-                case let .installChildSA(d): child = d
-                default: break
-                }
-            }
-        }
-        perform(ue.start(now: 0))
-        let deadline = Date().addingTimeInterval(10)
-        while child == nil, Date() < deadline {
-            guard let (d, from) = sock.receive(timeout: 0.5) else { perform(ue.poll(now: Date().timeIntervalSince1970)); continue }
-            let msg = from == natT ? Array(d.dropFirst(4)) : d
-            perform(ue.handle(datagram: msg, from: IKEEndpoint(epdgIP, from), to: ueEnd, now: 1))
-        }
         let c = try XCTUnwrap(child, "no Child SA: \(ue.state)\n\((try? String(contentsOfFile: dir + "/core.log", encoding: .utf8)) ?? "")")
         let innerV4 = try XCTUnwrap(ue.assigned?.ipv4)
         let out = ESPSecurityAssociation(spi: c.outboundSPI, direction: .outbound,
@@ -177,7 +156,7 @@ final class EvidenceTests: XCTestCase {
             statuses.append(String(bye.prefix(11)))
         }
         // The phone detaches: INFORMATIONAL Delete, answered by the ePDG.
-        perform(ue.delete(now: 2))
+        for case let .send(bytes, _, to) in ue.delete(now: 2) { sock.send(to.port == natT ? [0, 0, 0, 0] + bytes : bytes, port: to.port) }
         _ = sock.receive(timeout: 2)
         return statuses
     }

@@ -4,7 +4,8 @@ import IKEv2
 import Wire
 
 /// The phone side of the runtime tests: an IKEv2 initiator on its own loopback socket,
-/// attaching to an ePDG at `ikePort`/`natTPort` with the demo Milenage SIM 001010000000001.
+/// attaching to an ePDG at `ikePort`/`natTPort` (by default with the demo Milenage SIM
+/// 001010000000001).
 struct LoopbackAttach {
     let sock: LoopbackUDP
     let ue: IKEInitiator
@@ -15,11 +16,12 @@ struct LoopbackAttach {
 
     /// Runs the attach until the Child SA is installed or `timeout` passes.
     static func run(host: String = "127.0.0.1", port: UInt16 = 0, epdgHost: String = "127.0.0.1",
-                    ikePort: UInt16, natTPort: UInt16, forceUDPEncapsulation: Bool = false, timeout: Double = 10) throws -> LoopbackAttach {
+                    ikePort: UInt16, natTPort: UInt16, forceUDPEncapsulation: Bool = false, timeout: Double = 10,
+                    imsi: String = "001010000000001", k: [UInt8] = LoopbackAttach.k, opc: [UInt8] = LoopbackAttach.opc) throws -> LoopbackAttach {
         let sock = try LoopbackUDP(host: host, port: port, peerHost: epdgHost)
         let ueEnd = IKEEndpoint(IPAddress(host)!, sock.port)
         let epdgIP = IPAddress(epdgHost)!
-        var cfg = IKEInitiatorConfig(imsi: "001010000000001", mcc: "001", mnc: "01")
+        var cfg = IKEInitiatorConfig(imsi: imsi, mcc: "001", mnc: "01")
         cfg.natTraversalPort = natTPort
         cfg.forceUDPEncapsulation = forceUDPEncapsulation
         let usim = try USIM(algorithm: .milenage(try Milenage(k: k, opc: opc)))

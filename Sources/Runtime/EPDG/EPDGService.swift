@@ -5,14 +5,14 @@ import Foundation
 import IKEv2
 import Wire
 
-/// The ePDG on one event loop: IKEv2 on UDP 500 and the NAT-T port, ESP in UDP on the
-/// NAT-T port, and the inner path. It feeds the sans-I/O `IKEResponder` and
-/// `ESPDataPlane` and carries out what they return.
-public final class EPDGService: ServiceHandler, Service, @unchecked Sendable {
+/// One shard of the ePDG, on one event loop: the IKE SAs and ESP SAs of its UEs. The
+/// `EPDGCluster` feeds it the datagrams of its SPIs (IKE on UDP 500 and the NAT-T port,
+/// ESP in UDP or plain) and sends what it returns; it feeds the sans-I/O `IKEResponder`
+/// and `ESPDataPlane` and carries out their actions.
+public final class EPDGService: ServiceHandler, @unchecked Sendable {
     // @unchecked: loop-confined; every member is touched on `context.loop` only.
-    public let name = "epdg"
-    /// Where IKE (port 500) and NAT-T (4500) listen; after `start`, the bound addresses
-    /// (so port 0 in the config gives ephemeral ports, as tests and the demo use).
+    /// Where IKE (port 500) and NAT-T (4500) listen: the addresses the cluster bound
+    /// (port 0 in the config gives ephemeral ports, as tests and the demo use).
     public private(set) var ikeAddress: SocketAddress
     public private(set) var natTAddress: SocketAddress
     public let responder: IKEResponder
@@ -28,8 +28,7 @@ public final class EPDGService: ServiceHandler, Service, @unchecked Sendable {
     private var pollTimerArmed: Double?
     /// Counters for the summary and tests.
     public private(set) var established = 0
-    /// When set (sharded mode), datagrams leave through this instead of own sockets:
-    /// `natT` says whether they go out of the NAT-T port.
+    /// How datagrams leave (set by `startShard`): `natT` says whether from the NAT-T port.
     public typealias Transmit = (_ bytes: [UInt8], _ to: SocketAddress, _ natT: Bool) -> Void
     private var transmit: Transmit?
     /// Told when a UE's inner addresses become reachable through this ePDG (or stop being),
@@ -72,26 +71,18 @@ public final class EPDGService: ServiceHandler, Service, @unchecked Sendable {
         self.keyLog = keyLog
     }
 
-    public func start(on loop: EventLoop) throws {
-        let ctx = ServiceContext(loop: loop, logger: logger, handler: self)
-        context = ctx
-        ikeAddress = try ctx.bindUDP(ikeAddress).localAddress
-        natTAddress = try ctx.bindUDP(natTAddress).localAddress
-        inner.attach { [unowned self] packet in self.sendToUE(packet) }
-    }
-
     /// The addresses a sharded host bound for this service.
     func setBoundAddresses(ike: SocketAddress, natT: SocketAddress) { ikeAddress = ike; natTAddress = natT }
 
-    /// Sharded mode: no sockets of its own; a host's dispatchers feed `receive` on `loop`
-    /// and `transmit` sends. A context still runs this shard's timers.
+    /// No sockets of its own: the cluster's dispatchers feed `receive` on `loop` and
+    /// `transmit` sends. The context runs this shard's timers.
     public func startShard(on loop: EventLoop, transmit: @escaping Transmit) {
         context = ServiceContext(loop: loop, logger: logger, handler: self)
         self.transmit = transmit
         inner.attach { [unowned self] packet in self.sendToUE(packet) }
     }
 
-    /// Sends INFORMATIONAL DELETE for every IKE SA, then closes the sockets.
+    /// Sends INFORMATIONAL DELETE for every IKE SA, then cancels the timers.
     public func stop() {
         guard let ctx = context else { return }
         let now = Self.seconds()
@@ -104,6 +95,7 @@ public final class EPDGService: ServiceHandler, Service, @unchecked Sendable {
 
     // MARK: input
 
+    /// ServiceHandler requirement; a shard binds no socket, so datagrams come via `receive`.
     public func datagram(_ bytes: UnsafeRawBufferPointer, from peer: SocketAddress, on socket: UDPSocket, context: ServiceContext) {
         receive(bytes, from: peer, natT: socket.localAddress == natTAddress)
     }
@@ -213,10 +205,9 @@ public final class EPDGService: ServiceHandler, Service, @unchecked Sendable {
 
     // MARK: actions
 
-    /// Out through the injected transmit (sharded) or this service's own sockets.
+    /// Out through the cluster's sockets (`natT`: from the NAT-T port).
     private func send(_ bytes: [UInt8], to: SocketAddress, natT: Bool) {
-        if let transmit { transmit(bytes, to, natT); return }
-        bytes.withUnsafeBytes { _ = context?.send($0, to: to, from: natT ? natTAddress : ikeAddress) }
+        transmit?(bytes, to, natT)
     }
 
     private func perform(_ actions: [IKEAction]) {
