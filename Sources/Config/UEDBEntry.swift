@@ -148,7 +148,14 @@ public struct UEDBEntry: Sendable {
             u.authentType = .md5
         }
         u.msisdn = r.string("msisdn")
-        if let v = r.int("count", 1...1_000_000) { u.count = v }
+        if let v = r.int("count", 1...1_000_000) {
+            u.count = v
+            // The last SIM's IMSI must still fit the base IMSI's digits (no silent wrap).
+            if let imsi = u.imsi, let last = UEDBEntry.addDecimal(imsi, v - 1), last.utf8.count > imsi.utf8.count {
+                decoder.fail(.invalidValue, at: r.raw("count")?.location,
+                             "\(path).count: \(v) SIMs from IMSI \(imsi) overflow its \(imsi.utf8.count) digits (the last would be \(last))")
+            }
+        }
         if let v = r.bool("multi_sim") { u.multiSim = v }
         if let items = r.array("pdn_list") {
             for (i, item) in items.enumerated() {
@@ -216,40 +223,55 @@ public struct UEDBEntry: Sendable {
     }
 
     /// The SIMs this entry stands for: `count` entries, the IMSI incremented as a decimal
-    /// number of the same width and K as a 128-bit number; IMPI/IMPU strings containing the
-    /// base IMSI get the new one.
+    /// number of the same width (decoding rejects a count that would overflow it) and K as a
+    /// 128-bit big-endian number (wrapping); IMPI/IMPU strings containing the base IMSI get
+    /// the new one. The one expansion of `count`: the HSS, the IMS and the demo all use it.
     public func expanded() -> [UEDBEntry] {
         guard count > 1, let imsi else { return [self] }
         var out: [UEDBEntry] = []
         out.reserveCapacity(count)
-        var digits = Array(imsi.utf8)
-        var key = k
         for n in 0..<count {
             var e = self
             e.count = 1
-            let newIMSI = String(decoding: digits, as: UTF8.self)
+            let newIMSI = UEDBEntry.addDecimal(imsi, n) ?? imsi
             e.imsi = newIMSI
-            e.k = key
+            e.k = k.map { UEDBEntry.add128($0, n) }
             if n > 0 {
                 e.impi = impi?.replacingOccurrences(of: imsi, with: newIMSI)
                 e.impu = impu.map { var x = $0; x.impu = x.impu.replacingOccurrences(of: imsi, with: newIMSI); return x }
             }
             out.append(e)
-            // Decimal increment of the IMSI (wraps within its width).
-            var i = digits.count - 1
-            while i >= 0 {
-                if digits[i] == 0x39 { digits[i] = 0x30; i -= 1 } else { digits[i] += 1; break }
-            }
-            if var kk = key {
-                var j = kk.count - 1
-                while j >= 0 {
-                    let (v, o) = kk[j].addingReportingOverflow(1)
-                    kk[j] = v
-                    if !o { break }
-                    j -= 1
-                }
-                key = kk
-            }
+        }
+        return out
+    }
+
+    /// A decimal digit string plus n; one digit longer when it carries out of the width,
+    /// nil when `digits` is not decimal.
+    static func addDecimal(_ digits: String, _ n: Int) -> String? {
+        var d = Array(digits.utf8)
+        guard d.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }) else { return nil }
+        var carry = n
+        var i = d.count - 1
+        while carry > 0 {
+            if i < 0 { d.insert(0x30, at: 0); i = 0 }
+            let s = Int(d[i] - 0x30) + carry
+            d[i] = UInt8(0x30 + s % 10)
+            carry = s / 10
+            i -= 1
+        }
+        return String(decoding: d, as: UTF8.self)
+    }
+
+    /// Big-endian K + n, modulo 2^(8·count).
+    static func add128(_ k: [UInt8], _ n: Int) -> [UInt8] {
+        var out = k
+        var carry = n
+        var i = out.count - 1
+        while carry > 0 && i >= 0 {
+            let s = Int(out[i]) + (carry & 0xFF)
+            out[i] = UInt8(s & 0xFF)
+            carry = (carry >> 8) + (s >> 8)
+            i -= 1
         }
         return out
     }

@@ -109,23 +109,4 @@ final class HSSTests: XCTestCase {
         XCTAssertEqual(hss.subscriber(imsi: "000000000000000")?.effectiveAuthenticationType, .md5)
         XCTAssertEqual(hss.subscriber(imsi: "001010123456789")?.effectiveAuthenticationType, .akav1)
     }
-
-    func testCountExpansion() throws {
-        let base = Subscriber(imsi: "001010000000009", algorithm: .milenage, k: [UInt8](hex: "000000000000000000000000000000ff"),
-                              opc: Self.opc, impi: "001010000000009@ims.example", impu: ["001010000000009", "tel:600"])
-        let subs = try base.expanded(count: 3)
-        XCTAssertEqual(subs.map(\.imsi), ["001010000000009", "001010000000010", "001010000000011"])
-        XCTAssertEqual(subs.map { $0.k?.hex ?? "" }, ["000000000000000000000000000000ff",
-                                                      "00000000000000000000000000000100",
-                                                      "00000000000000000000000000000101"])
-        XCTAssertEqual(subs[2].impi, "001010000000011@ims.example")
-        XCTAssertEqual(subs[2].impu, ["001010000000011", "tel:600"])
-        XCTAssertEqual(subs[1].opc, Self.opc)
-        let wrap = try Subscriber(imsi: "00101", k: [UInt8](repeating: 0xFF, count: 16)).expanded(count: 2)
-        XCTAssertEqual(wrap[1].k, [UInt8](repeating: 0, count: 16))
-        XCTAssertEqual(wrap[1].imsi, "00102")
-        XCTAssertThrowsError(try Subscriber(imsi: "99998", k: Self.k).expanded(count: 3))
-        XCTAssertThrowsError(try Subscriber(imsi: "00101", k: Self.k).expanded(count: 0))
-        XCTAssertEqual(try HSS(subscribers: subs).subscribers.count, 3)
-    }
 }
