@@ -9,7 +9,7 @@ public final class IKEResponder {
     let vectors: AuthenticationVectorSource
     let pool: InnerAddressPool
     let signer: IKEAuthSigner?
-    /// By our SPI (SPIr).
+    /// By our SPI: SPIr, or SPIi of an SA made by a rekey the ePDG started (RFC 7296 §2.18).
     var sas: [UInt64: IKEResponderSA] = [:]
     /// Half-open lookup for IKE_SA_INIT retransmissions: (SPIi, peer) → SPIr.
     var byInitiator: [InitKey: UInt64] = [:]
@@ -44,7 +44,14 @@ public final class IKEResponder {
 
     /// Number of IKE SAs (half-open and established).
     public var count: Int { sas.count }
+    /// The SA whose SPI on our side is `spiR` (SPIr, or SPIi where the ePDG rekeyed it).
     public func sa(spiR: UInt64) -> IKEResponderSA? { sas[spiR] }
+    /// The SA with exactly these header SPIs, whichever side is its initiator.
+    public func sa(spiI: UInt64, spiR: UInt64) -> IKEResponderSA? {
+        if let s = sas[spiR], s.spiI == spiI, s.spiR == spiR { return s }
+        if let s = sas[spiI], s.spiI == spiI, s.spiR == spiR { return s }
+        return nil
+    }
     public var allSAs: [IKEResponderSA] { Array(sas.values) }
 
     /// Feeds one received IKE datagram (without the non-ESP marker). `to` is the local
@@ -78,13 +85,13 @@ public final class IKEResponder {
             sa.receive(datagram, message: m, from: from, to: to, now: now)
             return collect(sa)
         }
-        guard let sa = sas[h.spiR], sa.spiI == h.spiI else {
+        guard let sa = self.sa(spiI: h.spiI, spiR: h.spiR) else {
             var out: [IKEAction] = [.log(IKELogEvent(level: .info, layer: "ikev2", spiI: h.spiI,
-                                                     message: "no IKE SA for SPIr \(String(h.spiR, radix: 16)) (\(h.exchangeType) #\(h.messageID) from \(from))"))]
+                                                     message: "no IKE SA for SPIs \(String(h.spiI, radix: 16))/\(String(h.spiR, radix: 16)) (\(h.exchangeType) #\(h.messageID) from \(from))"))]
             if !h.isResponse {
                 // RFC 7296 §2.21.4: an unprotected response with INVALID_IKE_SPI tells a phone
                 // that still holds an SA from before a restart to start over.
-                let r = IKEMessage(header: IKEHeader(spiI: h.spiI, spiR: h.spiR, exchangeType: h.exchangeType, isInitiator: false,
+                let r = IKEMessage(header: IKEHeader(spiI: h.spiI, spiR: h.spiR, exchangeType: h.exchangeType, isInitiator: !h.isInitiator,
                                                      isResponse: true, messageID: h.messageID),
                                    payloads: [.notify(NotifyPayload(.INVALID_IKE_SPI))])
                 out.append(.send(bytes: r.serialize(), from: to, to: from))
@@ -165,13 +172,13 @@ public final class IKEResponder {
         for old in sas.values where old.imsi == imsi && !old.isDead {
             old.terminate(reason: "replaced by a new IKE SA with INITIAL_CONTACT")
             out += old.drain()
-            sas[old.spiR] = nil
+            sas[old.localSPI] = nil
             byInitiator[InitKey(spiI: old.initialSPIi, remote: old.initialRemote)] = nil
         }
         return out
     }
 
-    /// ESP arrived on a Child SA of the IKE SA `spiR`: the peer is alive, so no DPD is
+    /// ESP arrived on a Child SA of the IKE SA with our SPI `spiR`: the peer is alive, so no DPD is
     /// needed while traffic flows (RFC 7296 §2.4 asks for liveness checks only when nothing
     /// has been heard).
     public func noteTraffic(spiR: UInt64, now: Double) {
@@ -184,7 +191,7 @@ public final class IKEResponder {
 
     /// Ends every IKE SA of a subscriber (Delete sent to the phone).
     public func delete(imsi: String, now: Double) -> [IKEAction] {
-        sas(imsi: imsi).flatMap { delete(spiR: $0.spiR, now: now) }
+        sas(imsi: imsi).flatMap { delete(spiR: $0.localSPI, now: now) }
     }
 
     /// Callbox `epdg_pdn_reestab`: asks the phone to re-establish the PDN connection
@@ -224,7 +231,7 @@ public final class IKEResponder {
             for old in sas.values where old !== sa && old.imsi == sa.imsi && !old.isDead {
                 old.terminate(reason: "replaced by a new IKE SA with INITIAL_CONTACT")
                 a += old.drain()
-                sas[old.spiR] = nil
+                sas[old.localSPI] = nil
                 byInitiator[InitKey(spiI: old.initialSPIi, remote: old.initialRemote)] = nil
             }
         }
@@ -237,10 +244,10 @@ public final class IKEResponder {
             next.allocateIKESPI = sa.allocateIKESPI
             next.logLevel = sa.logLevel
             next.injection = sa.injection
-            sas[next.spiR] = next
+            sas[next.localSPI] = next
         }
         if sa.isDead {
-            sas[sa.spiR] = nil
+            sas[sa.localSPI] = nil
             byInitiator[InitKey(spiI: sa.initialSPIi, remote: sa.initialRemote)] = nil
         }
         return a
