@@ -249,7 +249,12 @@ public final class IKEInitiator: IKESA {
     override func answerIKERekey(_ h: IKEHeader, _ payloads: [Payload], now: Double) { answerIKERekeyAsPhone(h, payloads, now: now) }
 
     override func handleRequest(_ h: IKEHeader, _ payloads: [Payload], now: Double) {
-        guard h.exchangeType == .CREATE_CHILD_SA, state == .established, !inRetired else {
+        if inRetired, h.exchangeType == .CREATE_CHILD_SA {
+            // RFC 7296 §2.25.2: a request on an IKE SA that is being replaced.
+            log(.info, "CREATE_CHILD_SA on the old IKE SA after its rekey: TEMPORARY_FAILURE")
+            sendResponse(to: h, [.notify(NotifyPayload(.TEMPORARY_FAILURE))]); return
+        }
+        guard h.exchangeType == .CREATE_CHILD_SA, state == .established else {
             sendResponse(to: h, [.notify(NotifyPayload(.INVALID_SYNTAX))]); return
         }
         let current = children.map(\.suite)
