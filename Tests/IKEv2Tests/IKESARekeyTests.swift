@@ -110,6 +110,33 @@ final class IKESARekeyTests: XCTestCase {
         XCTAssertEqual(h.pool.releases, 1)
     }
 
+    func testMOBIKEAndTrafficLivenessAfterTheEPDGsRekey() throws {
+        var policy = IKEResponderPolicy(apns: [APNPolicy(name: "ims", pcscfAddresses: [IPAddress("198.51.100.1")!])])
+        policy.ikeLifetime = 100
+        let h = try AttachHarness(policy: policy)
+        var cfg = IKEInitiatorConfig(imsi: AttachHarness.imsi, mcc: "001", mnc: "01")
+        cfg.authNotifies = [NotifyPayload(.INITIAL_CONTACT), NotifyPayload(.MOBIKE_SUPPORTED), NotifyPayload(.EAP_ONLY_AUTHENTICATION)]
+        try h.makeUE(cfg)
+        h.run()
+        h.now += 90
+        h.route(h.epdg.poll(now: h.now), fromUE: false)
+        h.run(start: false)
+        let sa = try XCTUnwrap(h.epdg.sa(spiR: h.ue.spiI))
+        XCTAssertTrue(sa.isInitiator)
+        XCTAssertTrue(sa.mobikeNegotiated, "MOBIKE carries over to the new SA")
+        // The phone (now the SA's responder) moves: UPDATE_SA_ADDRESSES with a clear I flag.
+        let newUE = IKEEndpoint(IPAddress(v4: 203, 0, 113, 99), 4500)
+        let bytes = try XCTUnwrap(AttachHarness.sends(h.ue.updateAddresses(newLocal: newUE, now: h.now)).first)
+        XCTAssertFalse(try IKEMessage(parsing: bytes).header.isInitiator)
+        let resp = h.epdg.handle(datagram: bytes, from: newUE, to: h.epdgEnd, now: h.now + 1)
+        XCTAssertTrue(resp.contains { if case let .peerAddressChanged(i, _, remote, _) = $0 { i == sa.spiI && remote == newUE } else { false } }, "\(resp)")
+        XCTAssertEqual(sa.remote, newUE)
+        // ESP seen on the SA (by our SPI, now SPIi) postpones DPD.
+        let quiet = sa.lastActivity
+        h.epdg.noteTraffic(spiR: sa.localSPI, now: quiet + 250)
+        XCTAssertEqual(sa.lastActivity, quiet + 250)
+    }
+
     func testRekeyedTwiceAlternatingRoles() throws {
         // ePDG rekeys (it becomes initiator), then the phone rekeys (it is initiator again).
         let h = try attached()

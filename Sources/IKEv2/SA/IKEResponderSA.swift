@@ -115,6 +115,10 @@ public final class IKEResponderSA: IKESA {
         case (.IKE_AUTH, .identityRequested(let id)): handleEAP(h, payloads, expectedID: id)
         case (.IKE_AUTH, .challengeSent(let c)): handleEAP(h, payloads, expectedID: c.eapID)
         case (.IKE_AUTH, .eapSucceeded(let msk)): handleFinalAuth(h, payloads, msk: msk)
+        case (.CREATE_CHILD_SA, .established) where superseded && payloads.sa?.proposals.contains(where: { $0.protocolID == .IKE }) != true:
+            // RFC 7296 §2.25: this IKE SA is being replaced; the Child SAs live on its successor.
+            log(.info, "CREATE_CHILD_SA on a rekeyed IKE SA: TEMPORARY_FAILURE")
+            sendResponse(to: h, [.notify(NotifyPayload(.TEMPORARY_FAILURE))])
         case (.CREATE_CHILD_SA, .established):
             answerCreateChild(h, payloads, now: now, dhGroups: policy.ikeDHGroups, lifetime: policy.espLifetime) {
                 ProposalSelection.chooseESP($0, policy: self.policy)
