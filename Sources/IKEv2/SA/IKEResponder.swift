@@ -186,8 +186,8 @@ public final class IKEResponder {
         if now > sa.lastActivity { sa.lastActivity = now }
     }
 
-    /// Established SAs of a subscriber.
-    public func sas(imsi: String) -> [IKEResponderSA] { sas.values.filter { $0.imsi == imsi && $0.isEstablished && !$0.isDead } }
+    /// Established SAs of a subscriber (not those already replaced by a rekey).
+    public func sas(imsi: String) -> [IKEResponderSA] { sas.values.filter { $0.imsi == imsi && $0.isEstablished && !$0.isDead && !$0.superseded } }
 
     /// Ends every IKE SA of a subscriber (Delete sent to the phone).
     public func delete(imsi: String, now: Double) -> [IKEAction] {
