@@ -29,7 +29,6 @@ struct RekeyedIKESA {
     /// The lower of its two nonces: of two SAs made by simultaneous rekeys, the one holding
     /// the lowest of the four nonces is redundant (RFC 7296 §2.8.1, octet-by-octet order).
     var lowestNonce: [UInt8] { ni.lexicographicallyPrecedes(nr) ? ni : nr }
-    var localSPI: UInt64 { isInitiator ? spiI : spiR }
     var spiDescription: String { "\(String(spiI, radix: 16))/\(String(spiR, radix: 16))" }
 }
 

@@ -16,9 +16,8 @@ public class IKESA {
     public internal(set) var local: IKEEndpoint
     public internal(set) var remote: IKEEndpoint
     public internal(set) var suite: IKESuite?
-    /// Our SPI in this SA (what the peer's messages name us by) and the peer's.
+    /// Our SPI in this SA: the one the peer's messages name us by (SPIr, or SPIi after a rekey we started).
     public var localSPI: UInt64 { isInitiator ? spiI : spiR }
-    public var remoteSPI: UInt64 { isInitiator ? spiR : spiI }
     public internal(set) var keys: IKEKeys?
     public internal(set) var children: [ChildSADescription] = []
     /// True once IKE_AUTH has completed.
