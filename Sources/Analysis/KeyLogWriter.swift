@@ -67,7 +67,7 @@ public final class KeyLogWriter: @unchecked Sendable {
         for a in actions {
             switch a {
             case let .send(bytes, _, _):
-                if let h = try? IKEMessage.peekHeader(bytes), h.spiR != 0, let sa = responder.sa(spiR: h.spiR) { logIKESA(sa) }
+                if let h = try? IKEMessage.peekHeader(bytes), h.spiR != 0, let sa = responder.sa(spiI: h.spiI, spiR: h.spiR) { logIKESA(sa) }
             case let .installChildSA(c): logChildSA(c)
             case let .ikeSAEstablished(i): logIKESA(i)
             case let .ikeSARekeyed(_, _, i): logIKESA(i)      // the new SPIs and keys

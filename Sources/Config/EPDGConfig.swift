@@ -11,7 +11,7 @@ public struct EPDGConfig: Sendable {
     public var certificatePath: String
     /// `esp_duration`: Child SA lifetime in seconds, 10...18000.
     public var espDuration: Int = 300
-    /// `ike_duration`: IKE SA lifetime in seconds, 20...172800.
+    /// `ike_duration`: IKE SA lifetime in seconds, 20...172800; the ePDG rekeys the IKE SA at 90%.
     public var ikeDuration: Int = 86400
     /// `omit_auth_in_first_auth_rsp`: leave AUTH out of the first IKE_AUTH response (buggy UEs).
     public var omitAuthInFirstAuthRsp: Bool = false

@@ -25,7 +25,7 @@ final class StrongSwanInitiatorTests: XCTestCase {
     }
 
     /// The ePDG's config: the "ims" PDN with pools from 198.18.0.0/15 and 2001:db8:18::/48.
-    static func mmeConfig(dir: String, dpd: Int, espDuration: Int) -> String {
+    static func mmeConfig(dir: String, dpd: Int, espDuration: Int, ikeDuration: Int = 3600) -> String {
         """
         log_options: "all.level=debug",
         log_filename: "\(dir)/vowifi.log",
@@ -35,7 +35,7 @@ final class StrongSwanInitiatorTests: XCTestCase {
           certificate: "\(dir)/pki/ims.pem",
           private_key: "\(dir)/pki/ims.key",
           esp_duration: \(espDuration),
-          ike_duration: 3600,
+          ike_duration: \(ikeDuration),
           dpd_timer_value: \(dpd),
           nat_t_port: 4500,
           tun_ifname: "vowifi0",
@@ -74,12 +74,12 @@ final class StrongSwanInitiatorTests: XCTestCase {
         """
     }
 
-    static func swanctlConf(ueName: String, dpdDelay: Int) -> String {
+    static func swanctlConf(ueName: String, dpdDelay: Int, remote: String = NetnsPair.addressA) -> String {
         """
         connections {
           epdg {
             version = 2
-            remote_addrs = \(NetnsPair.addressA)
+            remote_addrs = \(remote)
             vips = 0.0.0.0,::
             encap = yes
             proposals = aes128-sha256-modp2048,aes256-sha384-modp3072
@@ -110,7 +110,8 @@ final class StrongSwanInitiatorTests: XCTestCase {
 
     /// Everything up to a running ePDG and a charon loaded with `ueName`'s credentials.
     func bringUp(testID: String, ueName: String, trustCA: Bool, capture wantCapture: Bool,
-                 epdgDPD: Int = 5, espDuration: Int = 300, swanDPD: Int = 3) throws {
+                 epdgDPD: Int = 5, espDuration: Int = 300, swanDPD: Int = 3, ikeDuration: Int = 3600,
+                 swanRemote: String = NetnsPair.addressA) throws {
         try requireInteropEnvironment(tools: ["charon", "swanctl", "ip", "openssl", "python3", "unshare", "timeout"])
         if let child = EPDGChild.childDirectory {
             try EPDGChild.run(dir: child)
@@ -128,7 +129,7 @@ final class StrongSwanInitiatorTests: XCTestCase {
             try FileManager.default.copyItem(atPath: other.caPEM, toPath: dir + "/peer-ca.pem")
             try? FileManager.default.removeItem(atPath: other.dir)
         }
-        try Self.mmeConfig(dir: dir, dpd: epdgDPD, espDuration: espDuration).write(toFile: dir + "/mme.cfg", atomically: true, encoding: .utf8)
+        try Self.mmeConfig(dir: dir, dpd: epdgDPD, espDuration: espDuration, ikeDuration: ikeDuration).write(toFile: dir + "/mme.cfg", atomically: true, encoding: .utf8)
         try Self.imsConfig(dir: dir).write(toFile: dir + "/ims.cfg", atomically: true, encoding: .utf8)
         try Probes.install(in: dir)
 
@@ -155,7 +156,7 @@ final class StrongSwanInitiatorTests: XCTestCase {
         try FileManager.default.copyItem(atPath: pki.dir + "/\(ueName).pem", toPath: c.dir + "/swanctl/x509/\(ueName).pem")
         try FileManager.default.copyItem(atPath: pki.dir + "/\(ueName).key", toPath: c.dir + "/swanctl/private/\(ueName).key")
         try c.start()
-        try c.load(swanctlConf: Self.swanctlConf(ueName: ueName, dpdDelay: swanDPD))
+        try c.load(swanctlConf: Self.swanctlConf(ueName: ueName, dpdDelay: swanDPD, remote: swanRemote))
     }
 
     func ping(from ns: String, to dst: String, count: Int = 3, file: StaticString = #filePath, line: UInt = #line) {

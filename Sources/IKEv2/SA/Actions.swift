@@ -70,6 +70,10 @@ public struct IKESAInfo: Sendable, Equatable {
     public var remote: IKEEndpoint
     public var imsi: String
     public var apn: String
+    /// This side's role in the SA (after a rekey it started, the ePDG is the initiator).
+    public var isInitiator = false
+    /// Our SPI in the SA.
+    public var localSPI: UInt64 { isInitiator ? spiI : spiR }
 }
 
 /// What the IKE core asks its host to do. The host performs them in order.

@@ -90,8 +90,9 @@ extension IKESA {
             answerIKERekey(h, payloads, now: now)
             return
         }
-        if rekey != nil {
-            // Simultaneous rekey (RFC 7296 §2.8.1): keep it simple and let the peer's win later.
+        if rekey != nil || ikeRekeyRequest != nil {
+            // Simultaneous Child rekey (RFC 7296 §2.8.1): keep it simple and let the peer's win
+            // later; while the IKE SA is being rekeyed, §2.25.2 asks for TEMPORARY_FAILURE.
             sendResponse(to: h, [.notify(NotifyPayload(.TEMPORARY_FAILURE))]); return
         }
         var old: ChildSADescription?

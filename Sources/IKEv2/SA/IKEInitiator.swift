@@ -23,8 +23,13 @@ public final class IKEInitiator: IKESA {
     var tsiSent: [TrafficSelector] = []
     var tsrSent: [TrafficSelector] = []
     var keRetries = 0
-    struct IKERekeyContext { var spiI: UInt64; var nonce: [UInt8]; var dh: DHKeyPair; var suite: IKESuite }
-    var ikeRekey: IKERekeyContext?
+    /// Old IKE SAs after an in-place rekey, until the peer deleted them (IKEInitiator+Rekey).
+    var retired: [IKESAState] = []
+    /// The SA made by the ePDG's rekey that crossed ours (RFC 7296 §2.8.2), until ours is answered.
+    var peerRekeyed: RekeyedIKESA?
+    /// A datagram of a retired SA is being processed; `retiredClosed`: the peer deleted it.
+    var inRetired = false
+    var retiredClosed = false
     var responderSignatureChecked = false
     /// Whether the ePDG authenticated with a certificate signature (false: EAP-only).
     public var responderUsedCertificate: Bool { responderSignatureChecked }
@@ -96,6 +101,10 @@ public final class IKEInitiator: IKESA {
         do { m = try IKEMessage(parsing: datagram) } catch {
             log(.warning, "dropping datagram: \(error)"); return drain()
         }
+        if let i = retired.firstIndex(where: { $0.spiI == m.header.spiI && $0.spiR == m.header.spiR }) {
+            receiveOnRetired(i, datagram, message: m, from: from, to: to, now: now)
+            return drain()
+        }
         guard m.header.spiI == spiI else { log(.debug, "not our SPIi"); return drain() }
         if m.header.exchangeType == .IKE_SA_INIT, m.header.isResponse, spiR == 0 || m.header.spiR == 0 || m.header.spiR == spiR {
             // SPIr is learnt from this response (or is 0 for a stateless error).
@@ -108,6 +117,7 @@ public final class IKEInitiator: IKESA {
 
     public func poll(now: Double) -> [IKEAction] {
         pollTimers(now: now)
+        expireRetired(now: now)
         if isDead, case .failed = state {} else if isDead { state = .failed(reason: "peer not responding", notify: nil) }
         return drain()
     }
@@ -144,7 +154,12 @@ public final class IKEInitiator: IKESA {
         case (.IKE_AUTH, .finalAuthSent): handleFinalAuthResponse(payloads)
         case (.INFORMATIONAL, _): break
         case (.CREATE_CHILD_SA, .established):
-            if ikeRekey != nil { handleIKERekeyResponse(payloads, now: now) } else { handleRekeyResponse(payloads, now: now) }
+            if let r = ikeRekeyRequest {
+                ikeRekeyRequest = nil
+                handleIKERekeyResponse(r, payloads, now: now)
+            } else {
+                handleRekeyResponse(payloads, now: now)
+            }
         default: log(.warning, "unexpected \(h.exchangeType) response in state \(state)")
         }
     }
@@ -231,7 +246,14 @@ public final class IKEInitiator: IKESA {
         return p
     }
 
+    override func answerIKERekey(_ h: IKEHeader, _ payloads: [Payload], now: Double) { answerIKERekeyAsPhone(h, payloads, now: now) }
+
     override func handleRequest(_ h: IKEHeader, _ payloads: [Payload], now: Double) {
+        if inRetired, h.exchangeType == .CREATE_CHILD_SA {
+            // RFC 7296 §2.25.2: a request on an IKE SA that is being replaced.
+            log(.info, "CREATE_CHILD_SA on the old IKE SA after its rekey: TEMPORARY_FAILURE")
+            sendResponse(to: h, [.notify(NotifyPayload(.TEMPORARY_FAILURE))]); return
+        }
         guard h.exchangeType == .CREATE_CHILD_SA, state == .established else {
             sendResponse(to: h, [.notify(NotifyPayload(.INVALID_SYNTAX))]); return
         }
@@ -249,6 +271,7 @@ public final class IKEInitiator: IKESA {
 
     /// Network-initiated INFORMATIONAL: a CP(CFG_SET) with new P-CSCF addresses updates `assigned`.
     override func handleInformational(_ h: IKEHeader, _ payloads: [Payload], now: Double) {
+        if handleRekeyInformational(h, payloads, now: now) { return }
         if let cp = payloads.cp, cp.cfgType == CPPayload.CFG_SET {
             let types: Set<UInt16> = [config.pcscfIPv4AttributeType, config.pcscfIPv6AttributeType,
                                       CPPayload.Attribute.P_CSCF_IP4_ADDRESS, CPPayload.Attribute.P_CSCF_IP6_ADDRESS]

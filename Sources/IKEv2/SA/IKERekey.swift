@@ -1,110 +1,159 @@
 import Crypto
 import Wire
 
-/// IKE SA rekeying with CREATE_CHILD_SA (RFC 7296 §1.3.2, §2.18): new SPIs, nonces and a fresh
-/// DH give a new IKE SA that inherits the Child SAs; the initiator then deletes the old one.
-/// SKEYSEED = prf(SK_d (old), g^ir (new) | Ni | Nr) with the old SA's PRF (as strongSwan does).
+/// IKE SA rekeying on the ePDG (RFC 7296 §1.3.2, §2.18), both ways. New SPIs, nonces and a
+/// fresh DH give a new `IKEResponderSA` that inherits the session (Child SAs, inner
+/// addresses, identity); the side that started the rekey is the new SA's initiator and
+/// deletes the old SA. The ePDG starts one at 90% of `ike_duration` (as Child SAs at 90%
+/// of `esp_duration`); when it cannot, the SA is deleted at `ike_duration`.
 extension IKEResponderSA {
+    // MARK: The phone rekeys
+
     func answerIKERekeyAsResponder(_ h: IKEHeader, _ payloads: [Payload], now: Double) {
-        guard isEstablished, !superseded, let oldSuite = suite, let oldKeys = keys, let sa = payloads.sa,
-              let ke = payloads.ke, let peerNonce = payloads.nonce else {
-            sendResponse(to: h, [.notify(NotifyPayload(.INVALID_SYNTAX))]); return
+        guard isEstablished, !isDead else { sendResponse(to: h, [.notify(NotifyPayload(.INVALID_SYNTAX))]); return }
+        if superseded || rekey != nil {
+            // §2.25.2: this SA is being closed (already rekeyed) or a Child SA rekey of ours is open.
+            log(.info, "IKE SA rekey request while \(superseded ? "this SA is being replaced" : "a Child SA rekey is open"): TEMPORARY_FAILURE")
+            sendResponse(to: h, [.notify(NotifyPayload(.TEMPORARY_FAILURE))]); return
         }
-        let ikeProposals = sa.proposals.filter { $0.protocolID == .IKE && $0.spi.count == 8 }
-        switch ProposalSelection.chooseIKE(ikeProposals, policy: policy, keGroup: ke.dhGroup) {
-        case .noProposalChosen:
-            log(.warning, "IKE rekey NO_PROPOSAL_CHOSEN: offered \(ProposalSelection.describe(sa.proposals))")
-            sendResponse(to: h, [.notify(NotifyPayload(.NO_PROPOSAL_CHOSEN))])
-        case let .wrongKEGroup(g):
-            sendResponse(to: h, [.notify(NotifyPayload(.INVALID_KE_PAYLOAD, data: [UInt8(g.rawValue >> 8), UInt8(g.rawValue & 0xff)]))])
-        case let .chosen(newSuite, chosen):
-            guard let offered = ikeProposals.first(where: { $0.number == chosen.number }) else { return }
-            do {
-                let pair = try DHKeyPair(group: newSuite.dhGroup)
-                let shared = try pair.sharedSecret(peerPublicValue: ke.keyData)
-                let nonce = SecureRandom.bytes(32)
-                let newSPIi = offered.spi.reduce(UInt64(0)) { $0 << 8 | UInt64($1) }
-                let newSPIr = allocateIKESPI()
-                let seed = KeySchedule.rekeySkeyseed(prf: oldSuite.prf, oldSKd: oldKeys.SK_d, newSharedSecret: shared, ni: peerNonce, nr: nonce)
-                let newKeys = try KeySchedule.ikeKeys(suite: newSuite, skeyseed: seed, ni: peerNonce, nr: nonce, spiI: newSPIi, spiR: newSPIr)
-                let next = IKEResponderSA(policy: policy, vectors: vectors, pool: pool, signer: signer, spiI: newSPIi, spiR: newSPIr,
-                                          local: local, remote: remote, now: now, allocateSPI: allocateSPI)
-                next.suite = newSuite
-                next.keys = newKeys
-                next.protection = try SKProtection(suite: newSuite, keys: newKeys, isInitiator: false)
-                next.ni = peerNonce; next.nr = nonce
-                next.isEstablished = true
-                next.phase = .established
-                next.establishedAt = now
-                next.natDetected = natDetected
-                next.imsi = imsi; next.apn = apn
-                next.idi = idi; next.idrSent = idrSent; next.apnPolicy = apnPolicy; next.nai = nai
-                next.addresses = addresses
-                next.children = children.map { c in
-                    var c = c; c.ikeSPIi = newSPIi; c.ikeSPIr = newSPIr; return c
-                }
-                next.childCreatedAt = childCreatedAt
-                // The old SA keeps nothing that its deletion would release.
-                addresses = nil
-                children = []
-                childCreatedAt = [:]
-                superseded = true
-                spawned = next
-                let proposal = Proposal(number: chosen.number, protocolID: .IKE, spi: KeySchedule.be64(newSPIr), transforms: newSuite.transforms)
-                sendResponse(to: h, [.sa(SAPayload(proposals: [proposal])), .nonce(nonce), .ke(KEPayload(dhGroup: newSuite.dhGroup.rawValue, keyData: pair.publicValue))])
-                log(.info, "IKE SA rekeyed into \(String(newSPIi, radix: 16))/\(String(newSPIr, radix: 16)) (\(newSuite))")
-                if let i = next.info() { actions.append(.ikeSARekeyed(oldSPIi: spiI, oldSPIr: spiR, new: i)) }
-            } catch {
-                log(.warning, "IKE rekey failed: \(error)")
-                sendResponse(to: h, [.notify(NotifyPayload(.NO_PROPOSAL_CHOSEN))])
+        let policy = policy
+        guard let n = answerIKERekeyRequest(h, payloads, choose: { proposals, keGroup in
+            switch ProposalSelection.chooseIKE(proposals, policy: policy, keGroup: keGroup) {
+            case let .chosen(s, proposal): return .chosen(s, proposal: proposal)
+            case let .wrongKEGroup(g): return .wrongKEGroup(g)
+            case .noProposalChosen: return .noProposalChosen
             }
+        }) else { return }
+        let next = successor(n, now: now)
+        handOver(to: next)
+        logRekeyed(n)
+        if ikeRekeyRequest != nil {
+            // Both sides rekey at once (§2.8.2): the lowest of the four nonces decides once our answer arrives.
+            peerRekeyed = next
+            log(.info, "simultaneous IKE SA rekey: answered the peer's; the lowest nonce decides which new SA stays")
         }
     }
-}
 
-extension IKEInitiator {
-    /// Rekeys the IKE SA (same algorithms, fresh DH): CREATE_CHILD_SA with an IKE proposal. On the
-    /// answer this object switches to the new SPIs and keys and sends a Delete for the old SA.
-    public func rekeyIKESA(now: Double) -> [IKEAction] {
-        guard state == .established, pending == nil, let suite else { return [] }
-        do {
-            let pair = try DHKeyPair(group: suite.dhGroup)
-            let spi = max(1, SecureRandom.uint64())
-            let nonce = SecureRandom.bytes(32)
-            ikeRekey = IKERekeyContext(spiI: spi, nonce: nonce, dh: pair, suite: suite)
-            sendRequest(.CREATE_CHILD_SA, [.sa(SAPayload(proposals: [Proposal(number: 1, protocolID: .IKE, spi: KeySchedule.be64(spi), transforms: suite.transforms)])),
-                                           .nonce(nonce), .ke(KEPayload(dhGroup: suite.dhGroup.rawValue, keyData: pair.publicValue))], now: now)
-        } catch {
-            log(.error, "IKE rekey DH: \(error)")
-        }
-        return drain()
+    // MARK: The ePDG rekeys
+
+    /// Starts the rekey at 90% of `ike_duration` (or when a TEMPORARY_FAILURE retry is due).
+    func startIKERekey(now: Double) {
+        log(.info, "IKE SA reached \(Int(ikeRekeyAge)) s of ike_duration \(policy.ikeLifetime) s: rekeying it")
+        ikeRekeyRetryAt = nil
+        if !sendIKERekeyRequest(now: now) { ikeRekeyRetryAt = now + ikeRekeyRetryDelay }
     }
 
-    func handleIKERekeyResponse(_ payloads: [Payload], now: Double) {
-        guard let r = ikeRekey, let oldSuite = suite, let oldKeys = keys else { return }
-        ikeRekey = nil
-        guard let p = payloads.sa?.proposals.first, p.protocolID == .IKE, p.spi.count == 8, let nr2 = payloads.nonce, let ke = payloads.ke,
-              let shared = try? r.dh.sharedSecret(peerPublicValue: ke.keyData) else {
-            log(.warning, "IKE rekey response unusable: \(describe(payloads))"); return
+    /// The answer to our IKE rekey request.
+    func handleIKERekeyResponse(_ r: IKERekeyRequest, _ payloads: [Payload], now: Double) {
+        switch ikeRekeyOutcome(r, payloads) {
+        case let .rekeyed(n):
+            if superseded {
+                // Simultaneous rekey: the peer's request was answered first (`peerRekeyed`).
+                let theirs = peerRekeyed
+                peerRekeyed = nil
+                guard let theirs, !n.lowestNonce.lexicographicallyPrecedes(theirs.ni.lexicographicallyPrecedes(theirs.nr) ? theirs.ni : theirs.nr) else {
+                    // Ours holds the lowest nonce: it is redundant; the peer deletes the old SA.
+                    deleteRedundant(n)
+                    return
+                }
+                log(.info, "IKE SA rekey collision won: \(n.spiDescription) keeps the session, the peer deletes its redundant \(String(theirs.spiI, radix: 16))/\(String(theirs.spiR, radix: 16))")
+                let next = successor(n, now: now)
+                theirs.handOver(to: next)
+                theirs.spawned = nil
+                actions += theirs.drain()
+                spawned = next
+                logRekeyed(n)
+                closeAfterRekey(now: now)
+                return
+            }
+            let next = successor(n, now: now)
+            handOver(to: next)
+            logRekeyed(n)
+            closeAfterRekey(now: now)
+        case let .refused(err):
+            if superseded {
+                // The peer finished its own rekey first (§2.8.2, collision seen by one side only).
+                log(.info, "IKE SA rekey answered \(err.type.name) after the peer's own rekey: keeping the peer's")
+                peerRekeyed = nil
+                return
+            }
+            switch err.type {
+            case .TEMPORARY_FAILURE:
+                ikeRekeyRetryAt = now + ikeRekeyRetryDelay
+                log(.info, "IKE SA rekey: TEMPORARY_FAILURE, retrying in \(Int(ikeRekeyRetryDelay)) s (deleted at ike_duration if it never succeeds)")
+            case .INVALID_KE_PAYLOAD where r.keRetries == 0:
+                if err.data.count == 2, let g = DHGroup(rawValue: UInt16(err.data[0]) << 8 | UInt16(err.data[1])), policy.ikeDHGroups.contains(g) {
+                    log(.info, "IKE SA rekey: INVALID_KE_PAYLOAD, retrying with \(g)")
+                    if !sendIKERekeyRequest(now: now, group: g, keRetries: 1) { ikeRekeyRetryAt = now + ikeRekeyRetryDelay }
+                } else {
+                    log(.warning, "IKE SA rekey: INVALID_KE_PAYLOAD asks for a group not in ike_dh_group_list: deleting the IKE SA (the phone re-attaches)")
+                    deleteIKESA(now: now, reason: "IKE SA rekey refused (INVALID_KE_PAYLOAD)")
+                }
+            default:
+                log(.warning, "IKE SA rekey refused with \(err.type.name): deleting the IKE SA (the phone re-attaches)")
+                deleteIKESA(now: now, reason: "IKE SA rekey refused (\(err.type.name))")
+            }
+        case let .unusable(why):
+            if superseded { log(.warning, "IKE SA rekey response unusable (\(why)); keeping the peer's rekey"); peerRekeyed = nil; return }
+            log(.warning, "IKE SA rekey response unusable: \(why); deleting the IKE SA (the phone re-attaches)")
+            deleteIKESA(now: now, reason: "IKE SA rekey failed")
         }
-        let newSPIr = p.spi.reduce(UInt64(0)) { $0 << 8 | UInt64($1) }
-        do {
-            let seed = KeySchedule.rekeySkeyseed(prf: oldSuite.prf, oldSKd: oldKeys.SK_d, newSharedSecret: shared, ni: r.nonce, nr: nr2)
-            let newKeys = try KeySchedule.ikeKeys(suite: r.suite, skeyseed: seed, ni: r.nonce, nr: nr2, spiI: r.spiI, spiR: newSPIr)
-            let newProtection = try SKProtection(suite: r.suite, keys: newKeys, isInitiator: true)
-            // Delete the old IKE SA with the old keys (its response is not awaited).
-            let id = nextRequestID
-            sendPackets(encode(header(.INFORMATIONAL, response: false, id: id), [.delete(DeletePayload(protocolID: .IKE))]))
-            let oldI = spiI, oldR = spiR
-            spiI = r.spiI; spiR = newSPIr
-            keys = newKeys; protection = newProtection
-            ni = r.nonce; nr = nr2
-            nextRequestID = 0; expectedPeerRequestID = 0; lastResponse = nil; pending = nil
-            children = children.map { var c = $0; c.ikeSPIi = r.spiI; c.ikeSPIr = newSPIr; return c }
-            log(.info, "IKE SA rekeyed into \(String(r.spiI, radix: 16))/\(String(newSPIr, radix: 16))")
-            if let i = info() { actions.append(.ikeSARekeyed(oldSPIi: oldI, oldSPIr: oldR, new: i)) }
-        } catch {
-            log(.error, "IKE rekey keys: \(error)")
+    }
+
+    /// Our rekey made `spawned`: the old SA is deleted with INFORMATIONAL {D(IKE)} sent on
+    /// it (retransmitted like any request); its answer ends it.
+    func closeAfterRekey(now: Double) {
+        closingAfterRekey = true
+        sendRequest(.INFORMATIONAL, [.delete(DeletePayload(protocolID: .IKE))], now: now)
+    }
+
+    /// How long to wait before asking again after TEMPORARY_FAILURE (RFC 7296 §2.25: not at once).
+    var ikeRekeyRetryDelay: Double { min(60, max(1, Double(policy.ikeLifetime) * 0.05)) }
+
+    /// IKE SAs are rekeyed at 90% of `ike_duration`, like Child SAs at 90% of `esp_duration`.
+    var ikeRekeyAge: Double { Double(policy.ikeLifetime) * 0.9 }
+
+    // MARK: Handing the session over
+
+    /// A new SA object for `n`, with this SA's negotiated properties; the session moves with `handOver`.
+    func successor(_ n: RekeyedIKESA, now: Double) -> IKEResponderSA {
+        let next = IKEResponderSA(policy: policy, vectors: vectors, pool: pool, signer: signer, spiI: n.spiI, spiR: n.spiR,
+                                  local: local, remote: remote, now: now, allocateSPI: allocateSPI)
+        next.isInitiator = n.isInitiator
+        next.suite = n.suite
+        next.keys = n.keys
+        next.protection = n.protection
+        next.ni = n.ni; next.nr = n.nr
+        next.isEstablished = true
+        next.phase = .established
+        next.establishedAt = now
+        next.natDetected = natDetected
+        next.mobikeNegotiated = mobikeNegotiated
+        next.fragmentationNegotiated = fragmentationNegotiated
+        next.fragmentSize = fragmentSize
+        next.logLevel = logLevel
+        next.allocateIKESPI = allocateIKESPI
+        next.injection = injection
+        return next
+    }
+
+    /// Moves the subscriber's session (Child SAs, inner addresses, identity) to `next`, which
+    /// the owner then files under its SPI; the host learns it from `ikeSARekeyed`.
+    func handOver(to next: IKEResponderSA) {
+        next.imsi = imsi; next.apn = apn
+        next.idi = idi; next.idrSent = idrSent; next.apnPolicy = apnPolicy; next.nai = nai
+        next.deviceIdentity = deviceIdentity
+        next.addresses = addresses
+        next.children = children.map { c in
+            var c = c; c.ikeSPIi = next.spiI; c.ikeSPIr = next.spiR; return c
         }
+        next.childCreatedAt = childCreatedAt
+        // This SA keeps nothing that its deletion would release.
+        addresses = nil
+        children = []
+        childCreatedAt = [:]
+        superseded = true
+        spawned = next
+        if let i = next.info() { actions.append(.ikeSARekeyed(oldSPIi: spiI, oldSPIr: spiR, new: i)) }
     }
 }

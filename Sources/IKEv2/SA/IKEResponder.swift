@@ -9,7 +9,7 @@ public final class IKEResponder {
     let vectors: AuthenticationVectorSource
     let pool: InnerAddressPool
     let signer: IKEAuthSigner?
-    /// By our SPI (SPIr).
+    /// By our SPI: SPIr, or SPIi of an SA made by a rekey the ePDG started (RFC 7296 §2.18).
     var sas: [UInt64: IKEResponderSA] = [:]
     /// Half-open lookup for IKE_SA_INIT retransmissions: (SPIi, peer) → SPIr.
     var byInitiator: [InitKey: UInt64] = [:]
@@ -51,7 +51,14 @@ public final class IKEResponder {
 
     /// Number of IKE SAs (half-open and established).
     public var count: Int { sas.count }
+    /// The SA whose SPI on our side is `spiR` (SPIr, or SPIi where the ePDG rekeyed it).
     public func sa(spiR: UInt64) -> IKEResponderSA? { sas[spiR] }
+    /// The SA with exactly these header SPIs, whichever side is its initiator.
+    public func sa(spiI: UInt64, spiR: UInt64) -> IKEResponderSA? {
+        if let s = sas[spiR], s.spiI == spiI, s.spiR == spiR { return s }
+        if let s = sas[spiI], s.spiI == spiI, s.spiR == spiR { return s }
+        return nil
+    }
     public var allSAs: [IKEResponderSA] { Array(sas.values) }
 
     /// Feeds one received IKE datagram (without the non-ESP marker). `to` is the local
@@ -86,13 +93,13 @@ public final class IKEResponder {
             sa.receive(datagram, message: m, from: from, to: to, now: now)
             return collect(sa)
         }
-        guard let sa = sas[h.spiR], sa.spiI == h.spiI else {
+        guard let sa = self.sa(spiI: h.spiI, spiR: h.spiR) else {
             var out: [IKEAction] = [.log(IKELogEvent(level: .info, layer: "ikev2", spiI: h.spiI,
-                                                     message: "no IKE SA for SPIr \(String(h.spiR, radix: 16)) (\(h.exchangeType) #\(h.messageID) from \(from))"))]
+                                                     message: "no IKE SA for SPIs \(String(h.spiI, radix: 16))/\(String(h.spiR, radix: 16)) (\(h.exchangeType) #\(h.messageID) from \(from))"))]
             if !h.isResponse {
                 // RFC 7296 §2.21.4: an unprotected response with INVALID_IKE_SPI tells a phone
                 // that still holds an SA from before a restart to start over.
-                let r = IKEMessage(header: IKEHeader(spiI: h.spiI, spiR: h.spiR, exchangeType: h.exchangeType, isInitiator: false,
+                let r = IKEMessage(header: IKEHeader(spiI: h.spiI, spiR: h.spiR, exchangeType: h.exchangeType, isInitiator: !h.isInitiator,
                                                      isResponse: true, messageID: h.messageID),
                                    payloads: [.notify(NotifyPayload(.INVALID_IKE_SPI))])
                 out.append(.send(bytes: r.serialize(), from: to, to: from))
@@ -178,7 +185,7 @@ public final class IKEResponder {
         return out
     }
 
-    /// ESP arrived on a Child SA of the IKE SA `spiR`: the peer is alive, so no DPD is
+    /// ESP arrived on a Child SA of the IKE SA with our SPI `spiR`: the peer is alive, so no DPD is
     /// needed while traffic flows (RFC 7296 §2.4 asks for liveness checks only when nothing
     /// has been heard).
     public func noteTraffic(spiR: UInt64, now: Double) {
@@ -186,8 +193,8 @@ public final class IKEResponder {
         if now > sa.lastActivity { sa.lastActivity = now }
     }
 
-    /// Established SAs of a subscriber.
-    public func sas(imsi: String) -> [IKEResponderSA] { live(imsi: imsi).filter(\.isEstablished) }
+    /// Established SAs of a subscriber (not those already replaced by a rekey).
+    public func sas(imsi: String) -> [IKEResponderSA] { live(imsi: imsi).filter { $0.isEstablished && !$0.superseded } }
 
     /// The SAs of `imsi` not yet dead (half-open included), through the index.
     func live(imsi: String) -> [IKEResponderSA] {
@@ -199,26 +206,26 @@ public final class IKEResponder {
         let imsi = sa.imsi
         guard !imsi.isEmpty, !sa.isDead else { return }
         var spis = byIMSI[imsi] ?? []
-        if spis.contains(sa.spiR) { return }
+        if spis.contains(sa.localSPI) { return }
         spis.removeAll { sas[$0] == nil }
-        spis.append(sa.spiR)
+        spis.append(sa.localSPI)
         byIMSI[imsi] = spis
     }
 
     /// Forgets an SA in every table.
     func remove(_ sa: IKEResponderSA) {
-        sas[sa.spiR] = nil
-        halfOpen.remove(sa.spiR)
+        sas[sa.localSPI] = nil
+        halfOpen.remove(sa.localSPI)
         byInitiator[InitKey(spiI: sa.initialSPIi, remote: sa.initialRemote)] = nil
         if var spis = byIMSI[sa.imsi] {
-            spis.removeAll { $0 == sa.spiR }
+            spis.removeAll { $0 == sa.localSPI }
             byIMSI[sa.imsi] = spis.isEmpty ? nil : spis
         }
     }
 
     /// Ends every IKE SA of a subscriber (Delete sent to the phone).
     public func delete(imsi: String, now: Double) -> [IKEAction] {
-        sas(imsi: imsi).flatMap { delete(spiR: $0.spiR, now: now) }
+        sas(imsi: imsi).flatMap { delete(spiR: $0.localSPI, now: now) }
     }
 
     /// Callbox `epdg_pdn_reestab`: asks the phone to re-establish the PDN connection
@@ -270,11 +277,11 @@ public final class IKEResponder {
             next.allocateIKESPI = sa.allocateIKESPI
             next.logLevel = sa.logLevel
             next.injection = sa.injection
-            sas[next.spiR] = next
+            sas[next.localSPI] = next
             index(next)
         }
         if sa.isDead { remove(sa) } else { index(sa) }
-        if sa.isEstablished { halfOpen.remove(sa.spiR) }
+        if sa.isEstablished { halfOpen.remove(sa.localSPI) }
         return a
     }
 }

@@ -49,6 +49,12 @@ public final class IKEResponderSA: IKESA {
     public internal(set) var deviceIdentity: DeviceIdentity?
     /// Set once this SA was rekeyed into `spawned`; it then only waits for the peer's Delete.
     var superseded = false
+    /// Our own IKE rekey made the successor: we sent the Delete of this SA (RFC 7296 §2.18).
+    var closingAfterRekey = false
+    /// The SA made by the peer's rekey that crossed ours (RFC 7296 §2.8.2), until ours is answered.
+    var peerRekeyed: IKEResponderSA?
+    /// When to try the IKE rekey again after TEMPORARY_FAILURE.
+    var ikeRekeyRetryAt: Double?
     /// The phone sent N(INITIAL_CONTACT): older SAs of the same identity are stale (RFC 7296 §2.4).
     /// The phone sent INITIAL_CONTACT: every older SA of this IMSI is stale.
     public internal(set) var initialContact = false
@@ -109,6 +115,10 @@ public final class IKEResponderSA: IKESA {
         case (.IKE_AUTH, .identityRequested(let id)): handleEAP(h, payloads, expectedID: id)
         case (.IKE_AUTH, .challengeSent(let c)): handleEAP(h, payloads, expectedID: c.eapID)
         case (.IKE_AUTH, .eapSucceeded(let msk)): handleFinalAuth(h, payloads, msk: msk)
+        case (.CREATE_CHILD_SA, .established) where superseded && payloads.sa?.proposals.contains(where: { $0.protocolID == .IKE }) != true:
+            // RFC 7296 §2.25: this IKE SA is being replaced; the Child SAs live on its successor.
+            log(.info, "CREATE_CHILD_SA on a rekeyed IKE SA: TEMPORARY_FAILURE")
+            sendResponse(to: h, [.notify(NotifyPayload(.TEMPORARY_FAILURE))])
         case (.CREATE_CHILD_SA, .established):
             answerCreateChild(h, payloads, now: now, dhGroups: policy.ikeDHGroups, lifetime: policy.espLifetime) {
                 ProposalSelection.chooseESP($0, policy: self.policy)
@@ -122,6 +132,7 @@ public final class IKEResponderSA: IKESA {
     // MARK: Timers, rekeys, hooks
 
     override func allocateChildSPI() -> UInt32 { allocateSPI() }
+    override func newIKESPI() -> UInt64 { allocateIKESPI() }
 
     override func handleInformational(_ h: IKEHeader, _ payloads: [Payload], now: Double) {
         if payloads.isEmpty, inject(.dpd, h, apn: apn) { return }
@@ -139,14 +150,19 @@ public final class IKEResponderSA: IKESA {
         pollTimers(now: now)
         guard !isDead else { return }
         if superseded {
-            if now - lastActivity >= policy.halfOpenTimeout { terminate(reason: "superseded by rekey; old SA not deleted by peer") }
+            // Our own Delete of it is retransmitted by `pollTimers`; the peer's is awaited.
+            if !closingAfterRekey, now - lastActivity >= policy.halfOpenTimeout { terminate(reason: "superseded by rekey; old SA not deleted by peer") }
             return
         }
         if !isEstablished, now - createdAt >= policy.halfOpenTimeout {
             terminate(reason: "IKE_AUTH not completed within \(Int(policy.halfOpenTimeout)) s")
         } else if isEstablished, let t = establishedAt, policy.ikeLifetime > 0, now - t >= Double(policy.ikeLifetime) {
-            // IKE SA rekeying from this side is not implemented: end the SA; the phone re-attaches.
-            _ = delete(now: now)
+            // The rekey started at 90% did not succeed: end the SA; the phone re-attaches.
+            log(.warning, "IKE SA reached ike_duration \(policy.ikeLifetime) s without a successful rekey: deleting it")
+            deleteIKESA(now: now, reason: "ike_duration reached without rekey")
+        } else if isEstablished, pending == nil, rekey == nil, ikeRekeyRequest == nil, let t = establishedAt, policy.ikeLifetime > 0,
+                  now >= (ikeRekeyRetryAt ?? t + ikeRekeyAge) {
+            startIKERekey(now: now)
         } else if isEstablished, pending == nil, rekey == nil, let (spi, t) = oldestChild, policy.espLifetime > 0, now - t >= childRekeyAge {
             log(.info, "Child SA in=0x\(String(spi, radix: 16)) reached esp lifetime \(policy.espLifetime) s: rekeying")
             startChildRekey(now: now, inboundSPI: spi, pfsGroup: nil)
@@ -161,7 +177,16 @@ public final class IKEResponderSA: IKESA {
     var oldestChild: (UInt32, Double)? { childCreatedAt.min { $0.value < $1.value }.map { ($0.key, $0.value) } }
 
     override func handleResponse(_ h: IKEHeader, _ payloads: [Payload], now: Double) {
-        if h.exchangeType == .CREATE_CHILD_SA { handleRekeyResponse(payloads, now: now) }
+        if h.exchangeType == .CREATE_CHILD_SA {
+            if let r = ikeRekeyRequest {
+                ikeRekeyRequest = nil
+                handleIKERekeyResponse(r, payloads, now: now)
+            } else {
+                handleRekeyResponse(payloads, now: now)
+            }
+        } else if h.exchangeType == .INFORMATIONAL, closingAfterRekey {
+            terminate(reason: "rekeyed; old IKE SA deleted")
+        }
     }
 
     var wakeup: Double? {
@@ -172,7 +197,10 @@ public final class IKEResponderSA: IKESA {
         var times: [Double] = []
         if policy.dpdInterval > 0 { times.append(lastActivity + Double(policy.dpdInterval)) }
         if policy.espLifetime > 0, let (_, c) = oldestChild { times.append(c + childRekeyAge) }
-        if policy.ikeLifetime > 0, let e = establishedAt { times.append(e + Double(policy.ikeLifetime)) }
+        if policy.ikeLifetime > 0, let e = establishedAt {
+            times.append(e + Double(policy.ikeLifetime))
+            if ikeRekeyRequest == nil { times.append(ikeRekeyRetryAt ?? e + ikeRekeyAge) }
+        }
         return times.min()
     }
 }

@@ -7,12 +7,17 @@ import Wire
 /// that differ (IKE_SA_INIT, IKE_AUTH). Sans-I/O: every entry point takes `now` and appends
 /// to `actions`, which the caller drains.
 public class IKESA {
-    public let isInitiator: Bool
+    /// Whether this side is the SA's "original initiator": it sets the I flag and its SPI is
+    /// SPIi. A rekey makes whoever started it the initiator of the new SA (RFC 7296 §2.18,
+    /// §3.1: the I flag "changes to reflect who initiated the last rekey of the IKE SA").
+    public internal(set) var isInitiator: Bool
     public internal(set) var spiI: UInt64
     public internal(set) var spiR: UInt64
     public internal(set) var local: IKEEndpoint
     public internal(set) var remote: IKEEndpoint
     public internal(set) var suite: IKESuite?
+    /// Our SPI in this SA: the one the peer's messages name us by (SPIr, or SPIi after a rekey we started).
+    public var localSPI: UInt64 { isInitiator ? spiI : spiR }
     public internal(set) var keys: IKEKeys?
     public internal(set) var children: [ChildSADescription] = []
     /// True once IKE_AUTH has completed.
@@ -62,6 +67,8 @@ public class IKESA {
     var actions: [IKEAction] = []
     /// A Child SA rekey we started, waiting for its CREATE_CHILD_SA response.
     var rekey: RekeyContext?
+    /// An IKE SA rekey we started, waiting for its CREATE_CHILD_SA response.
+    var ikeRekeyRequest: IKERekeyRequest?
     /// When each Child SA (by inbound SPI) was installed, for lifetime-driven rekeys.
     var childCreatedAt: [UInt32: Double] = [:]
     /// The datagram being processed (RealMessage1/2 are kept from it).
@@ -279,6 +286,9 @@ public class IKESA {
         sendResponse(to: h, [.notify(NotifyPayload(.NO_ADDITIONAL_SAS))])
     }
 
+    /// Our SPI for a new IKE SA made by a rekey (the ePDG's must hash to its shard).
+    func newIKESPI() -> UInt64 { max(1, SecureRandom.uint64()) }
+
     /// Inbound ESP SPI for a Child SA this side creates.
     func allocateChildSPI() -> UInt32 { max(0x100, SecureRandom.uint32()) }
 
@@ -310,12 +320,16 @@ public class IKESA {
 
     /// Deletes the IKE SA (and with it every Child SA): INFORMATIONAL with D(IKE).
     public func delete(now: Double) -> [IKEAction] {
+        deleteIKESA(now: now, reason: "deleted locally")
+        return drain()
+    }
+
+    func deleteIKESA(now: Double, reason: String) {
         if isEstablished && !isDead {
             pending = nil
             sendRequest(.INFORMATIONAL, [.delete(DeletePayload(protocolID: .IKE))], now: now)
         }
-        terminate(reason: "deleted locally")
-        return drain()
+        terminate(reason: reason)
     }
 
     /// Releases everything; the owner drops the SA.
@@ -359,7 +373,7 @@ public class IKESA {
 
     func info() -> IKESAInfo? {
         guard let suite, let keys else { return nil }
-        return IKESAInfo(spiI: spiI, spiR: spiR, suite: suite, keys: keys, local: local, remote: remote, imsi: imsi, apn: apn)
+        return IKESAInfo(spiI: spiI, spiR: spiR, suite: suite, keys: keys, local: local, remote: remote, imsi: imsi, apn: apn, isInitiator: isInitiator)
     }
 
     /// Derives SKEYSEED and the SA keys, and sets up SK protection.

@@ -34,11 +34,15 @@ public final class EPDGCluster: @unchecked Sendable {
         self.inner = inner
     }
 
-    /// The dispatch key of an IKE message: our SPI (SPIr) once chosen, else SPIi.
+    /// The dispatch key of an IKE message: our SPI once chosen (SPIr; SPIi when the I flag is
+    /// clear, i.e. the phone is the responder of an SA the ePDG made by rekeying, RFC 7296
+    /// §3.1), else SPIi of the IKE_SA_INIT.
     static func ikeKey(_ b: UnsafeRawBufferPointer, offset: Int) -> UInt64 {
-        guard b.count >= offset + 16 else { return 0 }
+        guard b.count >= offset + 20 else { return 0 }
         var spiI: UInt64 = 0, spiR: UInt64 = 0
         for i in 0..<8 { spiI = spiI << 8 | UInt64(b[offset + i]); spiR = spiR << 8 | UInt64(b[offset + 8 + i]) }
+        let senderIsInitiator = b[offset + 19] & 0x08 != 0
+        if !senderIsInitiator, spiI != 0 { return spiI }
         return spiR != 0 ? spiR : spiI
     }
 

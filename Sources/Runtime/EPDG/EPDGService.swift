@@ -53,7 +53,7 @@ public final class EPDGService: ServiceHandler, @unchecked Sendable {
     private var plainESP: Set<UInt32> = []
     /// Outbound ESP SPIs of each IKE SA (by SPIi), so an address change moves them all.
     private var outSPIsByIKE: [UInt64: Set<UInt32>] = [:]
-    /// Our IKE SPI (SPIr) of each inbound ESP SPI, and when its traffic was last reported
+    /// Our IKE SPI (SPIr, or SPIi once the ePDG rekeyed the SA) of each inbound ESP SPI, and when its traffic was last reported
     /// to IKE (at most once a second), so DPD stays quiet while ESP flows.
     private var ikeSPIrByInboundSPI: [UInt32: UInt64] = [:]
     private var trafficNotedAt: [UInt64: Double] = [:]
@@ -87,7 +87,7 @@ public final class EPDGService: ServiceHandler, @unchecked Sendable {
         guard let ctx = context else { return }
         let now = Self.seconds()
         for sa in responder.allSAs {
-            perform(responder.delete(spiR: sa.spiR, now: now))
+            perform(responder.delete(spiR: sa.localSPI, now: now))
         }
         ctx.closeAll()
         context = nil
@@ -262,10 +262,14 @@ public final class EPDGService: ServiceHandler, @unchecked Sendable {
                 for spi in outSPIsByIKE[spiI] ?? [] where outerBySPI[spi] != nil { outerBySPI[spi] = to; moved += 1 }
                 logger.info(.ipsec, "peer now at \(remote): \(moved) outbound SA(s) follow", ue: String(spiI, radix: 16))
             case let .ikeSARekeyed(oldI, oldR, info):
-                for (k, v) in ikeSPIrByInboundSPI where v == oldR { ikeSPIrByInboundSPI[k] = info.spiR }
-                trafficNotedAt[oldR] = nil
+                // Our SPI of the old SA was SPIr or (if the ePDG had rekeyed it) SPIi.
+                for (k, v) in ikeSPIrByInboundSPI where v == oldR || v == oldI { ikeSPIrByInboundSPI[k] = info.localSPI }
+                trafficNotedAt[oldR] = nil; trafficNotedAt[oldI] = nil
                 if let spis = outSPIsByIKE.removeValue(forKey: oldI) { outSPIsByIKE[info.spiI, default: []].formUnion(spis) }
-                logger.info(.ikev2, "IKE SA \(String(oldI, radix: 16)) rekeyed to \(String(info.spiI, radix: 16))/\(String(info.spiR, radix: 16)) \(info.suite)", ue: info.imsi)
+                logger.info(.ikev2, "IKE SA \(String(oldI, radix: 16))/\(String(oldR, radix: 16)) rekeyed to \(String(info.spiI, radix: 16))/\(String(info.spiR, radix: 16)) \(info.suite), initiated by the \(info.isInitiator ? "ePDG" : "UE")", ue: info.imsi)
+                if keyLogging && evidence == nil {
+                    logger.info(.ikev2, "SK_d=\(info.keys.SK_d.hex) SK_ai=\(info.keys.SK_ai.hex) SK_ar=\(info.keys.SK_ar.hex) SK_ei=\(info.keys.SK_ei.hex) SK_er=\(info.keys.SK_er.hex) SK_pi=\(info.keys.SK_pi.hex) SK_pr=\(info.keys.SK_pr.hex)", ue: info.imsi)
+                }
                 keyLog?.ikeSA(WiresharkIKEv2Table.row(spii: info.spiI, spir: info.spiR, encryption: info.suite.encryption,
                                                       skEi: info.keys.SK_ei, skEr: info.keys.SK_er, integrity: info.suite.integrity,
                                                       skAi: info.keys.SK_ai, skAr: info.keys.SK_ar))
@@ -299,7 +303,7 @@ public final class EPDGService: ServiceHandler, @unchecked Sendable {
             dataPlane.sad.addOutbound(outbound)
             outerBySPI[d.outboundSPI] = Self.socketAddress(d.remote)
             outSPIsByIKE[d.ikeSPIi, default: []].insert(d.outboundSPI)
-            ikeSPIrByInboundSPI[d.inboundSPI] = d.ikeSPIr
+            ikeSPIrByInboundSPI[d.inboundSPI] = responder.sa(spiI: d.ikeSPIi, spiR: d.ikeSPIr)?.localSPI ?? d.ikeSPIr
             if !d.udpEncapsulation {
                 if transmitRawESP == nil {
                     logger.error(.ipsec, "Child SA 0x\(String(d.outboundSPI, radix: 16)) uses plain ESP (no NAT, ports 500/500) but this ePDG has no raw ESP socket (needs root or CAP_NET_RAW): the phone should force NAT-T", ue: d.imsi)

@@ -77,7 +77,7 @@ public final class CoreEvidence: @unchecked Sendable {
             capture?.outer(natT ? [0, 0, 0, 0] + message : message, from: incoming ? peer : local, to: incoming ? local : peer, imsi: nil)
             return
         }
-        if h.spiR != 0, let sa = responder.sa(spiR: h.spiR), !sa.imsi.isEmpty { note(spiI: h.spiI, imsi: sa.imsi) }
+        if h.spiR != 0, let sa = responder.sa(spiI: h.spiI, spiR: h.spiR), !sa.imsi.isEmpty { note(spiI: h.spiI, imsi: sa.imsi) }
         let imsi = lock.withLock { imsiBySPIi[h.spiI] }
         capture?.outer(natT ? [0, 0, 0, 0] + message : message, from: incoming ? peer : local, to: incoming ? local : peer, imsi: imsi)
         guard logsIKE, let m = try? IKEMessage(parsing: message) else { return }
@@ -111,7 +111,7 @@ public final class CoreEvidence: @unchecked Sendable {
         for a in actions {
             switch a {
             case let .send(bytes, _, to):
-                guard let h = try? IKEMessage.peekHeader(bytes), h.spiR != 0, let sa = responder.sa(spiR: h.spiR) else { continue }
+                guard let h = try? IKEMessage.peekHeader(bytes), h.spiR != 0, let sa = responder.sa(spiI: h.spiI, spiR: h.spiR) else { continue }
                 if !sa.imsi.isEmpty { note(spiI: h.spiI, imsi: sa.imsi) }
                 lock.withLock { peerBySPIi[h.spiI] = to.description }
                 // Keys exist from IKE_SA_INIT on: keep an opener for this SA and log its keys once.
@@ -214,7 +214,7 @@ public final class CoreEvidence: @unchecked Sendable {
         if let o = lock.withLock({ openers[k] }) { return o }
         let suite: IKESuite, keys: IKEKeys
         if let info { suite = info.suite; keys = info.keys }
-        else if let sa = responder.sa(spiR: spiR), sa.spiI == spiI, let s = sa.suite, let ks = sa.keys { suite = s; keys = ks }
+        else if let sa = responder.sa(spiI: spiI, spiR: spiR), let s = sa.suite, let ks = sa.keys { suite = s; keys = ks }
         else { return nil }
         let row = IKEv2KeyRow(spiI: spiI, spiR: spiR, encryption: suite.encryption, integrity: suite.encryption.isAEAD ? nil : suite.integrity,
                               skEi: keys.SK_ei, skEr: keys.SK_er, skAi: keys.SK_ai, skAr: keys.SK_ar)
