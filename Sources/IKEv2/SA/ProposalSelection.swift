@@ -13,7 +13,8 @@ enum ProposalChoice<Suite> {
 enum ProposalSelection {
     static func chooseIKE(_ proposals: [Proposal], policy: IKEResponderPolicy, keGroup: UInt16?) -> ProposalChoice<IKESuite> {
         var candidates: [(rank: [Int], suite: IKESuite, groups: [DHGroup], proposal: Proposal)] = []
-        for p in proposals where p.protocolID == .IKE && !p.hasUnknownTransformType {
+        // RFC 7296 §3.3.1: the SPI size is 0 in IKE_SA_INIT; §3.3.6: an unknown transform type rejects the proposal.
+        for p in proposals where p.protocolID == .IKE && p.spi.isEmpty && !p.hasUnknownTransformType {
             guard let (ei, enc) = pickEncryption(p, policy.ikeEncryption) else { continue }
             var ii = 0
             var integ: IntegrityAlgorithm?
@@ -92,7 +93,8 @@ enum ProposalSelection {
                 case .DH: return DHGroup(rawValue: t.id)?.description ?? "DH(\(t.id))"
                 case .ESN: return t.id == 1 ? "ESN" : "NO_ESN"
                 }
-            }.joined(separator: "/")
+            }.joined(separator: "/") + (p.spi.isEmpty || p.protocolID == .ESP && p.spi.count == 4 ? "" : " (SPI size \(p.spi.count))")
+                + (p.hasUnknownTransformType ? " (unknown transform type)" : "")
         }.joined(separator: ", ")
     }
 }
