@@ -89,7 +89,6 @@ extension AttachHarness {
     func deliverProtected(_ wire: [UInt8], from: IKEEndpoint? = nil, to: IKEEndpoint? = nil) throws -> [[Payload]] {
         let a = deliver(wire, from: from, to: to)
         route(a, fromUE: false)
-        toUE = []
         return try AttachHarness.sends(a).map { b in try XCTUnwrap(ue.protection).unprotect(raw: b, message: try IKEMessage(parsing: b)) }
     }
 
@@ -99,6 +98,24 @@ extension AttachHarness {
         return IKEHeader(spiI: sa.spiI, spiR: sa.spiR, exchangeType: exchange, isInitiator: true, isResponse: response, messageID: id)
     }
 
+    /// Runs IKE_SA_INIT with our phone, then sends its first IKE_AUTH changed by `edit`; the
+    /// answer is queued for the phone (`run(start: false)` continues) and returned decrypted.
+    func firstAuth(_ edit: (inout [Payload]) -> Void) throws -> [Payload] {
+        let f = try firstAuthOfPhone()
+        var p = f.payloads
+        edit(&p)
+        return try sendProtected(f.header, p, from: f.from, to: f.to).first ?? []
+    }
+
     /// The EAP packet inside a decrypted payload list.
     static func eap(_ payloads: [Payload]) -> EAPPacket? { payloads.eap.flatMap { try? EAPPacket(parsing: $0) } }
+}
+
+extension Array where Element == Payload {
+    /// Replaces every payload of `type` by `new` (at the first one's place), or appends `new`.
+    mutating func replace(_ type: PayloadType, with new: [Payload]) {
+        let at = firstIndex { $0.type == type } ?? endIndex
+        removeAll { $0.type == type }
+        insert(contentsOf: new, at: Swift.min(at, endIndex))
+    }
 }
