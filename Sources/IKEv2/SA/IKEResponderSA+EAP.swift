@@ -160,7 +160,7 @@ extension IKEResponderSA {
             eapFailure(h, id: expectedID, reason: "EAP identifier \(pkt.identifier), expected \(expectedID)"); return
         }
         if pkt.type == 3 {
-            eapFailure(h, id: expectedID, reason: "EAP-Response/Nak: phone wants EAP types \(pkt.typeData.map(String.init)), the ePDG offers only AKA/AKA'"); return
+            eapFailure(h, id: expectedID, reason: "EAP-Response/Nak: phone wants EAP types \(pkt.typeData.map(Int.init)), the ePDG offers only AKA/AKA'"); return
         }
         guard pkt.type == EAPType.aka || pkt.type == EAPType.akaPrime, let msg = try? EAPAKAMessage(parsing: pkt.typeData) else {
             eapFailure(h, id: expectedID, reason: "EAP-Response of type \(pkt.type.map(String.init) ?? "-") is not AKA/AKA' (or malformed)"); return
