@@ -12,8 +12,9 @@ final class ConformanceConfigTests: XCTestCase {
 
     /// Attaches with the phone's first IKE_AUTH edited; returns the ePDG's last IKE_AUTH
     /// response (decrypted) and the Child SA it installed.
-    func attach(_ edit: @escaping (inout [Payload]) -> Void) throws -> (final: [Payload], child: ChildSADescription, h: H) {
+    func attach(pool: InnerAddressPool? = nil, _ edit: @escaping (inout [Payload]) -> Void) throws -> (final: [Payload], child: ChildSADescription, h: H) {
         let h = try H()
+        if let pool { h.epdg = IKEResponder(policy: h.policy, vectors: h.hss, pool: pool) }
         try h.makeUE()
         _ = try h.firstAuth(edit)
         h.run(start: false)
@@ -88,5 +89,21 @@ final class ConformanceConfigTests: XCTestCase {
         XCTAssertTrue(cp.values(12345).isEmpty && cp.values(30000).isEmpty && cp.values(A.APPLICATION_VERSION).isEmpty)
         XCTAssertNotNil(r.child.innerIPv4)
         XCTAssertNotNil(r.child.innerIPv6)
+    }
+
+    /// A non-empty INTERNAL_IP4_ADDRESS is a wish (RFC 7296 §3.15.1): given when free, otherwise
+    /// another address, with a log line.
+    func testRequestedIPv4Address() throws {
+        let pool = RequestingPool()
+        pool.taken = [IPAddress(v4: 198, 51, 100, 200)]
+        for (want, expect) in [(IPAddress(v4: 198, 51, 100, 201), IPAddress(v4: 198, 51, 100, 201)),
+                               (IPAddress(v4: 198, 51, 100, 200), IPAddress(v4: 198, 51, 100, 2))] {
+            let r = try attach(pool: pool) { p in
+                p.replace(.CP, with: [.cp(CPPayload(cfgType: CPPayload.CFG_REQUEST, attributes: [A(A.INTERNAL_IP4_ADDRESS, want.bytes)]))])
+            }
+            XCTAssertEqual(r.final.cp?.values(A.INTERNAL_IP4_ADDRESS), [expect.bytes])
+            XCTAssertEqual(r.child.innerIPv4, expect)
+            XCTAssertEqual(H.logs(r.h.epdgActions).contains("phone asked for INTERNAL_IP4_ADDRESS \(want), not free: gave \(expect)"), want != expect)
+        }
     }
 }

@@ -111,6 +111,22 @@ extension AttachHarness {
     static func eap(_ payloads: [Payload]) -> EAPPacket? { payloads.eap.flatMap { try? EAPPacket(parsing: $0) } }
 }
 
+/// A pool that gives a requested IPv4 address unless it is in `taken`.
+final class RequestingPool: InnerAddressPool {
+    var taken: Set<IPAddress> = []
+    var next: UInt8 = 2
+    func allocate(imsi: String, apn: String, wantIPv4: Bool, wantIPv6: Bool) throws -> InnerAddresses {
+        try allocate(imsi: imsi, apn: apn, wantIPv4: wantIPv4, wantIPv6: wantIPv6, requestedIPv4: nil)
+    }
+    func allocate(imsi: String, apn: String, wantIPv4: Bool, wantIPv6: Bool, requestedIPv4: IPAddress?) throws -> InnerAddresses {
+        var v4 = IPAddress(v4: 198, 51, 100, next)
+        if let r = requestedIPv4, !taken.contains(r) { v4 = r } else { next += 1 }
+        taken.insert(v4)
+        return InnerAddresses(ipv4: wantIPv4 ? v4 : nil, ipv6: nil)
+    }
+    func release(_ addresses: InnerAddresses, imsi: String, apn: String) {}
+}
+
 extension Array where Element == Payload {
     /// Replaces every payload of `type` by `new` (at the first one's place), or appends `new`.
     mutating func replace(_ type: PayloadType, with new: [Payload]) {

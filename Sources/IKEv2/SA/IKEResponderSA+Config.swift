@@ -33,9 +33,15 @@ extension IKEResponderSA {
             wantV4 = cp.has(CPPayload.Attribute.INTERNAL_IP4_ADDRESS)
             wantV6 = cp.has(CPPayload.Attribute.INTERNAL_IP6_ADDRESS)
         }
+        // A phone may name the IPv4 address it wants (e.g. the one it had); 0.0.0.0 asks for none in particular.
+        let requested = cpRequest?.values(CPPayload.Attribute.INTERNAL_IP4_ADDRESS).first { $0.count == 4 && $0 != [0, 0, 0, 0] }
+            .flatMap { IPAddress(bytes: $0) }
         var childOK = true
         do {
-            let a = try pool.allocate(imsi: imsi, apn: apn, wantIPv4: wantV4, wantIPv6: wantV6)
+            let a = try pool.allocate(imsi: imsi, apn: apn, wantIPv4: wantV4, wantIPv6: wantV6, requestedIPv4: requested)
+            if let r = requested, a.ipv4 != r {
+                log(.info, "phone asked for INTERNAL_IP4_ADDRESS \(r), not free: gave \(a.ipv4.map { "\($0)" } ?? "none")")
+            }
             addresses = a
             if cpRequest != nil { out.append(.cp(configReply(a))) }
         } catch {
