@@ -11,10 +11,11 @@ enum ProposalChoice<Suite> {
 /// Proposal matching (RFC 7296 §2.7): the acceptable proposal whose transforms rank best in our
 /// lists (encryption, then integrity, then PRF) wins; transforms inside it are chosen the same way.
 enum ProposalSelection {
-    static func chooseIKE(_ proposals: [Proposal], policy: IKEResponderPolicy, keGroup: UInt16?) -> ProposalChoice<IKESuite> {
+    /// `spiSize` is 0 in IKE_SA_INIT and 8 in a CREATE_CHILD_SA that rekeys the IKE SA (RFC 7296 §3.3.1).
+    static func chooseIKE(_ proposals: [Proposal], policy: IKEResponderPolicy, keGroup: UInt16?, spiSize: Int = 0) -> ProposalChoice<IKESuite> {
         var candidates: [(rank: [Int], suite: IKESuite, groups: [DHGroup], proposal: Proposal)] = []
-        // RFC 7296 §3.3.1: the SPI size is 0 in IKE_SA_INIT; §3.3.6: an unknown transform type rejects the proposal.
-        for p in proposals where p.protocolID == .IKE && p.spi.isEmpty && !p.hasUnknownTransformType {
+        // §3.3.6: an unknown transform type rejects the proposal.
+        for p in proposals where p.protocolID == .IKE && p.spi.count == spiSize && !p.hasUnknownTransformType {
             guard let (ei, enc) = pickEncryption(p, policy.ikeEncryption) else { continue }
             var ii = 0
             var integ: IntegrityAlgorithm?
