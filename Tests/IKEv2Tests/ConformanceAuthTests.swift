@@ -112,4 +112,34 @@ final class ConformanceAuthTests: XCTestCase {
             XCTAssertEqual(chosen?.map(\.number), [number])
         }
     }
+
+    /// TS 23.003 §9.1: an IDr with the APN Operator Identifier selects the PDN by its Network Identifier.
+    func testAPNWithOperatorIdentifier() throws {
+        let h = try H()
+        try h.makeUE()
+        let reply = try h.firstAuth { $0.replace(.IDr, with: [.idr(IDPayload(.ID_FQDN, "ims.mnc001.mcc001.gprs"))]) }
+        XCTAssertEqual(challengeSubtype(reply), .challenge, "\(H.logs(h.epdgActions))")
+        h.run(start: false)
+        XCTAssertEqual(h.ue.state, .established)
+        XCTAssertEqual(h.epdg.allSAs.first?.apn, "ims")
+        XCTAssertEqual(IKEResponderPolicy.networkIdentifier("Ims.MNC001.MCC001.GPRS"), "Ims")
+        XCTAssertEqual(IKEResponderPolicy.networkIdentifier("internet.gprs"), "internet.gprs")
+    }
+
+    /// RFC 4555 §3.1 / RFC 7296 §2.4: MOBIKE_SUPPORTED and INITIAL_CONTACT sent only in the
+    /// last IKE_AUTH request (with AUTH) count as well.
+    func testMOBIKEAndInitialContactInLastIKEAuth() throws {
+        let h = try H()
+        try h.makeUE()
+        _ = try h.firstAuth { p in p.removeAll { if case let .notify(n) = $0 { n.type == .MOBIKE_SUPPORTED || n.type == .INITIAL_CONTACT } else { false } } }
+        let eap = try h.nextRequestOfPhone()
+        _ = try h.deliverProtected(eap.bytes, from: eap.from, to: eap.to)
+        let last = try h.nextRequestOfPhone()
+        XCTAssertNotNil(last.payloads.auth)
+        let reply = try h.sendProtected(last.header, last.payloads + [.notify(NotifyPayload(.MOBIKE_SUPPORTED)), .notify(NotifyPayload(.INITIAL_CONTACT))],
+                                        from: last.from, to: last.to)
+        XCTAssertTrue(reply.first?.has(.MOBIKE_SUPPORTED) == true, "\(reply)")
+        let sa = try XCTUnwrap(h.epdg.allSAs.first)
+        XCTAssertTrue(sa.isEstablished && sa.mobikeNegotiated && sa.initialContact)
+    }
 }

@@ -16,6 +16,9 @@ extension IKEResponderSA {
             reject(h, [NotifyPayload(.AUTHENTICATION_FAILED)], reason: "initiator AUTH (MSK) does not verify"); return
         }
         guard let myAuth = mskAuth(msk: msk, ofInitiator: false, idPrime: idrSent.idPrime) else { return }
+        // With EAP, some phones send these in the last IKE_AUTH request instead of the first.
+        if payloads.has(.MOBIKE_SUPPORTED) { peerOffersMOBIKE = true }
+        if payloads.has(.INITIAL_CONTACT) { initialContact = true }
         var out: [Payload] = [.auth(AuthPayload(method: .SHARED_KEY_MIC, data: myAuth))]
         establish(h, out: &out)
     }
