@@ -106,4 +106,19 @@ final class ConformanceConfigTests: XCTestCase {
             XCTAssertEqual(H.logs(r.h.epdgActions).contains("phone asked for INTERNAL_IP4_ADDRESS \(want), not free: gave \(expect)"), want != expect)
         }
     }
+
+    /// §2.9: TSi split by protocol (UDP and TCP selectors) keeps both after narrowing to the
+    /// assigned address (only the first survived before: SIP over TCP had no selector).
+    func testTSiPerProtocolKeepsEverySelector() throws {
+        let udp = TrafficSelector(ipProtocol: 17, startAddress: .anyV4, endAddress: .broadcastV4)
+        let tcp = TrafficSelector(ipProtocol: 6, startAddress: .anyV4, endAddress: .broadcastV4)
+        let r = try attach { p in
+            p.replace(.TSi, with: [.tsi(TSPayload([udp, tcp, udp]))])
+            p.replace(.TSr, with: [.tsr(TSPayload([udp, tcp]))])
+        }
+        let v4 = try XCTUnwrap(r.child.innerIPv4)
+        XCTAssertEqual(r.final.tsi?.selectors, [TrafficSelector(ipProtocol: 17, startAddress: v4, endAddress: v4),
+                                                TrafficSelector(ipProtocol: 6, startAddress: v4, endAddress: v4)])
+        XCTAssertEqual(r.child.remoteTS.map(\.ipProtocol), [17, 6])
+    }
 }

@@ -115,12 +115,12 @@ extension IKEResponderSA {
         if let a = addresses {
             if let v4 = a.ipv4 {
                 let mine = TrafficSelector.single(v4)
-                narrowedI += tsi.compactMap { $0.intersection(mine) }.prefix(1)
+                narrowedI += distinct(tsi.compactMap { $0.intersection(mine) })
                 families.append(true)
             }
             if let v6 = a.ipv6 {
                 let mine = prefixRange(v6, a.ipv6PrefixLength)
-                narrowedI += tsi.compactMap { $0.intersection(mine) }.prefix(1)
+                narrowedI += distinct(tsi.compactMap { $0.intersection(mine) })
                 families.append(false)
             }
         } else {
@@ -146,6 +146,14 @@ extension IKEResponderSA {
                                   localTS: narrowedR, remoteTS: narrowedI, local: local, remote: remote, udpEncapsulation: udpEncapsulation,
                                   innerIPv4: addresses?.ipv4, innerIPv6: addresses?.ipv6, lifetimeSeconds: policy.espLifetime, imsi: imsi, apn: apn)
     }
+}
+
+/// Each selector once, in order: TSi selectors that differ by protocol or ports (e.g. one for
+/// UDP and one for TCP, RFC 7296 §2.9) all survive narrowing to the assigned address.
+func distinct(_ ts: [TrafficSelector]) -> [TrafficSelector] {
+    var out: [TrafficSelector] = []
+    for t in ts where !out.contains(t) { out.append(t) }
+    return out
 }
 
 /// The address range of `prefixLength` around `a`.
