@@ -74,4 +74,20 @@ final class ConformanceEAPTests: XCTestCase {
         h.run(start: false)
         XCTAssertEqual(h.ue.state, .established, "\(H.logs(h.epdgActions))")
     }
+
+    /// RFC 3748 §4.1: a Response whose Identifier does not match the outstanding Request is
+    /// silently discarded (no EAP-Failure); the right one then completes the attach.
+    func testEAPIdentifierMismatchIsDiscarded() throws {
+        let h = try H()
+        let c = try toChallengeResponse(h)
+        var wrong = try XCTUnwrap(c.payloads.eap)
+        wrong[1] = c.eapID &+ 1
+        var p = c.payloads
+        p.replace(.EAP, with: [.eap(wrong)])
+        XCTAssertEqual(try h.sendProtected(c.header, p), [])
+        XCTAssertTrue(H.logs(h.epdgActions).contains("EAP identifier \(c.eapID &+ 1), expected \(c.eapID): EAP packet discarded"))
+        XCTAssertEqual(H.eap(try h.deliverProtected(c.bytes).first ?? [])?.code, .success)
+        h.run(start: false)
+        XCTAssertEqual(h.ue.state, .established)
+    }
 }

@@ -131,6 +131,13 @@ extension IKEResponderSA {
         sendResponse(to: h, out + [.eap(pkt)])
     }
 
+    /// Drops an EAP packet the authenticator must silently discard: the IKE request is not
+    /// answered and its Message ID stays expected, so the phone's retransmission is processed.
+    func discardEAP(_ h: IKEHeader, _ why: String) {
+        log(.warning, why + ": EAP packet discarded", layer: "eap")
+        expectedPeerRequestID = h.messageID
+    }
+
     func eapFailure(_ h: IKEHeader, id: UInt8, reason: String) {
         reject(h, [NotifyPayload(.AUTHENTICATION_FAILED)], reason: reason,
                extra: [.eap(EAPPacket(code: .failure, identifier: id).serialize())])
@@ -148,16 +155,15 @@ extension IKEResponderSA {
         // received means the packet is silently discarded (the phone may retransmit a good one).
         let eapLength = Int(bytes[2]) << 8 | Int(bytes[3])
         if eapLength > bytes.count || eapLength < 4 {
-            log(.warning, "EAP Length \(eapLength) but the EAP payload has \(bytes.count) octets: EAP packet discarded", layer: "eap")
-            expectedPeerRequestID = h.messageID
-            return
+            discardEAP(h, "EAP Length \(eapLength) but the EAP payload has \(bytes.count) octets"); return
         }
         bytes = Array(bytes.prefix(eapLength))
         guard let pkt = try? EAPPacket(parsing: bytes), pkt.code == .response else {
             reject(h, [NotifyPayload(.AUTHENTICATION_FAILED)], reason: "IKE_AUTH without a valid EAP-Response"); return
         }
         guard pkt.identifier == expectedID else {
-            eapFailure(h, id: expectedID, reason: "EAP identifier \(pkt.identifier), expected \(expectedID)"); return
+            // RFC 3748 §4.1: a Response that does not match the outstanding Request is silently discarded.
+            discardEAP(h, "EAP identifier \(pkt.identifier), expected \(expectedID)"); return
         }
         if pkt.type == 3 {
             eapFailure(h, id: expectedID, reason: "EAP-Response/Nak: phone wants EAP types \(pkt.typeData.map(Int.init)), the ePDG offers only AKA/AKA'"); return
