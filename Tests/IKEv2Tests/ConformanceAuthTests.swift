@@ -95,11 +95,14 @@ final class ConformanceAuthTests: XCTestCase {
     }
 
     /// The Child SA proposal with both ESN values gets no ESN (our choice), with only ESN gets
-    /// ESN; an ESP proposal whose SPI is not 4 octets is skipped (§3.3.1).
+    /// ESN; an ESP proposal whose SPI is not 4 octets is skipped (§3.3.1); D-H is never chosen.
     func testESNAndESPSPISize() throws {
         for (proposals, number, esn) in [([espProposal(1, esn: [1, 0])], UInt8(1), false),
                                          ([espProposal(1, esn: [1])], 1, true),
-                                         ([espProposal(1, spi: [], esn: [0]), espProposal(2, esn: [0])], 2, false)] {
+                                         ([espProposal(1, spi: [], esn: [0]), espProposal(2, esn: [0])], 2, false),
+                                         // §1.2: D-H in an IKE_AUTH Child proposal (some Android builds): ignored, none chosen.
+                                         ([Proposal(number: 3, protocolID: .ESP, spi: [0, 0, 0x12, 0x34],
+                                                    transforms: espProposal(3, esn: [0]).transforms + [Transform(.DH, 14), Transform(.DH, 0)])], 3, false)] {
             let h = try H()
             try h.makeUE()
             _ = try h.firstAuth { $0.replace(.SA, with: [.sa(SAPayload(proposals: proposals))]) }
@@ -110,6 +113,7 @@ final class ConformanceAuthTests: XCTestCase {
             let final = try XCTUnwrap(H.sends(h.epdgActions).last)
             let chosen = try XCTUnwrap(h.ue.protection).unprotect(raw: final, message: IKEMessage(parsing: final)).sa?.proposals
             XCTAssertEqual(chosen?.map(\.number), [number])
+            XCTAssertEqual(chosen?.first?.transforms(.DH), [])
         }
     }
 
