@@ -40,6 +40,7 @@ extension IKEResponderSA {
                 next.imsi = imsi; next.apn = apn
                 next.idi = idi; next.idrSent = idrSent; next.apnPolicy = apnPolicy; next.nai = nai
                 next.addresses = addresses
+                next.secondAuth = secondAuth
                 next.children = children.map { c in
                     var c = c; c.ikeSPIi = newSPIi; c.ikeSPIr = newSPIr; return c
                 }

@@ -17,6 +17,7 @@ extension IKEResponderSA {
         }
         guard let myAuth = mskAuth(msk: msk, ofInitiator: false, idPrime: idrSent.idPrime) else { return }
         var out: [Payload] = [.auth(AuthPayload(method: .SHARED_KEY_MIC, data: myAuth))]
+        if finishFirstRound(h, payloads, out: out) { return }
         establish(h, out: &out)
     }
 
