@@ -79,6 +79,7 @@ final class SecondAuthTests: XCTestCase {
         h.run()
         let all = logs(h)
         XCTAssertEqual(h.ue.state, .established, "\(all)")
+        XCTAssertEqual(h.ue.secondAuthentication, "\(EAPType.name(method.eapType)!) as '\(user)'")
         // Both ends install the same Child SA, with the CP of the final response.
         let ueChild = try XCTUnwrap(AttachHarness.children(h.ueActions).first)
         let nwChild = try XCTUnwrap(AttachHarness.children(h.epdgActions).first)

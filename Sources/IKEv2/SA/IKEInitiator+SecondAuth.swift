@@ -67,6 +67,7 @@ extension IKEInitiator {
                 fail("responder AUTH of the second round (SK_pr) does not verify", notify: .AUTHENTICATION_FAILED); return
             }
             secondRound = nil
+            secondAuthentication = "\(round.method.flatMap(EAPType.name) ?? "EAP") as '\(round.idi.text)'"
             adoptFinalResponse(payloads)
         }
     }

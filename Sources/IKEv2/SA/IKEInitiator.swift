@@ -30,6 +30,8 @@ public final class IKEInitiator: IKESA {
     var responderOffersMultipleAuth = false
     /// The second authentication round (RFC 4739), once started.
     var secondRound: InitiatorSecondRound?
+    /// After a second round: its method and PDN username, e.g. "EAP-MD5-Challenge as 'alice'".
+    public internal(set) var secondAuthentication: String?
     /// Whether the ePDG authenticated with a certificate signature (false: EAP-only).
     public var responderUsedCertificate: Bool { responderSignatureChecked }
 
