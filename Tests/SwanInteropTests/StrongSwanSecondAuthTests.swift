@@ -11,6 +11,7 @@ final class StrongSwanSecondAuthTests: XCTestCase {
     var dir = ""
     var epdg: Process?
     var charon: Charon?
+    var capture: Process?
 
     static let pcscf4 = "198.18.1.1"
     static let user = "pdnuser", password = "pdn-Secret-1"
@@ -18,6 +19,7 @@ final class StrongSwanSecondAuthTests: XCTestCase {
     override func tearDown() {
         charon?.stop()
         EPDGChild.stop(epdg)
+        if let c = capture, c.isRunning { c.interrupt(); _ = Shell.waitUntil(5) { !c.isRunning } }
         net?.destroy()
         if !dir.isEmpty, ProcessInfo.processInfo.environment["SWAN_KEEP"] == nil { try? FileManager.default.removeItem(atPath: dir) }
         super.tearDown()
@@ -119,6 +121,11 @@ final class StrongSwanSecondAuthTests: XCTestCase {
 
         let net = try NetnsPair(tag: "m")
         self.net = net
+        if Shell.which("tshark") != nil {
+            capture = try Shell.spawn(NetnsPair.exec(net.a, ["tshark", "-i", net.vethA, "-w", dir + "/outer.pcapng", "-f", "udp"]),
+                                      logPath: dir + "/tshark.out")
+            _ = Shell.waitUntil(10) { Shell.read(self.dir + "/tshark.out").contains("Capturing") }
+        }
         epdg = try EPDGChild.start(ns: net.a, dir: dir, testID: testID)
         let c = try Charon(ns: net.b, dir: dir + "/charon",
                            plugins: ["random", "nonce", "aes", "sha1", "sha2", "md5", "hmac", "kdf", "xcbc", "gmp", "x509", "pubkey", "pkcs1",
@@ -165,6 +172,27 @@ final class StrongSwanSecondAuthTests: XCTestCase {
         XCTAssertTrue(Shell.waitUntil(3) { Shell.read(self.dir + "/status").contains("ikeSAs=1 childSAs=1") }, Shell.read(dir + "/status"))
         let r = Shell.run(NetnsPair.exec(net.b, ["python3", dir + "/ping.py", Self.pcscf4, "3"]), timeout: 30)
         XCTAssertEqual(r.status, 0, "ping through the tunnel: \(r.output)")
+        XCTAssertTrue(vlog().contains("IKE SA established for IMSI ue.swan.test APN ims inner \(vip4 ?? "-") PDN user '\(Self.user)'"), vlog().suffix(3000).description)
+
+        // Wireshark's dissector, with the ePDG's key files, opens the SK payloads of both rounds:
+        // the EAP type of round 2 and the AUTH (shared key MIC) that follows, nothing malformed.
+        guard let cap = capture else { return }
+        charon.swanctl("--terminate", ["--ike", "epdg"])
+        sleep(1)
+        cap.interrupt()
+        _ = Shell.waitUntil(10) { !cap.isRunning }
+        let xdg = dir + "/xdg"
+        try FileManager.default.createDirectory(atPath: xdg + "/wireshark", withIntermediateDirectories: true)
+        for f in ["ikev2_decryption_table", "esp_sa"] { try FileManager.default.copyItem(atPath: dir + "/keys/" + f, toPath: xdg + "/wireshark/" + f) }
+        let dec = Shell.run(["tshark", "-r", dir + "/outer.pcapng", "-Y", "isakmp", "-T", "fields", "-E", "separator=|",
+                             "-e", "eap.type", "-e", "isakmp.auth.method", "-e", "_ws.malformed"],
+                            env: ["XDG_CONFIG_HOME": xdg, "HOME": xdg], timeout: 60, dropStderr: true)
+        XCTAssertEqual(dec.status, 0)
+        let rows = dec.output.split(separator: "\n").map { $0.split(separator: "|", omittingEmptySubsequences: false).map(String.init) }
+        let eapTypes = Set(rows.compactMap { $0.first }.filter { !$0.isEmpty })
+        XCTAssertTrue(eapTypes.contains(eapMethod == "eap-md5" ? "4" : "6"), "decrypted EAP types: \(eapTypes)\n\(dec.output.prefix(2000))")
+        XCTAssertTrue(Set(rows.compactMap { $0.count > 1 ? $0[1] : nil }).isSuperset(of: ["14", "2"]), "AUTH methods (digital signature in round 1, shared key MIC in round 2):\n\(dec.output.prefix(2000))")
+        XCTAssertFalse(rows.contains { $0.count > 2 && !$0[2].isEmpty }, "malformed after decryption:\n\(dec.output.prefix(2000))")
     }
 
     func testStrongSwanCertificateThenEAPMD5() throws {

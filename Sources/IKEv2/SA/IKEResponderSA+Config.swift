@@ -55,7 +55,8 @@ extension IKEResponderSA {
             actions.append(.installChildSA(child))
         }
         sendResponse(to: h, out)
-        log(.info, "IKE SA established for IMSI \(imsi) APN \(apn)" + (addresses?.ipv4.map { " inner \($0)" } ?? "") + (addresses?.ipv6.map { " inner \($0)" } ?? ""))
+        log(.info, "IKE SA established for IMSI \(imsi) APN \(apn)" + (addresses?.ipv4.map { " inner \($0)" } ?? "") + (addresses?.ipv6.map { " inner \($0)" } ?? "")
+            + (secondAuth.authenticatedUser.map { " PDN user '\($0)' (\(secondAuth.method?.label ?? ""))" } ?? ""))
         if let i = info() { actions.append(.ikeSAEstablished(i)) }
     }
 
