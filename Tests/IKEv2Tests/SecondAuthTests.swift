@@ -195,4 +195,56 @@ final class SecondAuthTests: XCTestCase {
         XCTAssertEqual(h.ue.state, .failed(reason: "IKE_AUTH rejected with AUTHENTICATION_FAILED", notify: .AUTHENTICATION_FAILED), "\(logs(h))")
         XCTAssertTrue(logs(h).contains { $0.contains("initiator AUTH of the second round (keyed with SK_pi, IDi 'someone-else') does not verify") }, "\(logs(h))")
     }
+
+    /// Runs an attach until the ePDG has sent its round-2 EAP request; returns the ePDG's SA.
+    func stopAtSecondEAP(_ method: AdditionalAuthMethod) throws -> (AttachHarness, IKEResponderSA) {
+        let h = try harness(method)
+        try phone(h)
+        h.route(h.ue.start(now: h.now), fromUE: true)
+        for _ in 0..<20 {
+            h.now += 0.01
+            let a = h.packetsToEPDG; h.packetsToEPDG = []
+            for m in a { h.route(h.epdg.handle(datagram: m.bytes, from: m.from, to: m.to, now: h.now), fromUE: false) }
+            if let sa = h.epdg.allSAs.first, case .secondEAPSent = sa.phase { return (h, sa) }
+            let b = h.packetsToUE; h.packetsToUE = []
+            for m in b { h.route(h.ue.handle(datagram: m.bytes, from: m.from, to: m.to, now: h.now), fromUE: true) }
+        }
+        throw XCTSkip("never reached the second EAP round")
+    }
+
+    /// Bad round-2 answers end the SA with EAP-Failure and a line that says what was wrong.
+    func testBadSecondRoundAnswersFailCleanly() throws {
+        func answer(_ method: AdditionalAuthMethod, _ payloads: (UInt8) -> [Payload]) throws -> [String] {
+            let (h, sa) = try stopAtSecondEAP(method)
+            guard case let .secondEAPSent(id) = sa.phase else { return [] }
+            let hdr = IKEHeader(spiI: sa.spiI, spiR: sa.spiR, exchangeType: .IKE_AUTH, isInitiator: true, isResponse: false, messageID: 5)
+            sa.handleRequest(hdr, payloads(id), now: h.now)
+            XCTAssertTrue(sa.isDead)
+            XCTAssertNil(sa.pdnUsername)
+            return AttachHarness.logs(sa.drain())
+        }
+        let nak = try answer(.chap) { [.eap(EAPPacket(code: .response, identifier: $0, type: EAPType.nak, typeData: [EAPType.gtc]).serialize())] }
+        XCTAssertTrue(nak.contains { $0.hasSuffix("EAP-MD5-Challenge (chap) user 'alice@pdn.example': phone refused the method (EAP-Nak, wants [\"EAP-GTC\"])") }, "\(nak)")
+        XCTAssertTrue(nak.contains { $0.contains("EAP(EAP-Failure") && $0.contains("N(AUTHENTICATION_FAILED)") }, "\(nak)")
+        let short = try answer(.chap) { [.eap(EAPPacket(code: .response, identifier: $0, type: EAPType.md5Challenge, typeData: [4, 1, 2, 3, 4]).serialize())] }
+        XCTAssertTrue(short.contains { $0.hasSuffix("malformed MD5-Challenge response (5 bytes)") }, "\(short)")
+        let wrongType = try answer(.pap) { [.eap(EAPPacket(code: .response, identifier: $0, type: EAPType.md5Challenge, typeData: [16] + [UInt8](repeating: 0, count: 16)).serialize())] }
+        XCTAssertTrue(wrongType.contains { $0.hasSuffix("EAP-Response of type EAP-MD5-Challenge, expected EAP-GTC") }, "\(wrongType)")
+        let wrongID = try answer(.pap) { [.eap(EAPGTC.response(identifier: $0 &+ 1, token: Array("s3cret-pdn".utf8)).serialize())] }
+        XCTAssertTrue(wrongID.contains { $0.contains(": EAP identifier ") }, "\(wrongID)")
+        let noEAP = try answer(.pap) { _ in [.auth(AuthPayload(method: .SHARED_KEY_MIC, data: [UInt8](repeating: 0, count: 32)))] }
+        XCTAssertTrue(noEAP.contains { $0.hasSuffix("IKE_AUTH without a valid EAP-Response") }, "\(noEAP)")
+    }
+
+    /// Round 2 must be EAP: a {IDi, AUTH} (a PSK attempt) is refused.
+    func testSecondRoundWithAUTHIsRefused() throws {
+        let (h, sa) = try stopAtSecondEAP(.pap)
+        _ = h
+        sa.phase = .awaitingSecondAuth
+        let hdr = IKEHeader(spiI: sa.spiI, spiR: sa.spiR, exchangeType: .IKE_AUTH, isInitiator: true, isResponse: false, messageID: 4)
+        sa.handleRequest(hdr, [.idi(IDPayload(.ID_KEY_ID, "alice")), .auth(AuthPayload(method: .SHARED_KEY_MIC, data: [1, 2, 3]))], now: h.now)
+        let l = AttachHarness.logs(sa.drain())
+        XCTAssertTrue(l.contains { $0.hasSuffix("second round offers AUTH (SHARED_KEY_MIC); the ePDG requires EAP-GTC (pap)") }, "\(l)")
+        XCTAssertTrue(sa.isDead)
+    }
 }
