@@ -46,13 +46,13 @@ public final class CipherContext: @unchecked Sendable {
             }
             fetched = c; cipher = c; mode = .block
         case .ENCR_AES_CBC:
-            cipher = key.count == 16 ? EVP_aes_128_cbc() : key.count == 24 ? EVP_aes_192_cbc() : EVP_aes_256_cbc(); mode = .block
+            cipher = fetchedCiphers.aes("CBC", bits: key.count * 8); mode = .block
         case .ENCR_AES_CTR:
-            cipher = key.count == 16 ? EVP_aes_128_ctr() : key.count == 24 ? EVP_aes_192_ctr() : EVP_aes_256_ctr(); mode = .ctr
+            cipher = fetchedCiphers.aes("CTR", bits: key.count * 8); mode = .ctr
         case .ENCR_AES_GCM_8, .ENCR_AES_GCM_12, .ENCR_AES_GCM_16:
-            cipher = key.count == 16 ? EVP_aes_128_gcm() : key.count == 24 ? EVP_aes_192_gcm() : EVP_aes_256_gcm(); mode = .gcm
+            cipher = fetchedCiphers.aes("GCM", bits: key.count * 8); mode = .gcm
         case .ENCR_NULL_AUTH_AES_GMAC:
-            cipher = key.count == 16 ? EVP_aes_128_gcm() : key.count == 24 ? EVP_aes_192_gcm() : EVP_aes_256_gcm(); mode = .gmac
+            cipher = fetchedCiphers.aes("GCM", bits: key.count * 8); mode = .gmac
         }
         var enc: OpaquePointer? = nil, dec: OpaquePointer? = nil
         if let cipher {
@@ -228,3 +228,37 @@ public final class CipherContext: @unchecked Sendable {
         }
     }
 }
+
+/// The AES ciphers fetched from the default provider once per process. A legacy
+/// `EVP_aes_128_cbc()` handle makes every `EVP_CipherInit_ex` fetch the implementation by
+/// name again, which was a visible share of setting up an IKE SA's SK protection.
+private final class FetchedCiphers: @unchecked Sendable {
+    // @unchecked: filled in `init`, only read afterwards; the EVP_CIPHERs live for the process.
+    private let table: [String: OpaquePointer]
+    init() {
+        var t: [String: OpaquePointer] = [:]
+        for mode in ["CBC", "CTR", "GCM"] {
+            for bits in [128, 192, 256] {
+                let name = "AES-\(bits)-\(mode)"
+                if let c = EVP_CIPHER_fetch(nil, name, nil) { t[name] = c } else { _ = opensslErrorString() }
+            }
+        }
+        table = t
+    }
+    /// The fetched cipher, or the legacy handle if the fetch failed (never expected).
+    func aes(_ mode: String, bits: Int) -> OpaquePointer? {
+        if let c = table["AES-\(bits)-\(mode)"] { return c }
+        switch (mode, bits) {
+        case ("CBC", 128): return EVP_aes_128_cbc()
+        case ("CBC", 192): return EVP_aes_192_cbc()
+        case ("CBC", _): return EVP_aes_256_cbc()
+        case ("CTR", 128): return EVP_aes_128_ctr()
+        case ("CTR", 192): return EVP_aes_192_ctr()
+        case ("CTR", _): return EVP_aes_256_ctr()
+        case (_, 128): return EVP_aes_128_gcm()
+        case (_, 192): return EVP_aes_192_gcm()
+        default: return EVP_aes_256_gcm()
+        }
+    }
+}
+private let fetchedCiphers = FetchedCiphers()

@@ -63,8 +63,13 @@ public enum PseudoRandomFunction: UInt16, Sendable, CaseIterable, CustomStringCo
         out.reserveCapacity(rounds * outputLength)
         var t: [UInt8] = []
         var n: UInt8 = 1
+        let keyed = digest.map { KeyedHMAC($0, key: key) }
+        var input: [UInt8] = []
+        input.reserveCapacity(outputLength + seed.count + 1)
         while out.count < length {
-            t = prf(key: key, data: t + seed + [n])
+            input.removeAll(keepingCapacity: true)
+            input += t; input += seed; input.append(n)
+            t = keyed?.mac(input) ?? prf(key: key, data: input)
             out += t
             n &+= 1
         }

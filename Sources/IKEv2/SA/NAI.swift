@@ -16,23 +16,24 @@ public struct NAI: Sendable, Equatable, CustomStringConvertible {
     }
 
     /// Parses a permanent identity; nil for pseudonyms, re-auth ids or anything else.
+    /// Works on the UTF-8 bytes: it runs on every attach, and Character iteration was a
+    /// measurable part of one.
     public init?(_ text: String) {
-        guard let at = text.firstIndex(of: "@") else { return nil }
-        let user = text[..<at]
-        realm = String(text[text.index(after: at)...])
-        guard let p = user.first, user.count >= 7, user.count <= 16 else { return nil }
-        switch p {
-        case "0": method = .aka
-        case "6": method = .akaPrime
+        let u = Array(text.utf8)
+        guard let at = u.firstIndex(of: UInt8(ascii: "@")), at >= 7, at <= 16 else { return nil }
+        switch u[0] {
+        case UInt8(ascii: "0"): method = .aka
+        case UInt8(ascii: "6"): method = .akaPrime
         default: return nil
         }
-        let digits = user.dropFirst()
-        guard digits.allSatisfy({ $0.isASCII && $0.isNumber }) else { return nil }
-        imsi = String(digits)
+        guard u[1..<at].allSatisfy({ $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }) else { return nil }
+        imsi = String(decoding: u[1..<at], as: UTF8.self)
+        realm = String(decoding: u[(at + 1)...], as: UTF8.self)
         var mcc = "", mnc = ""
-        for label in realm.split(separator: ".") {
-            if label.hasPrefix("mcc") { mcc = String(label.dropFirst(3)) }
-            if label.hasPrefix("mnc") { mnc = String(label.dropFirst(3)) }
+        for label in u[(at + 1)...].split(separator: UInt8(ascii: "."), omittingEmptySubsequences: false) where label.count >= 3 {
+            let head = label.prefix(3)
+            if head.elementsEqual("mcc".utf8) { mcc = String(decoding: label.dropFirst(3), as: UTF8.self) }
+            if head.elementsEqual("mnc".utf8) { mnc = String(decoding: label.dropFirst(3), as: UTF8.self) }
         }
         self.mcc = mcc; self.mnc = mnc
     }
