@@ -30,7 +30,8 @@ extension Phone {
             if config.profile.rejectsAuthInFirstAuthResponse, ike.responderUsedCertificate {
                 return out + fail("the ePDG sent AUTH in its first IKE_AUTH response; this phone needs omit_auth_in_first_auth_rsp", now: now)
             }
-            out += pass((config.profile.eapMethod == .akaPrime ? "EAP-AKA'" : "EAP-AKA") + ", MSK AUTH verified", now: now, next: .childSA)
+            out += pass((config.profile.eapMethod == .akaPrime ? "EAP-AKA'" : "EAP-AKA") + ", MSK AUTH verified"
+                        + (ike.secondAuthentication.map { "; second authentication \($0), SK_p AUTH verified" } ?? ""), now: now, next: .childSA)
             out += tunnelUp(now: now)
         case let .failed(reason, notify):
             var why = reason + (notify.map { reason.contains($0.name) ? "" : " (\($0.name))" } ?? "")
