@@ -183,11 +183,14 @@ final class IMSCallTests: XCTestCase {
                                                      extra: inviteExtras(), sdp: offerSDP(a)), from: a.peer, now: 0))
         XCTAssertEqual(inv.count, 1)
         let (fwd, dest) = inv[0]
-        XCTAssertEqual(dest, b.peer)
+        // Like a real phone's, this INVITE is over 1300 bytes once proxied: TCP (RFC 3261 §18.1.1).
+        XCTAssertGreaterThan(fwd.serialized().count, 1300)
+        XCTAssertEqual(dest, SIPPeer(address: b.peer.address, port: b.peer.port, transport: .tcp))
         XCTAssertEqual(fwd.requestURI?.description, b.contactURI)
         let vias = try fwd.vias()
         XCTAssertEqual(vias.count, 2)
         XCTAssertEqual(vias[0].host, "[\(pcscf6)]")
+        XCTAssertEqual(vias[0].transport, "TCP")
         XCTAssertEqual(vias[0].branch, "z9hG4bKvwc.z9hG4bKa2b")
         XCTAssertEqual(vias[1].received, a.peer.address)
         XCTAssertEqual(vias[1].rport, 5060)
