@@ -77,6 +77,9 @@ public struct PhoneConfig: Sendable {
     /// Emit `.trace` actions (the ladder's messages); load runs turn them off to save the
     /// per-message summaries.
     public var traces = true
+    /// RFC 4028 session interval the phone offers in its INVITE (nil: none) and its Min-SE.
+    public var sessionExpires: UInt32? = 1800
+    public var minSE: UInt32 = 90
 
     public init(sim: SIMCredentials, mcc: String, mnc: String, apn: String = "ims", emergencyAPN: String = "EMERGENCY",
                 profile: HandsetProfile = .android, local: IKEEndpoint, epdg: IKEEndpoint, scenario: Scenario = .call,
