@@ -43,6 +43,9 @@ public final class IMSCore {
     public var tcpUnavailableReason: (SIPPeer) -> String? = { _ in nil }
     /// Peers (as UDP peers) that refused our TCP connection, until when: large requests go over UDP.
     var tcpRefusedUntil: [SIPPeer: Double] = [:]
+    /// Our Via branches of proxied INVITEs that went over TCP, with when: their CANCEL and
+    /// non-2xx ACK (same branch, RFC 3261 §9.1, §17.1.1.3) follow them there.
+    var tcpForwardedInvites: [String: Double] = [:]
     /// Peers already told about in `largeRequestKeptOnUDP` (said once per peer).
     var udpOnlyNoticed: Set<SIPPeer> = []
     /// Proxied INVITE dialogs whose caller supports session timers (RFC 4028 §8.2): Call-ID →
@@ -148,6 +151,7 @@ public final class IMSCore {
         proxiedCalls = proxiedCalls.filter { now - $0.value < IMSCore.proxiedIdleLimit }
         proxiedSessionTimers = proxiedSessionTimers.filter { proxiedCalls[$0.key] != nil }
         tcpRefusedUntil = tcpRefusedUntil.filter { $0.value > now }
+        tcpForwardedInvites = tcpForwardedInvites.filter { now - $0.value < IMSCore.tcpRefusedMemory }
         return out
     }
 

@@ -20,7 +20,16 @@ extension IMSCore {
     /// Forwards a proxied request (stateless, no transaction), over TCP when too large for UDP.
     func forwardRequest(_ request: SIPMessage, to peer: SIPPeer, now: Double) -> [IMSAction] {
         var m = request
+        let branch = (try? m.topVia())?.branch ?? ""
+        if peer.transport == .udp, m.method == "CANCEL" || m.method == "ACK", tcpForwardedInvites[branch] != nil,
+           IMSCore.setTopViaTransport(&m, "TCP") {
+            // The CANCEL (or ACK of a non-2xx) of an INVITE sent over TCP: the same Via, the same way.
+            var tcp = peer
+            tcp.transport = .tcp
+            return [.send(m.serialized(), to: tcp)]
+        }
         let (dest, notes) = selectTransport(&m, to: peer, now: now)
+        if dest.transport != peer.transport, m.method == "INVITE" { tcpForwardedInvites[branch] = now }
         return notes + [.send(m.serialized(), to: dest)]
     }
 
@@ -69,6 +78,7 @@ extension IMSCore {
         if refused {
             // §18.1.1: a TCP reset for a request sent over TCP only because of its size → retry over UDP.
             tcpRefusedUntil[udp] = now + IMSCore.tcpRefusedMemory
+            if let b = (try? m.topVia())?.branch { tcpForwardedInvites[b] = nil }
             var retry = m
             _ = IMSCore.setTopViaTransport(&retry, "UDP")
             let note = IMSAction.event(.transportFailed(peer: peer, method: method, error: error,

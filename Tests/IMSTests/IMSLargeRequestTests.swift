@@ -49,6 +49,12 @@ final class IMSLargeRequestTests: XCTestCase {
         XCTAssertEqual(try fwd.vias()[1].transport, "UDP", "the caller's Via is untouched")
         XCTAssertTrue(events(out).contains(.largeRequestOverTCP(peer: dest, method: "INVITE", bytes: fwd.serialized().count)))
 
+        // Its CANCEL (same branch) follows it over TCP with the same Via.
+        let cancel = try XCTUnwrap(sent(ims.receive(datagram: request(a, "CANCEL", uri: "tel:0600000002", callID: "big", cseq: 1,
+                                                                       branch: "z9hG4bKbig"), from: a.peer, now: 1)).first)
+        XCTAssertEqual(cancel.1, dest)
+        XCTAssertEqual(try cancel.0.topVia(), via)
+
         // A small one stays on UDP.
         let small = try XCTUnwrap(sent(inviteB(ims, a, cid: "small", sdp: "v=0\r\n")).first)
         XCTAssertEqual(small.1, b.peer)
