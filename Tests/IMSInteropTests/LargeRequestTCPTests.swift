@@ -69,4 +69,24 @@ final class LargeRequestTCPTests: XCTestCase {
         let log = ims.log
         XCTAssertTrue(log.contains("Connection refused") && log.contains("retried over UDP (RFC 3261 §18.1.1)"), String(log.suffix(3000)))
     }
+
+    /// A callee whose TCP port never answers (accept queue full, SYNs dropped): after the
+    /// connect timeout the relayed INVITE is a transport error, and the caller gets a 500
+    /// (RFC 3261 §16.9 and §16.7) with a Warning saying why.
+    func testSilentTCPPeerGivesTheCaller500AfterTheConnectTimeout() throws {
+        let callee = try LoopbackSIPPhone(user: "user2", listenTCP: true, tcpBacklog: 0)
+        XCTAssertTrue(try callee.register(password: "secret2", imsPort: ims.port))
+        let caller = try LoopbackSIPPhone(user: "user1", listenTCP: false)
+        XCTAssertTrue(try caller.register(password: "secret", imsPort: ims.port))
+        let fillers = callee.fillAcceptQueue()
+        defer { fillers.forEach { close($0) } }
+        let inv = try caller.largeInvite(to: "sip:user2@\(LoopbackIMS.domain)", callID: "mute-\(caller.port)")
+        caller.send(inv, toPort: ims.port)
+        let r = try XCTUnwrap(caller.receiveUDP(timeout: 15) { ($0.statusCode ?? 0) >= 300 }, String(ims.log.suffix(3000)))
+        XCTAssertEqual(r.statusCode, 500)
+        XCTAssertTrue(r.header("Warning")?.contains("timed out") ?? false, r.header("Warning") ?? "no Warning")
+        XCTAssertNil(callee.receiveUDP(timeout: 0.2), "no UDP retry: only a reset allows one")
+        XCTAssertTrue(ims.log.contains("500 to the caller"), String(ims.log.suffix(3000)))
+        XCTAssertTrue(ims.dialogs.isEmpty, "\(ims.dialogs)")
+    }
 }

@@ -14,13 +14,13 @@ final class LoopbackSIPPhone {
     let user: String
     var hostPort: String { "127.0.0.1:\(port)" }
 
-    init(user: String, listenTCP: Bool) throws {
+    init(user: String, listenTCP: Bool, tcpBacklog: Int32 = 4) throws {
         self.user = user
         port = try LoopbackIMS.freePort()
         udp = try Self.socket(SOCK_DGRAM, port: port)
         if listenTCP {
             listener = try Self.socket(SOCK_STREAM, port: port)
-            guard Glibc.listen(listener, 4) == 0 else { throw XCTSkip("cannot listen on TCP 127.0.0.1:\(port)") }
+            guard Glibc.listen(listener, tcpBacklog) == 0 else { throw XCTSkip("cannot listen on TCP 127.0.0.1:\(port)") }
         }
     }
 
@@ -82,6 +82,21 @@ final class LoopbackSIPPhone {
         guard listener >= 0, Self.wait(listener, timeout) else { return nil }
         let c = accept(listener, nil, nil)
         return c >= 0 ? c : nil
+    }
+
+    /// Fills the listener's accept queue with connections nobody accepts, so that the kernel
+    /// drops further SYNs: a peer that never answers a connection attempt. Returns the sockets.
+    func fillAcceptQueue(_ count: Int = 3) -> [Int32] {
+        (0..<count).map { _ in
+            let fd = Glibc.socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue), 0)
+            var a = sockaddr_in()
+            a.sin_family = sa_family_t(AF_INET)
+            a.sin_port = port.bigEndian
+            a.sin_addr.s_addr = inet_addr("127.0.0.1")
+            _ = withUnsafePointer(to: &a) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
+            usleep(50_000)
+            return fd
+        }
     }
 
     /// One SIP message read from a TCP connection.
