@@ -51,4 +51,21 @@ final class SessionTimerEndToEndTests: XCTestCase {
         XCTAssertTrue(sipTraces(h, p, .received).contains { $0.summary.hasPrefix("422 Session Interval Too Small") }, ladder(h, p))
         XCTAssertEqual(sipTraces(h, p, .sent).filter { $0.summary.hasPrefix("INVITE") }.count, 2, ladder(h, p))
     }
+
+    /// Between two phones through the IMS proxy: the caller refreshes (the callee made it
+    /// refresher), the UPDATEs cross the proxy untouched and the callee answers them.
+    func testPhoneToPhoneRefreshesCrossTheProxy() throws {
+        let h = CoreHarness(sessionTimer: IMSSessionTimerConfig(interval: 8, minSE: 4))
+        let b = try h.addPhone(imsi: "001010000000002", scenario: .register, teardown: false, sessionExpires: 8, minSE: 4)
+        let a = try h.addPhone(imsi: "001010000000001", mediaDuration: 20, target: "sip:001010000000002@\(CoreHarness.domain)",
+                               sessionExpires: 8, minSE: 4)
+        h.run()
+        XCTAssertEqual(a.finished, true, ladder(h, a) + "\n---\n" + ladder(h, b))
+        let sent = sipTraces(h, a, .sent).filter { $0.summary.hasPrefix("UPDATE") }
+        let answered = sipTraces(h, a, .received).filter { $0.summary.hasPrefix("200") && $0.summary.contains("UPDATE)") }
+        XCTAssertGreaterThanOrEqual(sent.count, 4, ladder(h, a))
+        XCTAssertEqual(answered.count, sent.count, ladder(h, a))
+        XCTAssertEqual(sipTraces(h, b, .received).filter { $0.summary.hasPrefix("UPDATE") }.count, sent.count, ladder(h, b))
+        XCTAssertFalse(sipTraces(h, b, .sent).contains { $0.summary.hasPrefix("BYE") }, "the callee never timed out: " + ladder(h, b))
+    }
 }
