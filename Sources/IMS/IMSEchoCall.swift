@@ -170,7 +170,6 @@ extension IMSCore {
                 case .none: break
                 }
             }
-            defer { if isRefresh { armSessionTimer(id, refresh, now: now) } }
             if m.contentType == "application/sdp", let offer = try? SDPSession(parsing: m.body) {
                 let audio = offer.media.first { $0.media == "audio" && $0.port != 0 }
                 let ready = audio.map { SDPPreconditions($0).currentLocal == "sendrecv" } ?? true
@@ -193,6 +192,8 @@ extension IMSCore {
                 r.body = a.sdp.serialized()
                 if method == "INVITE" { r.addHeader("Allow", IMSCore.allow) }
                 echoCalls[id] = call
+                // Only a 2xx refreshes the session (RFC 4028 §10).
+                if isRefresh { armSessionTimer(id, refresh, now: now) }
                 out += respond(r, now: now, fallback: peer)
                 if method == "UPDATE", call.phase == .waitingUpdate, call.preconditionsMet { out += answerEcho(id, now: now) }
                 return out
@@ -201,6 +202,7 @@ extension IMSCore {
                 r.addHeader("Content-Type", "application/sdp")
                 r.body = call.answerSDP.serialized()
             }
+            if isRefresh { armSessionTimer(id, refresh, now: now) }
             return respond(r, now: now, fallback: peer)
         case "BYE":
             let out = respond(dialogResponse(to: m, code: 200, call: call), now: now, fallback: peer)

@@ -36,6 +36,9 @@ extension IMSCore {
     /// Chooses the transport of a request toward `peer`; rewrites its top Via when it switches.
     func selectTransport(_ m: inout SIPMessage, to peer: SIPPeer, now: Double) -> (SIPPeer, [IMSAction]) {
         guard peer.transport == .udp, m.isRequest else { return (peer, []) }
+        // Most requests are far below the limit: skip serializing them just to measure.
+        let rough = m.body.count + m.headers.reduce(0) { $0 + $1.name.utf8.count + $1.value.utf8.count + 4 }
+        guard rough + 300 > config.largestUDPRequest else { return (peer, []) }
         let size = m.serialized().count
         guard size > config.largestUDPRequest else { return (peer, []) }
         let reason: String?
