@@ -61,6 +61,10 @@ extension IMSHost {
     func tcpStreamOpened(_ s: StreamID) {
         guard let p = outgoingTCP.pending.removeValue(forKey: s) else { return }
         context?.cancelTimer(key: IMSOutgoingTCP.timerBase + s.rawValue)
+        // Keep the peer as the core named it (the socket may spell an IPv6 address otherwise).
+        if let other = peerByStream[s], other != p.peer { streamByPeer[other] = nil }
+        streamByPeer[p.peer] = s
+        peerByStream[s] = p.peer
         logger.info(.sip, "TCP connected to \(p.peer), \(p.messages.count) request(s) sent", dir: .to, ue: p.peer.description)
     }
 
