@@ -153,4 +153,30 @@ final class IMSLargeRequestTests: XCTestCase {
         XCTAssertTrue(events(out).contains(.callEnded(callID: try XCTUnwrap(cid2), reason: "transport error (503)")))
         XCTAssertTrue(ims2.dialogs.isEmpty)
     }
+
+    /// The reg-event NOTIFY (our own request, with reginfo XML) above the threshold goes over
+    /// TCP too, and the 200 OK (a response) to the SUBSCRIBE stays where the SUBSCRIBE came from.
+    func testLargeNotifyGoesOverTCP() throws {
+        let (base, subs) = makeIMS()
+        var c = base.config
+        c.tcpThreshold = 600
+        let ims = IMSCore(config: c, subscribers: subs)
+        let a = ue(1)
+        try registerUE(ims, a)
+        let sub = Array([
+            "SUBSCRIBE sip:001010000000001@\(domain) SIP/2.0", "Via: \(a.via("z9hG4bKsubt"))", "Max-Forwards: 70",
+            "From: <sip:001010000000001@\(domain)>;tag=st", "To: <sip:001010000000001@\(domain)>", "Call-ID: sub-tcp",
+            "CSeq: 1 SUBSCRIBE", "Event: reg", "Expires: 600000", "Accept: application/reginfo+xml", "Contact: <\(a.contactURI)>",
+            "Content-Length: 0", "", "",
+        ].joined(separator: "\r\n").utf8)
+        let out = ims.receive(datagram: sub, from: a.peer, now: 5)
+        let s = sent(out)
+        XCTAssertEqual(s.map { $0.0.statusCode ?? 0 }, [200, 0])
+        XCTAssertEqual(s[0].1, a.peer, "responses follow the Via, never switched")
+        XCTAssertEqual(s[1].0.method, "NOTIFY")
+        XCTAssertGreaterThan(s[1].0.serialized().count, 600)
+        XCTAssertEqual(s[1].1, SIPPeer(address: a.peer.address, port: a.peer.port, transport: .tcp))
+        XCTAssertEqual(try s[1].0.topVia().transport, "TCP")
+        XCTAssertTrue(events(out).contains(.largeRequestOverTCP(peer: s[1].1, method: "NOTIFY", bytes: s[1].0.serialized().count)))
+    }
 }
