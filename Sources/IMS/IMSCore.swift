@@ -148,7 +148,16 @@ public final class IMSCore {
         out += expireSubscriptions(now: now)
         for id in Array(echoCalls.keys) { out += echoTick(id, now: now) }
         challenges = challenges.filter { $0.value.expiresAt > now }
-        proxiedCalls = proxiedCalls.filter { now - $0.value < IMSCore.proxiedIdleLimit }
+        // A relayed dialog with a session timer is forgotten once a whole interval passes with no
+        // request through us (the phones would have refreshed, RFC 4028 §10); others after 4 h.
+        for (id, last) in proxiedCalls {
+            if let se = proxiedSessionTimers[id], now - last > Double(se.interval) + 32 {
+                proxiedCalls[id] = nil
+                out.append(.event(.callEnded(callID: id, reason: "no refresh through the proxy within \(se.interval) s (RFC 4028)")))
+            } else if now - last >= IMSCore.proxiedIdleLimit {
+                proxiedCalls[id] = nil
+            }
+        }
         proxiedSessionTimers = proxiedSessionTimers.filter { proxiedCalls[$0.key] != nil }
         tcpRefusedUntil = tcpRefusedUntil.filter { $0.value > now }
         tcpForwardedInvites = tcpForwardedInvites.filter { now - $0.value < IMSCore.tcpRefusedMemory }

@@ -235,4 +235,21 @@ final class IMSSessionTimerTests: XCTestCase {
         XCTAssertEqual(refresh.first?.0.header("Session-Expires"), "1800;refresher=uac")
         XCTAssertNil(refresh.first?.0.header("Min-SE"))
     }
+
+    func testProxyForgetsADialogWhoseRefreshesStop() throws {
+        let (ims, _) = makeIMS()
+        let a = ue(1), b = ue(2)
+        try registerUE(ims, a)
+        try registerUE(ims, b)
+        _ = proxied(["Supported: timer", "Session-Expires: 300"], a, ims, cid: "quiet")
+        XCTAssertEqual(ims.dialogs.map(\.callID), ["quiet"])
+        _ = ims.receive(datagram: request(a, "UPDATE", uri: b.contactURI, callID: "quiet", cseq: 2, branch: "z9hG4bKq2", toTag: "b",
+                                          to: "tel:0600000002", extra: ["Supported: timer", "Session-Expires: 300;refresher=uac"]),
+                        from: a.peer, now: 150)
+        XCTAssertTrue(events(ims.tick(now: 150 + 300)).isEmpty, "within interval + 32 s of the last refresh")
+        XCTAssertEqual(ims.dialogs.count, 1)
+        let out = ims.tick(now: 150 + 333)
+        XCTAssertTrue(events(out).contains(.callEnded(callID: "quiet", reason: "no refresh through the proxy within 300 s (RFC 4028)")))
+        XCTAssertTrue(ims.dialogs.isEmpty)
+    }
 }
