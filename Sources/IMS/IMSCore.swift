@@ -38,6 +38,19 @@ public final class IMSCore {
     /// Makes tags, branches and MD5 nonces; tests replace it to get byte-exact messages.
     public var tokenSource: (Int) -> String = { IMSCore.randomToken($0) }
     var usedMediaPorts: Set<UInt16> = []
+    /// RFC 3261 §18.1.1 transport choice: why TCP cannot reach a peer (the runtime sets it; e.g.
+    /// the in-process inner path carries UDP only). nil = TCP can be tried.
+    public var tcpUnavailableReason: (SIPPeer) -> String? = { _ in nil }
+    /// Peers (as UDP peers) that refused our TCP connection, until when: large requests go over UDP.
+    var tcpRefusedUntil: [SIPPeer: Double] = [:]
+    /// Our Via branches of proxied INVITEs that went over TCP, with when: their CANCEL and
+    /// non-2xx ACK (same branch, RFC 3261 §9.1, §17.1.1.3) follow them there.
+    var tcpForwardedInvites: [String: Double] = [:]
+    /// Peers already told about in `largeRequestKeptOnUDP` (said once per peer).
+    var udpOnlyNoticed: Set<SIPPeer> = []
+    /// Proxied INVITE dialogs whose caller supports session timers (RFC 4028 §8.2): Call-ID →
+    /// the Session-Expires the forwarded request carried.
+    var proxiedSessionTimers: [String: SIPSessionExpires] = [:]
 
     public init(config: IMSConfig, subscribers: any IMSSubscriberSource) {
         self.config = config
@@ -135,7 +148,19 @@ public final class IMSCore {
         out += expireSubscriptions(now: now)
         for id in Array(echoCalls.keys) { out += echoTick(id, now: now) }
         challenges = challenges.filter { $0.value.expiresAt > now }
-        proxiedCalls = proxiedCalls.filter { now - $0.value < IMSCore.proxiedIdleLimit }
+        // A relayed dialog with a session timer is forgotten once a whole interval passes with no
+        // request through us (the phones would have refreshed, RFC 4028 §10); others after 4 h.
+        for (id, last) in proxiedCalls {
+            if let se = proxiedSessionTimers[id], now - last > Double(se.interval) + 32 {
+                proxiedCalls[id] = nil
+                out.append(.event(.callEnded(callID: id, reason: "no refresh through the proxy within \(se.interval) s (RFC 4028)")))
+            } else if now - last >= IMSCore.proxiedIdleLimit {
+                proxiedCalls[id] = nil
+            }
+        }
+        proxiedSessionTimers = proxiedSessionTimers.filter { proxiedCalls[$0.key] != nil }
+        tcpRefusedUntil = tcpRefusedUntil.filter { $0.value > now }
+        tcpForwardedInvites = tcpForwardedInvites.filter { now - $0.value < IMSCore.tcpRefusedMemory }
         return out
     }
 
@@ -218,6 +243,7 @@ public final class IMSCore {
         if let cs = try? m.cseq(), cs.method == "INVITE", let cid = try? m.callID(), mtCalls[cid] != nil {
             return mtResponse(m, now: now)
         }
+        if let cid = try? m.callID(), echoCalls[cid] != nil { return echoResponse(m, now: now) }
         // Responses to our NOTIFYs: a 481 or 4xx/5xx ends the subscription (RFC 6665 §4.1.3).
         if let cs = try? m.cseq(), cs.method == "NOTIFY", let code = m.statusCode, code >= 300,
            let cid = try? m.callID() {
@@ -226,13 +252,21 @@ public final class IMSCore {
         return []
     }
 
-    func handleTimeout(_ request: SIPMessage, now: Double) -> [IMSAction] {
+    /// A client transaction got no final response (Timer B/F: 408) or its transport failed
+    /// (`transportError`: 503, RFC 3261 §8.1.3.1); or an INVITE server transaction got no ACK.
+    func handleTimeout(_ request: SIPMessage, now: Double, transportError: Bool = false) -> [IMSAction] {
+        let ours = (try? request.topVia()).map(isOurBranch) ?? false
+        let why = transportError ? "transport error (503)" : "timeout (408)"
         if request.method == "NOTIFY", let cid = try? request.callID() { regSubscriptions[cid] = nil }
+        if ours, let cid = try? request.callID(), echoCalls[cid] != nil, request.method != "BYE" {
+            // Our session refresh failed: the dialog is gone (RFC 3261 §12.2.1.2).
+            return endEcho(cid, reason: "session refresh \(request.method ?? "?"): \(why)")
+        }
         if request.method == "INVITE", let cid = try? request.callID(), echoCalls[cid] != nil {
             return endEcho(cid, reason: "no ACK")
         }
         if request.method == "INVITE", let cid = try? request.callID(), mtCalls[cid] != nil {
-            return endMT(cid, reason: "no answer")
+            return endMT(cid, reason: transportError ? "transport error (503)" : "no answer")
         }
         return []
     }

@@ -94,7 +94,7 @@ extension IMSCore {
         }
         n.addHeader("Content-Type", "application/reginfo+xml")
         n.body = Array(body.utf8)
-        return convert(layer.sendRequest(n, to: s.peer, now: now), now: now)
+        return sendRequest(n, to: s.peer, now: now)
     }
 
     /// The reginfo document: one <registration> per public identity of the IMPI, with its contacts.

@@ -127,6 +127,25 @@ public struct SIPTransactionLayer: Sendable {
         return apply(acts, to: &rec, key: key, server: false)
     }
 
+    /// The client transaction key of a request we sent (top Via branch and sent-by, method).
+    static func clientKey(for request: SIPMessage) -> SIPTransactionKey? {
+        guard let via = try? request.topVia(), let cs = try? request.cseq() else { return nil }
+        return SIPTransactionKey(branch: via.branch ?? "", sentBy: via.sentBy, method: cs.method)
+    }
+
+    /// True while a client transaction for `request` is alive.
+    public func hasClientTransaction(for request: SIPMessage) -> Bool {
+        Self.clientKey(for: request).map { clients[$0] != nil } ?? false
+    }
+
+    /// The transport could not deliver `request` (§17.1.1.2, §17.1.2.2: connection failure):
+    /// its client transaction ends with `.timedOut`, which the TU treats as 503 (§8.1.3.1).
+    public mutating func transportError(for request: SIPMessage, now: Double) -> [Output] {
+        guard let key = Self.clientKey(for: request), var rec = clients[key] else { return [] }
+        let acts = rec.machine.handle(.transportError, now: now)
+        return apply(acts, to: &rec, key: key, server: false)
+    }
+
     /// Fires every timer due at `now`.
     public mutating func tick(now: Double) -> [Output] {
         var out: [Output] = []

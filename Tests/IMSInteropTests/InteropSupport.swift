@@ -19,7 +19,8 @@ final class LoopbackIMS {
     /// `extraUsers`: ue_db entries (config text) appended to the repo's list.
     /// `pcscfFirst`: list the P-CSCF address 192.168.4.1 (not on this host) before 127.0.0.1,
     /// as config/ims.cfg does.
-    init(extraUsers: [String] = [], pcscfFirst: Bool = false) throws {
+    /// `extraConfig`: more ims.cfg properties (e.g. `session_expires: {...},`).
+    init(extraUsers: [String] = [], pcscfFirst: Bool = false, extraConfig: String = "") throws {
         dir = NSTemporaryDirectory() + "vowifi-interop-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         port = try LoopbackIMS.freePort()
@@ -37,6 +38,7 @@ final class LoopbackIMS {
         precondition: "on",
         "100rel": true,
         binding_expires: 3600,
+        \(extraConfig)
         include "ue_db.cfg",
 
         """

@@ -14,11 +14,13 @@ public final class IMSHost: ServiceHandler, Service, @unchecked Sendable {
     public let logger: Logger
     private let socketAddresses: [SocketAddress]
     private let inner: InProcessInnerNetwork?
-    private var context: ServiceContext?
+    var context: ServiceContext?
     /// Peers reached through the in-process inner path (their SIP goes back that way).
-    private var innerPeers: [SIPPeer: String] = [:]
-    private var streamByPeer: [SIPPeer: StreamID] = [:]
-    private var peerByStream: [StreamID: SIPPeer] = [:]
+    var innerPeers: [SIPPeer: String] = [:]
+    var streamByPeer: [SIPPeer: StreamID] = [:]
+    var peerByStream: [StreamID: SIPPeer] = [:]
+    /// Connections we are opening for large requests (IMSHost+TCP.swift).
+    let outgoingTCP = IMSOutgoingTCP()
     private var echoes: [String: (RTPEcho, [InProcessInnerNetwork.Endpoint])] = [:]
     private var mediaSockets: [String: [UDPSocket]] = [:]
     /// Addresses that could not be bound (not on this host): reported in the summary.
@@ -38,6 +40,7 @@ public final class IMSHost: ServiceHandler, Service, @unchecked Sendable {
     public func start(on loop: EventLoop) throws {
         let ctx = ServiceContext(loop: loop, logger: logger, handler: self)
         context = ctx
+        installTCPPolicy()
         for a in socketAddresses {
             do {
                 try ctx.bindUDP(a)
@@ -82,6 +85,7 @@ public final class IMSHost: ServiceHandler, Service, @unchecked Sendable {
         guard let peer else { return }
         let p = SIPPeer(address: peer.host, port: peer.port, transport: .tcp)
         streamByPeer[p] = stream; peerByStream[stream] = p
+        tcpStreamOpened(stream)
     }
 
     public func stream(_ stream: StreamID, received bytes: UnsafeRawBufferPointer, context: ServiceContext) {
@@ -94,15 +98,17 @@ public final class IMSHost: ServiceHandler, Service, @unchecked Sendable {
         guard let p = peerByStream.removeValue(forKey: stream) else { return }
         streamByPeer[p] = nil
         core.connectionClosed(p)
+        tcpStreamClosed(stream, error: error)
     }
 
     public func timerFired(_ key: UInt64, context: ServiceContext) {
+        if tcpConnectTimerFired(key) { return }
         perform(core.tick(now: Self.seconds()))
     }
 
     // MARK: actions
 
-    private func perform(_ actions: [IMSAction]) {
+    func perform(_ actions: [IMSAction]) {
         guard let ctx = context else { return }
         for a in actions {
             switch a {
@@ -113,10 +119,8 @@ public final class IMSHost: ServiceHandler, Service, @unchecked Sendable {
                     inner.send(bytes, from: .init(address: src, port: core.config.sipPort), to: .init(address: dst, port: to.port), owner: owner)
                 } else if to.transport == .udp, let dst = try? SocketAddress(host: to.address, port: to.port) {
                     bytes.withUnsafeBytes { _ = ctx.send($0, to: dst) }
-                } else if let s = streamByPeer[to] {
-                    bytes.withUnsafeBytes { ctx.write(s, $0) }
                 } else {
-                    logger.error(.sip, "no transport toward \(to) for \(Self.firstLine(bytes))")
+                    sendOverTCP(bytes, to: to, ctx: ctx)
                 }
             case let .openMedia(session):
                 openMedia(session, ctx: ctx)

@@ -126,6 +126,9 @@ extension Phone {
 
     /// An inner IP packet out of the tunnel: SIP to the user agent, RTP to the echo checker.
     func innerPacket(_ inner: [UInt8], now: Double) -> [PhoneAction] {
+        // No TCP stack here: a connection attempt (the IMS sending a large request over TCP,
+        // RFC 3261 §18.1.1) is reset at once, as a closed port would, so it retries over UDP.
+        if let rst = IPPacket.tcpReset(for: inner) { return sendInner(rst) }
         guard let u = IPPacket.parseUDP(inner), let src = IPAddress(bytes: u.src) else { return [] }
         if u.dport == config.sipPort, ua != nil {
             return sipDatagram(u.payload, from: SIPPeer(address: src.description, port: u.sport, transport: .udp), now: now)

@@ -81,6 +81,9 @@ public struct PhoneConfig: Sendable {
     /// `additional_ue_auth_type`); both nil = the phone does one round only.
     public var pdnUsername: String? = nil
     public var pdnPassword: String? = nil
+    /// RFC 4028 session interval the phone offers in its INVITE (nil: none) and its Min-SE.
+    public var sessionExpires: UInt32? = 1800
+    public var minSE: UInt32 = 90
 
     public init(sim: SIMCredentials, mcc: String, mnc: String, apn: String = "ims", emergencyAPN: String = "EMERGENCY",
                 profile: HandsetProfile = .android, local: IKEEndpoint, epdg: IKEEndpoint, scenario: Scenario = .call,
