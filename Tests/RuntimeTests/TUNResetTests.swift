@@ -10,36 +10,11 @@ import XCTest
 /// (RFC 3261 §18.1.1). Runs in a network namespace it creates, as TUNTests does.
 final class TUNResetTests: XCTestCase {
     func testKernelTakesOurResetAsConnectionRefused() throws {
-        if ProcessInfo.processInfo.environment["VOWIFI_TUN_RST_CHILD"] == "1" {
+        if NamespaceChild.isChild("VOWIFI_TUN_RST_CHILD") {
             try childBody()
             return
         }
-        guard getuid() == 0 else { throw XCTSkip("needs root (network namespace, TUN device)") }
-        guard access("/dev/net/tun", F_OK) == 0 else { throw XCTSkip("/dev/net/tun is missing on this host") }
-        let ns = "vowifi-rst-test-\(getpid())"
-        try IPRoute2.run(["netns", "add", ns])
-        defer { _ = try? IPRoute2.run(["netns", "del", ns]) }
-        try IPRoute2.run(["-n", ns, "link", "set", "lo", "up"])
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/usr/bin/timeout")
-        let exe = try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")
-        var args = ["60", IPRoute2.path, "netns", "exec", ns, exe]
-        if exe.hasSuffix("/xctest") || exe.hasSuffix("swift-testing-helper") {
-            args.append(CommandLine.arguments.first { $0.hasSuffix(".xctest") } ?? "")
-        }
-        args.append("RuntimeTests.TUNResetTests/testKernelTakesOurResetAsConnectionRefused")
-        p.arguments = args
-        var env = ProcessInfo.processInfo.environment
-        env["VOWIFI_TUN_RST_CHILD"] = "1"
-        p.environment = env
-        let out = Pipe()
-        p.standardOutput = out
-        p.standardError = out
-        try p.run()
-        let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        p.waitUntilExit()
-        XCTAssertEqual(p.terminationStatus, 0, "child test failed:\n\(text)")
-        XCTAssertTrue(text.contains("Executed 1 test, with 0 failures"), text)
+        try NamespaceChild.run(test: "RuntimeTests.TUNResetTests/testKernelTakesOurResetAsConnectionRefused", environmentFlag: "VOWIFI_TUN_RST_CHILD", namespacePrefix: "vowifi-rst-test")
     }
 
     private func childBody() throws {

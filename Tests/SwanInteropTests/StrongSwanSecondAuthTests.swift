@@ -177,22 +177,12 @@ final class StrongSwanSecondAuthTests: XCTestCase {
         // Wireshark's dissector, with the ePDG's key files, opens the SK payloads of both rounds:
         // the EAP type of round 2 and the AUTH (shared key MIC) that follows, nothing malformed.
         guard let cap = capture else { return }
-        charon.swanctl("--terminate", ["--ike", "epdg"])
-        sleep(1)
-        cap.interrupt()
-        _ = Shell.waitUntil(10) { !cap.isRunning }
-        let xdg = dir + "/xdg"
-        try FileManager.default.createDirectory(atPath: xdg + "/wireshark", withIntermediateDirectories: true)
-        for f in ["ikev2_decryption_table", "esp_sa"] { try FileManager.default.copyItem(atPath: dir + "/keys/" + f, toPath: xdg + "/wireshark/" + f) }
-        let dec = Shell.run(["tshark", "-r", dir + "/outer.pcapng", "-Y", "isakmp", "-T", "fields", "-E", "separator=|",
-                             "-e", "eap.type", "-e", "isakmp.auth.method", "-e", "_ws.malformed"],
-                            env: ["XDG_CONFIG_HOME": xdg, "HOME": xdg], timeout: 60, dropStderr: true)
-        XCTAssertEqual(dec.status, 0)
-        let rows = dec.output.split(separator: "\n").map { $0.split(separator: "|", omittingEmptySubsequences: false).map(String.init) }
+        let (rows, text) = try CaptureDecode.rows(dir: dir, capture: cap, charon: charon, filter: "isakmp",
+                                                  fields: ["eap.type", "isakmp.auth.method", "_ws.malformed"])
         let eapTypes = Set(rows.compactMap { $0.first }.filter { !$0.isEmpty })
-        XCTAssertTrue(eapTypes.contains(eapMethod == "eap-md5" ? "4" : "6"), "decrypted EAP types: \(eapTypes)\n\(dec.output.prefix(2000))")
-        XCTAssertTrue(Set(rows.compactMap { $0.count > 1 ? $0[1] : nil }).isSuperset(of: ["14", "2"]), "AUTH methods (digital signature in round 1, shared key MIC in round 2):\n\(dec.output.prefix(2000))")
-        XCTAssertFalse(rows.contains { $0.count > 2 && !$0[2].isEmpty }, "malformed after decryption:\n\(dec.output.prefix(2000))")
+        XCTAssertTrue(eapTypes.contains(eapMethod == "eap-md5" ? "4" : "6"), "decrypted EAP types: \(eapTypes)\n\(text.prefix(2000))")
+        XCTAssertTrue(Set(rows.compactMap { $0.count > 1 ? $0[1] : nil }).isSuperset(of: ["14", "2"]), "AUTH methods (digital signature in round 1, shared key MIC in round 2):\n\(text.prefix(2000))")
+        XCTAssertFalse(rows.contains { $0.count > 2 && !$0[2].isEmpty }, "malformed after decryption:\n\(text.prefix(2000))")
     }
 
     func testStrongSwanCertificateThenEAPMD5() throws {
