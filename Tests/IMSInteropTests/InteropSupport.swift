@@ -19,7 +19,8 @@ final class LoopbackIMS {
     /// `extraUsers`: ue_db entries (config text) appended to the repo's list.
     /// `pcscfFirst`: list the P-CSCF address 192.168.4.1 (not on this host) before 127.0.0.1,
     /// as config/ims.cfg does.
-    init(extraUsers: [String] = [], pcscfFirst: Bool = false) throws {
+    /// `loops`: event loops, i.e. IMS shards (two by default, so every interop test crosses shards).
+    init(extraUsers: [String] = [], pcscfFirst: Bool = false, loops: Int = 2) throws {
         dir = NSTemporaryDirectory() + "vowifi-interop-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         port = try LoopbackIMS.freePort()
@@ -47,6 +48,7 @@ final class LoopbackIMS {
         o.sqnDatabase = dir + "/sqn.sqlite"
         o.logFile = dir + "/core.log"
         o.logOptions = "all.level=debug"
+        o.loops = loops
         core = try VoWiFiCore(options: o)
         try core.start()
     }

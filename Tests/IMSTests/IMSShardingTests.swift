@@ -28,8 +28,12 @@ final class IMSShardingTests: XCTestCase {
         XCTAssertEqual(ok.first?.0.statusCode, 200)
         XCTAssertEqual(s0.currentRegistrations.map(\.impi), [a.impi])
         XCTAssertEqual(s1.currentRegistrations.map(\.impi), [a.impi])
-        // The nonce was consumed: replaying the answer on shard 0 gets a new challenge.
-        XCTAssertEqual(sent(s0.receive(datagram: a.register(authorization: auth), from: a.peer, now: 0.2)).first?.0.statusCode, 401)
+        // The last good nonce is shared too: a re-REGISTER reusing it is accepted on shard 0.
+        XCTAssertEqual(sent(s0.receive(datagram: a.register(authorization: auth), from: a.peer, now: 0.2)).first?.0.statusCode, 200)
+        // A wrong answer on shard 0 to a challenge shard 1 made fails (403), it is not re-challenged.
+        let c2 = sent(s1.receive(datagram: a.register(), from: a.peer, now: 1))
+        let (bad, _) = try a.answer(c2[0].0, overridePassword: [1, 2, 3])
+        XCTAssertEqual(sent(s0.receive(datagram: a.register(authorization: bad), from: a.peer, now: 1.1)).first?.0.statusCode, 403)
     }
 
     func testCallToAPhoneRegisteredOnTheOtherShard() throws {
