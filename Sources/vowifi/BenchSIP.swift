@@ -57,10 +57,12 @@ enum BenchSIP {
 
         // VoWiFi Core.
         var ours = (register: Result(), calls: Result())
+        var loops = 1
         do {
             let port = try freePort()
             let core = try startCore(dir: dir, port: port, users: users)
             defer { core.stop() }
+            loops = core.group?.loops.count ?? 1
             ours.register = runSIPp(o.scenarios + "/bench_register_md5.xml", port: port, dir: dir, tag: "ims-reg", calls: o.users,
                                     concurrency: o.concurrency, extra: ["-inf", dir + "/users.csv", "-au", "[field0]", "-ap", "[field1]"])
             ours.calls = runSIPp(o.scenarios + "/bench_echo_call.xml", port: port, dir: dir, tag: "ims-call", calls: o.calls,
@@ -91,7 +93,7 @@ enum BenchSIP {
 
         print("")
         print(pad("server", 34) + pad("MD5 REGISTER/s (2-step)", 26) + pad("ok/failed", 12) + pad("echo calls/s", 14) + "ok/failed")
-        print(pad("VoWiFi Core IMS (1 loop)", 34) + pad(ours.register.rateText, 26) + pad(ours.register.countText, 12)
+        print(pad("VoWiFi Core IMS (\(loops) loop\(loops == 1 ? "" : "s"))", 34) + pad(ours.register.rateText, 26) + pad(ours.register.countText, 12)
               + pad(ours.calls.rateText, 14) + ours.calls.countText)
         if let kam {
             print(pad("Kamailio \(kamailioVersion()) (2 UDP workers)", 34) + pad(kam.rateText, 26) + pad(kam.countText, 12) + pad("-", 14) + "-")
