@@ -216,6 +216,8 @@ enum BenchSIP {
 
     /// One SIPp run of `calls` calls with `concurrency` in parallel (-l), no rate cap that
     /// matters (-r far above what is reached); the rate is successful calls over the wall time.
+    /// SIPp's socket buffers are 4 MiB (`-buff_size`; its default 64 KiB overflowed under the
+    /// burst of answers, and each lost datagram stalls a call for a 500 ms retransmission).
     static func runSIPp(_ scenario: String, port: UInt16, dir: String, tag: String, calls: Int, concurrency: Int, extra: [String]) -> Result {
         var r = Result()
         let stat = dir + "/\(tag).csv"
@@ -224,6 +226,7 @@ enum BenchSIP {
             args = ["-sf", scenario, "127.0.0.1:\(port)", "-i", "127.0.0.1", "-mi", "127.0.0.1",
                     "-p", String(try freePort()), "-mp", String(try freePort() & ~1),
                     "-key", "domain", domain, "-m", String(calls), "-l", String(concurrency), "-r", "100000",
+                    "-buff_size", String(4 << 20),
                     "-nostdin", "-trace_err", "-error_file", dir + "/\(tag)-errors.log",
                     "-trace_stat", "-stf", stat, "-timeout", "120s"] + extra
         } catch { r.error = "\(error)"; return r }

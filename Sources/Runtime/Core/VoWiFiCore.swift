@@ -94,6 +94,7 @@ public final class VoWiFiCore: @unchecked Sendable {
 
     /// Binds every service on one loop and returns once they listen.
     public func start() throws {
+        MallocTuning.apply()
         let group: EventLoopGroup
         do { group = try EventLoopGroup(loopCount: max(1, options.loops ?? EventLoopGroup.coreCount)) } catch { throw CoreError.startup("\(error)") }
         self.group = group

@@ -75,7 +75,7 @@ public final class IMSCluster: @unchecked Sendable {
         }
         for a in socketAddresses {
             do {
-                let d = try UDPDispatcher.start(a, group: group, key: { b, _ in IMSCluster.callIDKey(b) }) { [weak self] loop, _, bytes, peer in
+                let d = try UDPDispatcher.start(a, group: group, options: Self.sipSocket, key: { b, _ in IMSCluster.callIDKey(b) }) { [weak self] loop, _, bytes, peer in
                     guard let self else { return }
                     self.shards[loop.index].receive(bytes, from: SIPPeer(address: peer.host, port: peer.port, transport: .udp), owner: nil)
                 }
@@ -94,6 +94,11 @@ public final class IMSCluster: @unchecked Sendable {
             return t
         }
     }
+
+    /// SIP over UDP: 4 MiB socket buffers (the kernel caps them at net.core.rmem_max/wmem_max).
+    /// A burst waits for the reader, and replies to a slow peer wait in its queue (charged
+    /// to our send buffer on loopback), instead of being dropped into a 500 ms retransmission.
+    static let sipSocket = UDPSocket.Options(receiveBufferSize: 4 << 20, sendBufferSize: 4 << 20)
 
     /// The P-CSCF addresses on the in-process path (loop 0).
     private func listenInner(_ inner: InProcessInnerNetwork) {

@@ -121,8 +121,8 @@ public final class IMSHost: ServiceHandler, Service, @unchecked Sendable {
             return
         }
         do {
-            let rtp = try ctx.bindUDP(try SocketAddress(host: s.localAddress, port: s.localRTPPort))
-            let rtcp = try ctx.bindUDP(try SocketAddress(host: s.localAddress, port: s.localRTCPPort))
+            let rtp = try ctx.bindUDP(try SocketAddress(host: s.localAddress, port: s.localRTPPort), options: Self.mediaSocket)
+            let rtcp = try ctx.bindUDP(try SocketAddress(host: s.localAddress, port: s.localRTCPPort), options: Self.mediaSocket)
             mediaSockets[s.id] = [rtp, rtcp]
             mediaBySocket[ObjectIdentifier(rtp)] = s.id
             mediaBySocket[ObjectIdentifier(rtcp)] = s.id
@@ -133,6 +133,10 @@ public final class IMSHost: ServiceHandler, Service, @unchecked Sendable {
     }
 
     // MARK: helpers
+
+    /// Echo media sockets: RTP/RTCP datagrams are small, so small batch buffers (the default
+    /// 32 × 64 KiB, twice, made each call's bind and close an mmap and munmap).
+    static let mediaSocket = UDPSocket.Options(batchSize: 8, maxDatagramSize: 4096)
 
     /// How many of the latest IMS events `events` holds.
     public static let eventLimit = 4096
