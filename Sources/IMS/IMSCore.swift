@@ -67,6 +67,19 @@ public final class IMSCore {
     /// Makes tags, branches and MD5 nonces; tests replace it to get byte-exact messages.
     public var tokenSource: (Int) -> String = { IMSCore.randomToken($0) }
     var usedMediaPorts: Set<UInt16> = []
+    /// `IMSIdentity.key` of each `config.echo` entry, in order (parsed once, not per INVITE).
+    let echoKeys: [String]
+    /// `IMSIdentity.key` of IMPU strings of the subscriber source (a URI parse each otherwise).
+    var impuKeys: [String: String] = [:]
+
+    /// The comparison key of a configured IMPU URI, memoised (IMPUs come from the ue_db, so
+    /// the table is bounded by it).
+    func impuKey(_ uri: String) -> String {
+        if let k = impuKeys[uri] { return k }
+        let k = IMSIdentity.key(uri)
+        if impuKeys.count < 100_000 { impuKeys[uri] = k }
+        return k
+    }
 
     /// `store` and `shard`: the shared registrar and this core's index when the IMS runs as
     /// several shards (one per event loop); the defaults make a standalone core.
@@ -77,6 +90,7 @@ public final class IMSCore {
         self.shard = shard
         self.layer = SIPTransactionLayer(timers: config.timers)
         self.nextMediaPort = config.mediaPortMin & ~1
+        self.echoKeys = config.echo.map { IMSIdentity.key($0.impu) }
     }
 
     /// Current registrations, by IMPI.
@@ -365,7 +379,8 @@ public final class IMSCore {
 
     func echoEntry(for uri: SIPAnyURI) -> IMSEchoEntry? {
         let keys = IMSIdentity.lookupKeys(uri)
-        return config.echo.first { keys.contains(IMSIdentity.key($0.impu)) }
+        for (i, e) in config.echo.enumerated() where keys.contains(echoKeys[i]) { return e }
+        return nil
     }
 
     /// The request comes from a registered phone: its From IMPU is registered, or it comes

@@ -32,7 +32,7 @@ extension IMSCore {
         }
         let impus = IMSIdentity.impuURIs(sub, defaultDomain: config.domain)
         let toKey = IMSIdentity.key(to.uri)
-        guard impus.contains(where: { IMSIdentity.key($0) == toKey }) || IMSIdentity.key("sip:" + sub.impi) == toKey else {
+        guard impus.contains(where: { impuKey($0) == toKey }) || IMSIdentity.key("sip:" + sub.impi) == toKey else {
             return [.event(.authenticationFailed(impi: sub.impi, reason: "IMPU \(to.uri) not owned"))] + reply(m, 403, peer: peer, now: now)
         }
         let emergency = isEmergencyRegistration(m)
@@ -306,10 +306,10 @@ extension IMSCore {
         store.locked {
             let s = store
             if let old = s.registrations[impi] {
-                for u in old.impus where reg?.impus.contains(u) != true { s.impuIndex[IMSIdentity.key(u)] = nil }
+                for u in old.impus where reg?.impus.contains(u) != true { s.impuIndex[impuKey(u)] = nil }
             }
             s.registrations[impi] = reg
-            if let reg { for u in reg.impus { s.impuIndex[IMSIdentity.key(u)] = impi } }
+            if let reg { for u in reg.impus { s.impuIndex[impuKey(u)] = impi } }
             // Only ever lowered here; removals leave it early, which costs one extra scan at most.
             if let earliest = reg?.bindings.lazy.map(\.expiresAt).min() { s.bindingDeadline = min(s.bindingDeadline ?? earliest, earliest) }
         }

@@ -22,6 +22,8 @@ public final class IMSHost: ServiceHandler, Service, @unchecked Sendable {
     private var echoes: [String: RTPEcho] = [:]
     /// Echo media of this shard's calls served on the in-process inner path (by loop 0).
     private var innerMedia: Set<String> = []
+    /// The deadline the timer is armed for.
+    private var armedDeadline: Double?
     public private(set) var events: [IMSEvent] = []
     /// Evidence hooks: SIP messages in the log (FROM/TO, IMSI), `--events` lines.
     public var evidence: CoreEvidence?
@@ -100,7 +102,9 @@ public final class IMSHost: ServiceHandler, Service, @unchecked Sendable {
         }
         // `events` keeps the newest ones only: a long run (or a bench) must not grow without bound.
         if events.count > IMSHost.eventLimit { events.removeFirst(events.count - IMSHost.eventLimit / 2) }
-        if let d = core.nextDeadline {
+        // Re-armed only when the deadline moved (most messages leave it where it was).
+        if let d = core.nextDeadline, d != armedDeadline || ctx.armedTimerCount == 0 {
+            armedDeadline = d
             ctx.armTimer(key: 1, after: .milliseconds(max(0, Int64((d - Self.seconds()) * 1000))))
         }
     }
