@@ -14,6 +14,8 @@ enum BenchSIP {
         var scenarios = ""
         var kamailio = true
         var keep = false
+        /// IMS event loops (shards); nil: one per core, as `vowifi run`.
+        var loops: Int? = nil
     }
 
     static func run(_ args: [String]) -> Int32 {
@@ -26,10 +28,11 @@ enum BenchSIP {
             case "--calls": o.calls = Int(v) ?? o.calls; i += 1
             case "--concurrency": o.concurrency = Int(v) ?? o.concurrency; i += 1
             case "--scenarios": o.scenarios = v; i += 1
+            case "--loops": o.loops = Int(v).map { max(1, $0) }; i += 1
             case "--no-kamailio": o.kamailio = false
             case "--keep": o.keep = true
             default:
-                FileHandle.standardError.write(Data("usage: vowifi bench sip [--users N] [--calls N] [--concurrency N] [--scenarios DIR] [--no-kamailio] [--keep]\n".utf8))
+                FileHandle.standardError.write(Data("usage: vowifi bench sip [--users N] [--calls N] [--concurrency N] [--loops N] [--scenarios DIR] [--no-kamailio] [--keep]\n".utf8))
                 return 2
             }
             i += 1
@@ -60,7 +63,7 @@ enum BenchSIP {
         var loops = 1
         do {
             let port = try freePort()
-            let core = try startCore(dir: dir, port: port, users: users)
+            let core = try startCore(dir: dir, port: port, users: users, loops: o.loops)
             defer { core.stop() }
             loops = core.group?.loops.count ?? 1
             ours.register = runSIPp(o.scenarios + "/bench_register_md5.xml", port: port, dir: dir, tag: "ims-reg", calls: o.users,
@@ -110,7 +113,7 @@ enum BenchSIP {
 
     // MARK: the servers
 
-    static func startCore(dir: String, port: UInt16, users: [(String, String)]) throws -> VoWiFiCore {
+    static func startCore(dir: String, port: UInt16, users: [(String, String)], loops: Int?) throws -> VoWiFiCore {
         var db = "ue_db: [\n"
         for (u, p) in users { db += "  { impi: \"\(u)\", pwd: \"\(p)\", authent_type: \"MD5\", impu: [\"\(u)\"] },\n" }
         db += "],\n"
@@ -130,6 +133,7 @@ enum BenchSIP {
         o.sqnDatabase = dir + "/sqn.sqlite"
         o.logFile = dir + "/core.log"
         o.logOptions = "all.level=error"
+        o.loops = loops
         let core = try VoWiFiCore(options: o)
         try core.start()
         return core
