@@ -76,6 +76,32 @@ final class ShardingInteropTests: XCTestCase {
         XCTAssertEqual(ims.registeredIMPIs, ["user1"])
     }
 
+    /// One TCP connection (SIPp `-t t1`) carrying REGISTERs whose Call-IDs hash to both
+    /// shards: each message is framed on loop 0, handled on its Call-ID's shard, and the
+    /// answer goes back over the same connection.
+    func testOneTCPConnectionServesCallsOfBothShards() throws {
+        let group = try ims.cluster.group
+        // SIPp numbers its calls from 1 into -cid_str's %u.
+        let shards = (1...20).map { group.shard(for: IMSCluster.callIDKey("tcpshard-\($0)@127.0.0.1")) }
+        guard let n = (1...20).first(where: { Set(shards.prefix($0)).count == 2 }) else { throw XCTSkip("all Call-IDs on one shard") }
+        let r = try SIPpRun.run("register_md5.xml", port: ims.port, transport: "t1", keys: ["domain": LoopbackIMS.domain, "user": "user1"],
+                                extra: ["-au", "user1", "-ap", "secret", "-cid_str", "tcpshard-%u@127.0.0.1", "-m", String(n)])
+        assertPassed(r, "\(n) REGISTERs over one TCP connection")
+        let perShard = try ims.cluster.onEveryShard { $0.events.filter { if case .registered(let i, _, _) = $0 { i == "user1" } else { false } }.count }
+        for s in 0..<2 {
+            XCTAssertEqual(perShard[s], shards.prefix(n).filter { $0 == s }.count, "registrations handled on shard \(s)")
+        }
+        XCTAssertEqual(ims.registeredIMPIs, ["user1"])
+    }
+
+    func testShardsGetDisjointMediaPortSlices() {
+        var c = IMSConfig(domain: "d", sipAddresses: ["127.0.0.1"])
+        c.mediaPortMin = 20000; c.mediaPortMax = 24000
+        let a = IMSCluster.shardConfig(c, shard: 0, of: 2), b = IMSCluster.shardConfig(c, shard: 1, of: 2)
+        XCTAssertEqual([a.mediaPortMin, a.mediaPortMax, b.mediaPortMin, b.mediaPortMax], [20000, 22000, 22000, 24000])
+        XCTAssertEqual(IMSCluster.shardConfig(c, shard: 0, of: 1).mediaPortMax, 24000)
+    }
+
     /// A watcher SUBSCRIBEs to user1's reg event with a Call-ID of shard 0; user1 then
     /// registers (SIPp) with a Call-ID of shard 1: shard 0 must NOTIFY the watcher.
     func testRegistrationOnOneShardNotifiesASubscriptionOnTheOther() throws {
