@@ -118,9 +118,8 @@ public final class IMSHost: ServiceHandler, Service, @unchecked Sendable {
             innerMedia.insert(s.id)
             return
         }
-        if let existing = mediaSockets[s.id] {
+        if mediaSockets[s.id] != nil {
             // A re-INVITE moved the phone's media: same local ports, a new expected peer.
-            _ = existing
             echoes[s.id] = RTPEcho(expectedAddress: s.remoteAddress)
             return
         }
