@@ -20,7 +20,7 @@ let package = Package(
         .target(name: "IKEv2", dependencies: ["Crypto", "AKA", "Wire"]),
         .target(name: "ESP", dependencies: ["Crypto", "Wire"]),
         .target(name: "SIP", dependencies: ["Wire"]),
-        .target(name: "IMS", dependencies: ["SIP", "AKA"]),
+        .target(name: "IMS", dependencies: ["SIP", "AKA", "Crypto"]),
         .target(name: "HSS", dependencies: ["AKA", "Config", "CSQLite"]),
         .target(name: "AAA", dependencies: ["Crypto", "AKA", "HSS", "Wire", "IKEv2"]),
         .target(name: "Analysis", dependencies: ["Crypto", "Wire", "IKEv2", "ESP", "SIP"]),

@@ -27,7 +27,8 @@ extension IMSCore {
               let port = allocateMediaPort() else { return (nil, []) }
         let peer = binding.peer
         let local = config.localAddress(for: peer)
-        let callID = newToken() + "@" + config.localHostPort(for: peer)
+        var callID = newToken() + "@" + config.localHostPort(for: peer)
+        while !ownsCallID(callID) { callID = newToken() + "@" + config.localHostPort(for: peer) }   // sharded: ours
         let from = caller ?? ("sip:mt@" + config.domain)
         let sessionID = UInt64(now * 1000) & 0xFFFF_FFFF
         let ipv = local.contains(":") ? "IP6" : "IP4"

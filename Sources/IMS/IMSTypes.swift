@@ -67,6 +67,10 @@ public enum IMSAction: Sendable, Equatable {
     case closeMedia(id: String)
     /// Close a TCP connection whose stream cannot be framed.
     case closeConnection(SIPPeer)
+    /// The IMS is sharded and the registration of `impi` changed on this shard: the shards
+    /// listed hold reg-event subscriptions of it and must be given
+    /// `IMSCore.registrationChanged(impi:now:)` so they NOTIFY their subscribers.
+    case registrationChanged(impi: String, shards: [Int])
 
     case event(IMSEvent)
 }

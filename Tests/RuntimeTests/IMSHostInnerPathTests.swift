@@ -14,22 +14,23 @@ final class IMSHostInnerPathTests: XCTestCase {
     static let pcscf: [UInt8] = [192, 168, 4, 1]
 
     func testLargeRequestToAnInProcessPhoneStaysOnUDPAndIsSaidOnce() throws {
-        let subs = IMSMemorySubscribers(domain: Self.domain)
-        for u in ["user1", "user2"] {
-            subs.add(.init(subscriber: IMSSubscriber(impi: u, impus: [u], authentType: .md5, pwd: "pw-" + u), algorithm: nil))
-        }
-        let core = IMSCore(config: IMSConfig(domain: Self.domain, sipAddresses: ["192.168.4.1"]), subscribers: subs)
         let inner = InProcessInnerNetwork()
         let toUE = Collector<[UInt8]>()
         inner.attach { toUE.append($0) }
         let lines = Collector<String>()
         let logger = try Logger(defaultLevel: .info, destination: .lines { lines.append($0) })
-        let host = IMSHost(core: core, socketAddresses: [], inner: inner, logger: logger)
-        let loop = try EventLoop()
-        let thread = Thread { loop.run() }
-        thread.start()
-        defer { loop.stop() }
-        try loop.submit { try host.start(on: loop) }
+        let group = try EventLoopGroup(loopCount: 1, name: "ims-inner")
+        defer { group.shutdown() }
+        let cluster = IMSCluster(group: group, socketAddresses: [], inner: inner, logger: logger)
+        try cluster.start(evidence: nil) { _, store in
+            let subs = IMSMemorySubscribers(domain: Self.domain)
+            for u in ["user1", "user2"] {
+                subs.add(.init(subscriber: IMSSubscriber(impi: u, impus: [u], authentType: .md5, pwd: "pw-" + u), algorithm: nil))
+            }
+            return IMSCore(config: IMSConfig(domain: Self.domain, sipAddresses: ["192.168.4.1"]), subscribers: subs, store: store)
+        }
+        defer { cluster.stop() }
+        let loop = group.loops[0]
 
         // Each phone speaks from its inner address; what the host sends back is collected.
         func exchange(_ m: SIPMessage, from ip: [UInt8]) throws -> [SIPMessage] {
@@ -81,10 +82,9 @@ final class IMSHostInnerPathTests: XCTestCase {
             XCTAssertEqual(try fwd.topVia().transport, "UDP", "no TCP on the in-process path")
             XCTAssertEqual(fwd.requestURI?.description, "sip:user2@192.168.4.11:5060")
         }
-        let said = try loop.submit { host.events.filter { if case .largeRequestKeptOnUDP = $0 { return true }; return false }.map { "\($0)" } }
+        let said = cluster.events().filter { if case .largeRequestKeptOnUDP = $0 { return true }; return false }.map { "\($0)" }
         XCTAssertEqual(said.count, 1, "once per phone: \(said)")
         XCTAssertTrue(said.first?.contains("in-process inner path") ?? false, "\(said)")
         XCTAssertTrue(lines.values.contains { $0.contains("largeRequestKeptOnUDP") }, "logged")
-        try loop.submit { host.stop() }
     }
 }

@@ -204,7 +204,7 @@ final class CoreHarness {
             case let .openMedia(s): echoes[s.localRTPPort] = (RTPEcho(expectedAddress: s.remoteAddress), s)
             case let .closeMedia(id): echoes = echoes.filter { $0.value.1.id != id }
             case let .event(e): imsEvents.append(e)
-            case .closeConnection: break
+            case .closeConnection, .registrationChanged: break
             }
         }
     }
