@@ -20,7 +20,7 @@ let package = Package(
         .target(name: "IKEv2", dependencies: ["Crypto", "AKA", "Wire"]),
         .target(name: "ESP", dependencies: ["Crypto", "Wire"]),
         .target(name: "SIP", dependencies: ["Wire"]),
-        .target(name: "IMS", dependencies: ["SIP", "AKA"]),
+        .target(name: "IMS", dependencies: ["SIP", "AKA", "Crypto"]),
         .target(name: "HSS", dependencies: ["AKA", "Config", "CSQLite"]),
         .target(name: "AAA", dependencies: ["Crypto", "AKA", "HSS", "Wire", "IKEv2"]),
         .target(name: "Analysis", dependencies: ["Crypto", "Wire", "IKEv2", "ESP", "SIP"]),
@@ -38,7 +38,7 @@ let package = Package(
         .testTarget(name: "SIPTests", dependencies: ["SIP", "TestSupport"]),
         .testTarget(name: "IMSTests", dependencies: ["IMS", "TestSupport"]),
         // SIPp (and Kamailio in `vowifi bench sip`) against the core's IMS on 127.0.0.1.
-        .testTarget(name: "IMSInteropTests", dependencies: ["Runtime", "IMS", "SIP", "TestSupport"], exclude: ["scenarios"]),
+        .testTarget(name: "IMSInteropTests", dependencies: ["Runtime", "IMS", "SIP", "AKA", "TestSupport"], exclude: ["scenarios"]),
         .testTarget(name: "HSSTests", dependencies: ["HSS", "TestSupport"]),
         .testTarget(name: "AAATests", dependencies: ["AAA", "TestSupport"]),
         .testTarget(name: "AnalysisTests", dependencies: ["Analysis", "TestSupport"]),

@@ -169,6 +169,8 @@ final class FlowBuilder {
         var finalReq: IKERecord?, finalRsp: (IKERecord, [Payload])?
         var finalError: (NotifyType, IKERecord)?
         var authStart: Double?
+        /// RFC 4739 second round (additional_ue_auth_type): its EAP method, its IDi, and whether the ePDG refused it.
+        var secondMethod: String?, secondUser: String?, secondFailed = false
 
         for r in auths {
             guard let p = r.payloads else {
@@ -185,6 +187,8 @@ final class FlowBuilder {
             if let e = p.eap, let pkt = try? EAPPacket(parsing: e) {
                 parts.append(Describe.eap(pkt))
                 if pkt.type == EAPType.akaPrime { method = "EAP-AKA'" }
+                if pkt.type == EAPType.md5Challenge || pkt.type == EAPType.gtc { secondMethod = EAPType.name(pkt.type ?? 0) }
+                if pkt.code == .failure, secondMethod != nil { secondFailed = true }
                 let aka = (pkt.type == EAPType.aka || pkt.type == EAPType.akaPrime) ? try? EAPAKAMessage(parsing: pkt.typeData) : nil
                 switch pkt.code {
                 case .request: if aka?.subtype == .challenge { challenges += 1 }
@@ -209,7 +213,9 @@ final class FlowBuilder {
                 if eapSuccess != nil { finalError = (err.type, r) } else { preError = (err.type, r) }
             }
             if r.fromUE && !r.header.isResponse {
-                if p.idi != nil { firstReq = p }
+                // The first IKE_AUTH request (with SA, TS, CP); a second round's {IDi} does not replace it.
+                if p.idi != nil, firstReq?.sa == nil { firstReq = p }
+                if let i = p.idi, eapSuccess != nil { secondUser = i.text }
                 if p.auth != nil && eapSuccess != nil { finalReq = r }
             }
             if !r.fromUE && r.header.isResponse && finalReq != nil && p.auth != nil { finalRsp = (r, p) }
@@ -254,9 +260,13 @@ final class FlowBuilder {
         }
 
         // Final AUTH exchange.
+        // A refusal after the last AUTH answer (e.g. a second authentication round that failed) wins.
+        if let (_, er) = finalError, let (fr, _) = finalRsp, er.time >= fr.time { finalRsp = nil }
         guard let (fr, fp) = finalRsp else {
             if let (n, r) = finalError {
-                let why = n == .AUTHENTICATION_FAILED
+                let why = n == .AUTHENTICATION_FAILED && secondFailed
+                    ? "IKE_AUTH: the ePDG refused the PDN credentials of the second authentication (\(secondMethod ?? "?") as '\(secondUser ?? "?")', additional_ue_auth_type) with EAP-Failure and AUTHENTICATION_FAILED — wrong username or password for the APN"
+                    : n == .AUTHENTICATION_FAILED
                     ? "IKE_AUTH: the ePDG rejected the phone's AUTH (computed from the EAP MSK) with AUTHENTICATION_FAILED — the phone and the ePDG derived different MSKs or IKE keys"
                     : "IKE_AUTH: the ePDG answered \(n.name) after EAP-Success — " + Describe.notifyHint(n, imsi: imsi, apn: firstReq?.idr?.text)
                 set(.ikeAuth, .fail, "EAP-Success, final AUTH rejected", why, at: r.time)
@@ -267,7 +277,8 @@ final class FlowBuilder {
             for k in [StepKind.childSA, .cfgReply] { set(k, .missing, "not reached", "not reached: IKE_AUTH did not complete") }
             return
         }
-        set(.ikeAuth, .pass, "AUTH from the MSK verified; IDr \(firstReq?.idr?.text ?? "?")", at: fr.time)
+        set(.ikeAuth, .pass, "AUTH from the MSK verified; IDr \(firstReq?.idr?.text ?? "?")"
+            + (secondMethod.map { "; second authentication \($0) as '\(secondUser ?? "?")'" } ?? ""), at: fr.time)
 
         // Child SA.
         if let sa = fp.sa, let chosen = sa.proposals.first {
@@ -406,7 +417,7 @@ enum Describe {
         case .request, .response:
             let dir = p.code == .request ? "EAP-Request" : "EAP-Response"
             guard p.type == EAPType.aka || p.type == EAPType.akaPrime, let m = try? EAPAKAMessage(parsing: p.typeData) else {
-                return "\(dir)/type \(p.type.map(String.init) ?? "-")"
+                return "\(dir)/" + (p.type.flatMap(EAPType.name) ?? "type \(p.type.map(String.init) ?? "-")")
             }
             var attrs: [String] = []
             if m.rand != nil { attrs.append("AT_RAND") }
@@ -447,6 +458,7 @@ enum Describe {
         case .NO_PROPOSAL_CHOSEN: return "none of the phone's ESP proposals is in the ePDG's ESP algorithm lists"
         case .TS_UNACCEPTABLE: return "the phone's traffic selectors are not acceptable"
         case .FAILED_CP_REQUIRED: return "the phone sent no CFG_REQUEST"
+        case .AUTHORIZATION_REJECTED: return "the phone is not authorized for APN \"\(apn ?? "?")\" (with additional_ue_auth_type: it did not offer the second, PAP/CHAP authentication)"
         default: return "see the ePDG log for this IKE SA"
         }
     }

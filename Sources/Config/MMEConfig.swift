@@ -75,6 +75,7 @@ public struct MMEConfig: Sendable {
                 decoder.fail(.missing, at: e.location, "epdg needs a pdn_list: the APN a phone asks for in IDr selects the PDN")
             }
         }
+        if let e = c.epdg { checkAdditionalAuthCredentials(e, c.pdnList, decoder) }
         if let v = r.raw("radius") { c.radius = RADIUSConfig.decode(v, decoder: decoder) }
         checkUniqueIMSIs(c.ueDB, decoder)
         r.finishLoose()
@@ -87,6 +88,19 @@ public struct MMEConfig: Sendable {
         guard let slash = path.lastIndex(of: "/") else { return "" }
         let d = String(path[..<slash])
         return d.isEmpty ? "/" : d
+    }
+
+    /// `additional_ue_auth_type` pap/chap checks the PDN's `username`/`password`: every PDN a
+    /// phone can reach over the ePDG must have both (the emergency PDN is exempt: TS 33.402
+    /// emergency sessions need no PDN authorization).
+    static func checkAdditionalAuthCredentials(_ e: EPDGConfig, _ pdns: [PDNConfig], _ decoder: Decoder) {
+        guard e.additionalUEAuthType != .none else { return }
+        for (i, p) in pdns.enumerated() where !p.emergency {
+            let missing = [("username", p.username), ("password", p.password)].filter { $0.1 == nil }.map(\.0)
+            guard !missing.isEmpty else { continue }
+            decoder.fail(.missing, at: p.location,
+                         "pdn_list[\(i)] (\(quote(p.accessPointName))): \(missing.joined(separator: " and ")) missing; epdg.additional_ue_auth_type \(quote(e.additionalUEAuthType.rawValue)) (at \(e.location)) checks the PDN's username and password")
+        }
     }
 
     static func checkUniqueIMSIs(_ db: [UEDBEntry], _ decoder: Decoder) {

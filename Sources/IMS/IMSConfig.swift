@@ -23,6 +23,25 @@ public struct IMSEchoEntry: Sendable, Equatable {
     }
 }
 
+/// RFC 4028 session timer settings (ims.cfg `session_expires {duration, min, refresher, method, force}`).
+public struct IMSSessionTimerConfig: Sendable, Equatable {
+    /// The session interval we ask for when the request names none (`duration`, seconds).
+    public var interval: UInt32
+    /// Our Min-SE (`min`, seconds; RFC 4028 §4 floor 90): smaller intervals get 422.
+    public var minSE: UInt32
+    /// Who refreshes when the phone supports timers and leaves the choice to us (`refresher`).
+    public var refresher: SIPSessionExpires.Refresher
+    /// Our refresh request when we are the refresher: "UPDATE" or "INVITE" (`method`).
+    public var method: String
+    /// Run a session timer even when the phone's request has no Session-Expires (`force`).
+    public var force: Bool
+
+    public init(interval: UInt32 = 1800, minSE: UInt32 = 90, refresher: SIPSessionExpires.Refresher = .uac,
+                method: String = "UPDATE", force: Bool = true) {
+        self.interval = interval; self.minSE = minSE; self.refresher = refresher; self.method = method; self.force = force
+    }
+}
+
 /// The IMS options the core uses (a subset of ims.cfg, §4.1 of the callbox reference).
 public struct IMSConfig: Sendable {
     /// Global SIP domain (IMPUs without host, realm when the IMPI has none).
@@ -63,6 +82,20 @@ public struct IMSConfig: Sendable {
     /// Our protected client and server ports (port_pc, port_ps).
     public var protectedPortC: UInt16 = 5062
     public var protectedPortS: UInt16 = 5063
+    /// RFC 4028 session timers (ims.cfg `session_expires`).
+    public var sessionTimer = IMSSessionTimerConfig()
+    /// RFC 3261 §18.1.1: a request we send to a UDP peer that is larger than this many bytes goes
+    /// over TCP instead (ims.cfg `tcp_threshold`, default 1300: the path MTU is unknown).
+    public var tcpThreshold: Int = 1300
+    /// A known path MTU toward the phones (not a callbox option): requests within 200 bytes of
+    /// it go over TCP too (§18.1.1). nil = unknown, `tcpThreshold` alone decides.
+    public var pathMTU: Int? = nil
+
+    /// The largest request sent over UDP (§18.1.1).
+    public var largestUDPRequest: Int {
+        if let mtu = pathMTU { return min(tcpThreshold, mtu - 200) }
+        return tcpThreshold
+    }
 
     public init(domain: String = "ims.mnc001.mcc001.3gppnetwork.org",
                 sipAddresses: [String] = ["192.168.4.1", "2001:468:3000:1::"], sipPort: UInt16 = 5060,

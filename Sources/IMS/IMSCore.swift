@@ -1,5 +1,6 @@
 import SIP
 import AKA
+import Crypto
 
 /// The IMS core: P-CSCF and S-CSCF in one element, with a registrar (IMS AKA / MD5 digest),
 /// the reg event package, echo (loopback) numbers and routing of calls and MESSAGEs between
@@ -12,18 +13,46 @@ public final class IMSCore {
     var layer: SIPTransactionLayer
     var framers: [SIPPeer: SIPStreamFramer] = [:]
 
-    // Registrar state.
-    var registrations: [String: IMSRegistration] = [:]
-    /// IMPU key (see `IMSIdentity.key`) → IMPI of the registered identities.
-    var impuIndex: [String: String] = [:]
+    /// Registrar state shared by every shard (see `IMSRegistrarStore`); the accessors below
+    /// lock it for each access.
+    public let store: IMSRegistrarStore
+    /// This core's shard index (0 when the IMS is not sharded).
+    public let shard: Int
+    /// Whether a Call-ID this core makes up (MT calls) is dispatched to it: the runtime sets
+    /// it when the IMS is sharded by Call-ID, so responses come back to the dialog's owner.
+    public var ownsCallID: (String) -> Bool = { _ in true }
+
+    var registrations: [String: IMSRegistration] {
+        _read { store.lock(); defer { store.unlock() }; yield store.registrations }
+        _modify { store.lock(); defer { store.unlock() }; yield &store.registrations }
+    }
+    var impuIndex: [String: String] {
+        _read { store.lock(); defer { store.unlock() }; yield store.impuIndex }
+        _modify { store.lock(); defer { store.unlock() }; yield &store.impuIndex }
+    }
     /// The earliest `expiresAt` of any binding (or earlier): keeps `nextDeadline` and
     /// `tick` from walking every registration after each message.
-    var bindingDeadline: Double? = nil
-    var challenges: [String: Challenge] = [:]
-    var authenticated: [String: Challenge] = [:]
+    var bindingDeadline: Double? {
+        get { store.locked { store.bindingDeadline } }
+        set { store.locked { store.bindingDeadline = newValue } }
+    }
+    var challenges: [String: Challenge] {
+        _read { store.lock(); defer { store.unlock() }; yield store.challenges }
+        _modify { store.lock(); defer { store.unlock() }; yield &store.challenges }
+    }
+    var authenticated: [String: Challenge] {
+        _read { store.lock(); defer { store.unlock() }; yield store.authenticated }
+        _modify { store.lock(); defer { store.unlock() }; yield &store.authenticated }
+    }
     /// Negotiated Gm SAs per IMPI (the newest last).
-    var gmSecurity: [String: [IMSGmSecurity]] = [:]
-    var nextSPI: UInt32 = 0x1000
+    var gmSecurity: [String: [IMSGmSecurity]] {
+        _read { store.lock(); defer { store.unlock() }; yield store.gmSecurity }
+        _modify { store.lock(); defer { store.unlock() }; yield &store.gmSecurity }
+    }
+    var nextSPI: UInt32 {
+        get { store.locked { store.nextSPI } }
+        set { store.locked { store.nextSPI = newValue } }
+    }
     // Reg event subscriptions, by Call-ID of the SUBSCRIBE dialog.
     var regSubscriptions: [String: RegSubscription] = [:]
     // Echo dialogs by Call-ID, and the dialogs proxied between phones.
@@ -38,12 +67,43 @@ public final class IMSCore {
     /// Makes tags, branches and MD5 nonces; tests replace it to get byte-exact messages.
     public var tokenSource: (Int) -> String = { IMSCore.randomToken($0) }
     var usedMediaPorts: Set<UInt16> = []
+    /// RFC 3261 §18.1.1 transport choice: why TCP cannot reach a peer (the runtime sets it; e.g.
+    /// the in-process inner path carries UDP only). nil = TCP can be tried.
+    public var tcpUnavailableReason: (SIPPeer) -> String? = { _ in nil }
+    /// Peers (as UDP peers) that refused our TCP connection, until when: large requests go over UDP.
+    var tcpRefusedUntil: [SIPPeer: Double] = [:]
+    /// Our Via branches of proxied INVITEs that went over TCP, with when: their CANCEL and
+    /// non-2xx ACK (same branch, RFC 3261 §9.1, §17.1.1.3) follow them there.
+    var tcpForwardedInvites: [String: Double] = [:]
+    /// Peers already told about in `largeRequestKeptOnUDP` (said once per peer).
+    var udpOnlyNoticed: Set<SIPPeer> = []
+    /// Proxied INVITE dialogs whose caller supports session timers (RFC 4028 §8.2): Call-ID →
+    /// the Session-Expires the forwarded request carried.
+    var proxiedSessionTimers: [String: SIPSessionExpires] = [:]
+    /// `IMSIdentity.key` of each `config.echo` entry, in order (parsed once, not per INVITE).
+    let echoKeys: [String]
+    /// `IMSIdentity.key` of IMPU strings of the subscriber source (a URI parse each otherwise).
+    var impuKeys: [String: String] = [:]
 
-    public init(config: IMSConfig, subscribers: any IMSSubscriberSource) {
+    /// The comparison key of a configured IMPU URI, memoised (IMPUs come from the ue_db, so
+    /// the table is bounded by it).
+    func impuKey(_ uri: String) -> String {
+        if let k = impuKeys[uri] { return k }
+        let k = IMSIdentity.key(uri)
+        if impuKeys.count < 100_000 { impuKeys[uri] = k }
+        return k
+    }
+
+    /// `store` and `shard`: the shared registrar and this core's index when the IMS runs as
+    /// several shards (one per event loop); the defaults make a standalone core.
+    public init(config: IMSConfig, subscribers: any IMSSubscriberSource, store: IMSRegistrarStore = IMSRegistrarStore(), shard: Int = 0) {
         self.config = config
         self.subscribers = subscribers
+        self.store = store
+        self.shard = shard
         self.layer = SIPTransactionLayer(timers: config.timers)
         self.nextMediaPort = config.mediaPortMin & ~1
+        self.echoKeys = config.echo.map { IMSIdentity.key($0.impu) }
     }
 
     /// Current registrations, by IMPI.
@@ -71,10 +131,14 @@ public final class IMSCore {
     /// Network-initiated de-registration (remote API `unregister`): drops every binding of the
     /// IMPI, tells reg-event subscribers, and removes Gm SAs.
     public func deregister(impi: String, now: Double) -> [IMSAction] {
-        guard let reg = registrations[impi] else { return [] }
+        let removed: IMSRegistration? = store.locked {
+            guard let reg = registrations[impi] else { return nil }
+            storeRegistration(impi, nil)
+            authenticated[impi] = nil
+            return reg
+        }
+        guard let reg = removed else { return [] }
         var out: [IMSAction] = reg.bindings.map { .event(.deregistered(impi: impi, contact: $0.contact.uri.description)) }
-        storeRegistration(impi, nil)
-        authenticated[impi] = nil
         out += notifyRegSubscribers(impi: impi, now: now)
         out += dropGmSecurity(impi: impi)
         return out
@@ -124,7 +188,7 @@ public final class IMSCore {
         if let b = bindingDeadline { d.append(b) }
         for s in regSubscriptions.values { d.append(s.expiresAt) }
         for c in echoCalls.values { if let t = c.nextDeadline { d.append(t) } }
-        for c in challenges.values { d.append(c.expiresAt) }
+        if let c = store.locked({ store.challenges.values.lazy.map(\.expiresAt).min() }) { d.append(c) }
         return d.min()
     }
 
@@ -134,8 +198,22 @@ public final class IMSCore {
         out += expireRegistrations(now: now)
         out += expireSubscriptions(now: now)
         for id in Array(echoCalls.keys) { out += echoTick(id, now: now) }
-        challenges = challenges.filter { $0.value.expiresAt > now }
-        proxiedCalls = proxiedCalls.filter { now - $0.value < IMSCore.proxiedIdleLimit }
+        store.locked {
+            if store.challenges.values.contains(where: { $0.expiresAt <= now }) { store.challenges = store.challenges.filter { $0.value.expiresAt > now } }
+        }
+        // A relayed dialog with a session timer is forgotten once a whole interval passes with no
+        // request through us (the phones would have refreshed, RFC 4028 §10); others after 4 h.
+        for (id, last) in proxiedCalls {
+            if let se = proxiedSessionTimers[id], now - last > Double(se.interval) + 32 {
+                proxiedCalls[id] = nil
+                out.append(.event(.callEnded(callID: id, reason: "no refresh through the proxy within \(se.interval) s (RFC 4028)")))
+            } else if now - last >= IMSCore.proxiedIdleLimit {
+                proxiedCalls[id] = nil
+            }
+        }
+        proxiedSessionTimers = proxiedSessionTimers.filter { proxiedCalls[$0.key] != nil }
+        tcpRefusedUntil = tcpRefusedUntil.filter { $0.value > now }
+        tcpForwardedInvites = tcpForwardedInvites.filter { now - $0.value < IMSCore.tcpRefusedMemory }
         return out
     }
 
@@ -218,21 +296,30 @@ public final class IMSCore {
         if let cs = try? m.cseq(), cs.method == "INVITE", let cid = try? m.callID(), mtCalls[cid] != nil {
             return mtResponse(m, now: now)
         }
+        if let cid = try? m.callID(), echoCalls[cid] != nil { return echoResponse(m, now: now) }
         // Responses to our NOTIFYs: a 481 or 4xx/5xx ends the subscription (RFC 6665 §4.1.3).
         if let cs = try? m.cseq(), cs.method == "NOTIFY", let code = m.statusCode, code >= 300,
            let cid = try? m.callID() {
-            regSubscriptions[cid] = nil
+            setRegSubscription(cid, nil)
         }
         return []
     }
 
-    func handleTimeout(_ request: SIPMessage, now: Double) -> [IMSAction] {
-        if request.method == "NOTIFY", let cid = try? request.callID() { regSubscriptions[cid] = nil }
+    /// A client transaction got no final response (Timer B/F: 408) or its transport failed
+    /// (`transportError`: 503, RFC 3261 §8.1.3.1); or an INVITE server transaction got no ACK.
+    func handleTimeout(_ request: SIPMessage, now: Double, transportError: Bool = false) -> [IMSAction] {
+        let ours = (try? request.topVia()).map(isOurBranch) ?? false
+        let why = transportError ? "transport error (503)" : "timeout (408)"
+        if request.method == "NOTIFY", let cid = try? request.callID() { setRegSubscription(cid, nil) }
+        if ours, let cid = try? request.callID(), echoCalls[cid] != nil, request.method != "BYE" {
+            // Our session refresh failed: the dialog is gone (RFC 3261 §12.2.1.2).
+            return endEcho(cid, reason: "session refresh \(request.method ?? "?"): \(why)")
+        }
         if request.method == "INVITE", let cid = try? request.callID(), echoCalls[cid] != nil {
             return endEcho(cid, reason: "no ACK")
         }
         if request.method == "INVITE", let cid = try? request.callID(), mtCalls[cid] != nil {
-            return endMT(cid, reason: "no answer")
+            return endMT(cid, reason: transportError ? "transport error (503)" : "no answer")
         }
         return []
     }
@@ -288,14 +375,13 @@ public final class IMSCore {
 
     /// Random hex token for tags, branches and nonces.
     public static func randomToken(_ bytes: Int = 8) -> String {
-        var g = SystemRandomNumberGenerator()
-        let hex = Array("0123456789abcdef")
-        var s = ""
-        for _ in 0..<bytes {
-            let b = UInt8.random(in: 0...255, using: &g)
-            s.append(hex[Int(b >> 4)]); s.append(hex[Int(b & 15)])
+        // OpenSSL's DRBG: one call per token (a getrandom(2) per byte cost 4 % of a REGISTER).
+        let hex: [UInt8] = Array("0123456789abcdef".utf8)
+        var out = [UInt8](repeating: 0, count: 2 * bytes)
+        for (i, b) in SecureRandom.bytes(bytes).enumerated() {
+            out[2 * i] = hex[Int(b >> 4)]; out[2 * i + 1] = hex[Int(b & 15)]
         }
-        return s
+        return String(decoding: out, as: UTF8.self)
     }
 
     static let branchPrefix = "z9hG4bKvwc"
@@ -327,7 +413,8 @@ public final class IMSCore {
 
     func echoEntry(for uri: SIPAnyURI) -> IMSEchoEntry? {
         let keys = IMSIdentity.lookupKeys(uri)
-        return config.echo.first { keys.contains(IMSIdentity.key($0.impu)) }
+        for (i, e) in config.echo.enumerated() where keys.contains(echoKeys[i]) { return e }
+        return nil
     }
 
     /// The request comes from a registered phone: its From IMPU is registered, or it comes

@@ -29,8 +29,13 @@ struct EchoCall: Sendable {
     var okInterval: Double = 0
     var okNext: Double? = nil
     var okGiveUp: Double = 0
+    /// RFC 4028: what the INVITE negotiated (put in the 2xx), then the running timer.
+    var negotiatedTimer: SIPSessionExpires? = nil
+    var session: EchoSessionTimer? = nil
+    /// The dialog as we (its UAS) send requests in it: refreshes and BYE.
+    var dialog: SIPDialog? = nil
 
-    var nextDeadline: Double? { [relNext, okNext].compactMap { $0 }.min() }
+    var nextDeadline: Double? { [relNext, okNext, session?.nextDeadline].compactMap { $0 }.min() }
 }
 
 extension IMSCore {
@@ -50,6 +55,10 @@ extension IMSCore {
 
         guard m.contentType == "application/sdp", let offer = try? SDPSession(parsing: m.body) else {
             return out + reply(m, 488, peer: peer, now: now)
+        }
+        let timer = negotiateSessionTimer(m)
+        if case .tooSmall(let minSE) = timer {
+            return out + respond(tooSmallResponse(to: m, minSE: minSE), now: now, fallback: peer)
         }
         let local = config.localAddress(for: peer)
         guard let port = allocateMediaPort() else { return out + reply(m, 503, peer: peer, now: now) }
@@ -75,6 +84,7 @@ extension IMSCore {
                             answerSDP: answer.sdp, use100rel: use100rel, usePrecondition: usePrecondition,
                             preconditionsMet: pre?.currentLocal == "sendrecv", phase: .waitingPRACK,
                             sessionID: sessionID, sdpVersion: 1)
+        if case .use(let se) = timer { call.negotiatedTimer = se }
         out.append(.openMedia(media))
         out.append(.event(.callStarted(callID: callID, from: from.uri.description, to: uri.description, kind: "echo")))
         if use100rel {
@@ -103,11 +113,7 @@ extension IMSCore {
         var out = respond(dialogResponse(to: call.invite, code: 180, call: call), now: now, fallback: call.peer)
         var ok = dialogResponse(to: call.invite, code: 200, call: call)
         ok.addHeader("Allow", IMSCore.allow)
-        if let se = call.invite.header("Session-Expires"), call.invite.optionTags("Supported").contains("timer") {
-            let value = se.split(separator: ";").first.map { String($0).trimmingSpaces } ?? "1800"
-            ok.addHeader("Session-Expires", value + ";refresher=uac")
-            ok.addHeader("Require", "timer")
-        }
+        if let se = call.negotiatedTimer { IMSCore.addSessionTimer(se, to: &ok) }
         if !call.sdpSent {
             ok.addHeader("Content-Type", "application/sdp")
             ok.body = call.answerSDP.serialized()
@@ -119,6 +125,7 @@ extension IMSCore {
         call.okGiveUp = now + config.timers.timeout
         call.phase = .answered
         echoCalls[id] = call
+        armSessionTimer(id, call.negotiatedTimer, now: now)
         out += respond(ok, now: now, fallback: call.peer)
         return out
     }
@@ -150,6 +157,19 @@ extension IMSCore {
         case "UPDATE", "INVITE":
             // An UPDATE completing preconditions, a session refresh, or a re-INVITE.
             var r = dialogResponse(to: m, code: 200, call: call)
+            // Once answered, every re-INVITE/UPDATE is a session refresh (RFC 4028 §10).
+            var refresh: SIPSessionExpires? = nil
+            let isRefresh = call.phase == .answered || call.phase == .active
+            if isRefresh {
+                switch negotiateSessionTimer(m) {
+                case .tooSmall(let minSE):
+                    return respond(tooSmallResponse(to: m, minSE: minSE, toTag: call.localTag), now: now, fallback: peer)
+                case .use(let se):
+                    refresh = se
+                    IMSCore.addSessionTimer(se, to: &r)
+                case .none: break
+                }
+            }
             if m.contentType == "application/sdp", let offer = try? SDPSession(parsing: m.body) {
                 let audio = offer.media.first { $0.media == "audio" && $0.port != 0 }
                 let ready = audio.map { SDPPreconditions($0).currentLocal == "sendrecv" } ?? true
@@ -172,6 +192,8 @@ extension IMSCore {
                 r.body = a.sdp.serialized()
                 if method == "INVITE" { r.addHeader("Allow", IMSCore.allow) }
                 echoCalls[id] = call
+                // Only a 2xx refreshes the session (RFC 4028 §10).
+                if isRefresh { armSessionTimer(id, refresh, now: now) }
                 out += respond(r, now: now, fallback: peer)
                 if method == "UPDATE", call.phase == .waitingUpdate, call.preconditionsMet { out += answerEcho(id, now: now) }
                 return out
@@ -180,6 +202,7 @@ extension IMSCore {
                 r.addHeader("Content-Type", "application/sdp")
                 r.body = call.answerSDP.serialized()
             }
+            if isRefresh { armSessionTimer(id, refresh, now: now) }
             return respond(r, now: now, fallback: peer)
         case "BYE":
             let out = respond(dialogResponse(to: m, code: 200, call: call), now: now, fallback: peer)
@@ -218,7 +241,7 @@ extension IMSCore {
             out += respond(ok, now: now, fallback: call.peer)
         }
         echoCalls[id] = call
-        return out
+        return out + sessionTimerTick(id, now: now)
     }
 
     func endEcho(_ id: String, reason: String) -> [IMSAction] {

@@ -27,7 +27,8 @@ extension IMSCore {
               let port = allocateMediaPort() else { return (nil, []) }
         let peer = binding.peer
         let local = config.localAddress(for: peer)
-        let callID = newToken() + "@" + config.localHostPort(for: peer)
+        var callID = newToken() + "@" + config.localHostPort(for: peer)
+        while !ownsCallID(callID) { callID = newToken() + "@" + config.localHostPort(for: peer) }   // sharded: ours
         let from = caller ?? ("sip:mt@" + config.domain)
         let sessionID = UInt64(now * 1000) & 0xFFFF_FFFF
         let ipv = local.contains(":") ? "IP6" : "IP4"
@@ -58,7 +59,7 @@ extension IMSCore {
                                     remoteAddress: "", remoteRTPPort: 0, remoteRTCPPort: 0, payloadType: "", encoding: "")
         mtCalls[callID] = MTCall(callID: callID, invite: inv, peer: peer, media: media)
         var out: [IMSAction] = [.event(.callStarted(callID: callID, from: from, to: target, kind: "mt call"))]
-        out += convert(layer.sendRequest(inv, to: peer, now: now), now: now)
+        out += sendRequest(inv, to: peer, now: now)
         return (callID, out)
     }
 
@@ -70,7 +71,7 @@ extension IMSCore {
             let bye = d.request("BYE", via: SIPVia(transport: call.peer.transport.rawValue, host: config.localHostPortHost(for: call.peer),
                                                    port: config.sipPort, branch: IMSCore.branchPrefix + newToken()))
             call.dialog = d
-            out += convert(layer.sendRequest(bye, to: call.peer, now: now), now: now)
+            out += sendRequest(bye, to: call.peer, now: now)
         }
         mtCalls[callID] = call
         return out + endMT(callID, reason: "hangup")
@@ -108,7 +109,7 @@ extension IMSCore {
                 prack.addHeader("RAck", "\(rs) 1 INVITE")
                 call.dialog = d
                 mtCalls[id] = call
-                return out + convert(layer.sendRequest(prack, to: call.peer, now: now), now: now)
+                return out + sendRequest(prack, to: call.peer, now: now)
             }
             mtCalls[id] = call
             return out
@@ -120,7 +121,7 @@ extension IMSCore {
         }
         call.state = .active
         mtCalls[id] = call
-        if let ack = call.ack { out += convert(layer.sendRequest(ack, to: call.peer, now: now), now: now) }
+        if let ack = call.ack { out += sendRequest(ack, to: call.peer, now: now) }
         return out
     }
 
@@ -136,6 +137,16 @@ extension IMSCore {
             guard var call = mtCalls[id] else { return [] }
             var r = makeResponse(to: m, code: 200, toTag: (try? call.invite.from().tag) ?? nil)
             r.addHeader("Contact", "<" + ourURI(for: call.peer) + ">")
+            // A session refresh from the phone (RFC 4028 §9): answered with its interval when the
+            // phone refreshes; we run no timer of our own on MT calls.
+            if SIPSessionExpires(m) != nil {
+                switch negotiateSessionTimer(m) {
+                case .tooSmall(let minSE):
+                    return respond(tooSmallResponse(to: m, minSE: minSE, toTag: (try? call.invite.from().tag) ?? nil), now: now, fallback: peer)
+                case .use(let se) where se.refresher == .uac: IMSCore.addSessionTimer(se, to: &r)
+                default: break
+                }
+            }
             if m.contentType == "application/sdp", let offer = try? SDPSession(parsing: m.body) {
                 call.sdpVersion += 1
                 guard let a = try? SDPAnswerer().answer(offer: offer, localAddress: call.media.localAddress, localPort: call.media.localRTPPort,

@@ -37,6 +37,17 @@ extension IMSCore {
         guard let dest = target else {
             return method == "ACK" ? [] : reply(m, 404, peer: peer, now: now, stateless: true)
         }
+        // RFC 4028 §8.1: Session-Expires / Min-SE of INVITE and UPDATE.
+        if method == "INVITE" || method == "UPDATE" {
+            let first = initial && method == "INVITE"
+            switch proxySessionTimer(&fwd, initial: first) {
+            case .tooSmall(let minSE):
+                return [.send(tooSmallResponse(to: m, minSE: minSE).serialized(), to: peer)]
+            case .use(let se) where first && IMSCore.supportsTimer(m):
+                proxiedSessionTimers[callID] = se
+            default: break
+            }
+        }
         let incoming = via.branch ?? (callID + String((try? m.cseq().sequence) ?? 0))
         let branch = IMSCore.branchPrefix + "." + String(incoming.filter { $0.isLetter || $0.isNumber || $0 == "." || $0 == "-" }.prefix(64))
         fwd.prependHeader("Via", ourVia(for: dest, branch: branch))
@@ -51,15 +62,16 @@ extension IMSCore {
         }
         if method == "BYE" {
             proxiedCalls[callID] = nil
+            proxiedSessionTimers[callID] = nil
             out.append(.event(.callEnded(callID: callID, reason: "BYE")))
         }
-        out.append(.send(fwd.serialized(), to: dest))
-        return out
+        return out + forwardRequest(fwd, to: dest, now: now)
     }
 
     func proxyResponse(_ m: SIPMessage, now: Double) -> [IMSAction] {
         var r = m
         guard (try? r.removeFirstValue("Via")) != nil, let next = try? r.topVia() else { return [] }
+        proxySessionTimerResponse(&r)
         return [.send(r.serialized(), to: IMSCore.peer(for: next))]
     }
 

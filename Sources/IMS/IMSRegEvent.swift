@@ -46,16 +46,31 @@ extension IMSCore {
         r.addHeader("Contact", "<" + ourURI(for: peer) + ">")
         var out = respond(r, now: now, fallback: peer)
         if expires == 0 {
-            regSubscriptions[callID] = nil
+            setRegSubscription(callID, nil)
             out += sendNotify(&sub, terminated: "timeout", now: now)
         } else {
             out += sendNotify(&sub, terminated: nil, now: now)
-            regSubscriptions[callID] = sub
+            setRegSubscription(callID, sub)
         }
         return out
     }
 
+    /// The registration state of `impi` changed: NOTIFY this shard's subscribers, and ask the
+    /// runtime to tell the other shards that hold subscriptions of it.
     func notifyRegSubscribers(impi: String, now: Double) -> [IMSAction] {
+        var out = notifyLocalRegSubscribers(impi: impi, now: now)
+        let others = store.otherSubscribedShards(impi, except: shard)
+        if !others.isEmpty { out.append(.registrationChanged(impi: impi, shards: others)) }
+        return out
+    }
+
+    /// Another shard changed the registration of `impi` (`IMSAction.registrationChanged`):
+    /// NOTIFY the subscriptions this shard holds (their dialogs and transactions are here).
+    public func registrationChanged(impi: String, now: Double) -> [IMSAction] {
+        notifyLocalRegSubscribers(impi: impi, now: now)
+    }
+
+    func notifyLocalRegSubscribers(impi: String, now: Double) -> [IMSAction] {
         var out: [IMSAction] = []
         for (id, var s) in regSubscriptions where s.impi == impi {
             out += sendNotify(&s, terminated: nil, now: now)
@@ -64,10 +79,19 @@ extension IMSCore {
         return out
     }
 
+    /// Adds, replaces or removes a subscription, keeping the shared per-shard count in step.
+    func setRegSubscription(_ callID: String, _ sub: RegSubscription?) {
+        let old = regSubscriptions[callID]
+        regSubscriptions[callID] = sub
+        guard old?.impi != sub?.impi else { return }
+        if let o = old { store.countSubscription(impi: o.impi, shard: shard, delta: -1) }
+        if let n = sub { store.countSubscription(impi: n.impi, shard: shard, delta: 1) }
+    }
+
     func expireSubscriptions(now: Double) -> [IMSAction] {
         var out: [IMSAction] = []
         for (id, var s) in regSubscriptions where s.expiresAt <= now {
-            regSubscriptions[id] = nil
+            setRegSubscription(id, nil)
             out += sendNotify(&s, terminated: "timeout", now: now)
         }
         return out
@@ -94,7 +118,7 @@ extension IMSCore {
         }
         n.addHeader("Content-Type", "application/reginfo+xml")
         n.body = Array(body.utf8)
-        return convert(layer.sendRequest(n, to: s.peer, now: now), now: now)
+        return sendRequest(n, to: s.peer, now: now)
     }
 
     /// The reginfo document: one <registration> per public identity of the IMPI, with its contacts.

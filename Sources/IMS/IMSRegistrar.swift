@@ -32,7 +32,7 @@ extension IMSCore {
         }
         let impus = IMSIdentity.impuURIs(sub, defaultDomain: config.domain)
         let toKey = IMSIdentity.key(to.uri)
-        guard impus.contains(where: { IMSIdentity.key($0) == toKey }) || IMSIdentity.key("sip:" + sub.impi) == toKey else {
+        guard impus.contains(where: { impuKey($0) == toKey }) || IMSIdentity.key("sip:" + sub.impi) == toKey else {
             return [.event(.authenticationFailed(impi: sub.impi, reason: "IMPU \(to.uri) not owned"))] + reply(m, 403, peer: peer, now: now)
         }
         let emergency = isEmergencyRegistration(m)
@@ -150,11 +150,6 @@ extension IMSCore {
 
     /// Adds, refreshes or removes bindings and answers 200 (RFC 3261 §10.3, TS 24.229 §5.4.1.2.2).
     func bind(_ m: SIPMessage, subscriber sub: IMSSubscriber, impus: [String], peer: SIPPeer, now: Double) -> [IMSAction] {
-        var reg = registrations[sub.impi] ?? IMSRegistration(impi: sub.impi, impus: impus, bindings: [])
-        reg.impus = impus
-        var events: [IMSAction] = []
-        let protected = gmSecurity(impi: sub.impi, arrivedFrom: peer)
-        if protected != nil { events += dropGmSecurity(impi: sub.impi, keep: protected) }
         let callID = (try? m.callID()) ?? ""
         let cseq = (try? m.cseq().sequence) ?? 0
         let headerExpires: UInt32?
@@ -163,15 +158,49 @@ extension IMSCore {
             headerExpires = try m.expires()
             contacts = try m.contacts()
         } catch { return reply(m, 400, peer: peer, now: now) }
-        if m.isWildcardContact {
-            guard headerExpires == 0 else { return reply(m, 400, peer: peer, now: now) }
+        let wildcard = m.isWildcardContact
+        if wildcard, headerExpires != 0 { return reply(m, 400, peer: peer, now: now) }
+        // One critical section from reading the bindings to storing them: another shard may
+        // handle a REGISTER of the same IMPI (another Call-ID) at the same time.
+        guard let (reg, events, removals) = store.locked({
+            updateBindings(subscriber: sub, impus: impus, peer: peer, now: now, callID: callID, cseq: cseq,
+                           headerExpires: headerExpires, contacts: contacts, wildcard: wildcard)
+        }) else { return reply(m, 400, peer: peer, now: now) }
+
+        var r = makeResponse(to: m, code: 200)
+        for b in reg.bindings {
+            var c = b.contact
+            c.parameters["expires"] = String(max(0, Int((b.expiresAt - now).rounded())))
+            r.addHeader("Contact", c.description)
+        }
+        if !config.path.isEmpty { r.addHeader("Path", "<" + config.path + ";lr>") }
+        r.addHeader("Service-Route", "<" + ourURI(for: peer) + ";lr>")
+        r.addHeader("P-Associated-URI", impus.map { "<" + $0 + ">" }.joined(separator: ", "))
+        var out = respond(r, now: now, fallback: peer)
+        out += events
+        if !events.isEmpty { out += notifyRegSubscribers(impi: sub.impi, now: now) }
+        // SAs go after the final response that travels over them.
+        return out + removals
+    }
+
+    /// The binding changes of one REGISTER (store locked): the new registration, its events and
+    /// the Gm SAs to remove; nil for a malformed Contact expires.
+    private func updateBindings(subscriber sub: IMSSubscriber, impus: [String], peer: SIPPeer, now: Double, callID: String, cseq: UInt32,
+                                headerExpires: UInt32?, contacts: [SIPAddress], wildcard: Bool)
+        -> (IMSRegistration, [IMSAction], [IMSAction])? {
+        var reg = registrations[sub.impi] ?? IMSRegistration(impi: sub.impi, impus: impus, bindings: [])
+        reg.impus = impus
+        var events: [IMSAction] = []
+        let protected = gmSecurity(impi: sub.impi, arrivedFrom: peer)
+        if protected != nil { events += dropGmSecurity(impi: sub.impi, keep: protected) }
+        if wildcard {
             for b in reg.bindings { events.append(.event(.deregistered(impi: sub.impi, contact: b.contact.uri.description))) }
             reg.bindings.removeAll()
         }
         for c in contacts {
             let requested: UInt32
             if let e = c.parameters["expires"] {
-                guard let v = UInt32(e) else { return reply(m, 400, peer: peer, now: now) }
+                guard let v = UInt32(e) else { return nil }
                 requested = v
             } else {
                 requested = headerExpires ?? config.bindingExpires
@@ -204,26 +233,19 @@ extension IMSCore {
         if reg.bindings.isEmpty { authenticated[sub.impi] = nil }
         var removals: [IMSAction] = []
         if reg.bindings.isEmpty { removals = dropGmSecurity(impi: sub.impi) }
-
-        var r = makeResponse(to: m, code: 200)
-        for b in reg.bindings {
-            var c = b.contact
-            c.parameters["expires"] = String(max(0, Int((b.expiresAt - now).rounded())))
-            r.addHeader("Contact", c.description)
-        }
-        if !config.path.isEmpty { r.addHeader("Path", "<" + config.path + ";lr>") }
-        r.addHeader("Service-Route", "<" + ourURI(for: peer) + ";lr>")
-        r.addHeader("P-Associated-URI", impus.map { "<" + $0 + ">" }.joined(separator: ", "))
-        var out = respond(r, now: now, fallback: peer)
-        out += events
-        if !events.isEmpty { out += notifyRegSubscribers(impi: sub.impi, now: now) }
-        // SAs go after the final response that travels over them.
-        return out + removals
+        return (reg, events, removals)
     }
 
     func expireRegistrations(now: Double) -> [IMSAction] {
         // Scan only when the earliest binding is due: ticks come with every transaction timer.
-        guard let due = bindingDeadline, due <= now else { return [] }
+        // Every shard ticks; the first one past the deadline does the work, under the lock.
+        store.locked {
+            guard let due = store.bindingDeadline, due <= now else { return [] }
+            return expireRegistrationsLocked(now: now)
+        }
+    }
+
+    private func expireRegistrationsLocked(now: Double) -> [IMSAction] {
         defer { bindingDeadline = registrations.values.lazy.flatMap { $0.bindings }.map(\.expiresAt).min() }
         var out: [IMSAction] = []
         for (impi, var reg) in registrations {
@@ -250,8 +272,12 @@ extension IMSCore {
             guard config.ipsecEalgList.contains(ealg), ealg == "null" || ealg == "aes-cbc" else { continue }
             guard mech.parameters["prot"].map({ $0.lowercased() == "esp" }) ?? true,
                   mech.parameters["mod"].map({ $0.lowercased() == "trans" }) ?? true else { continue }
-            let spiPC = nextSPI, spiPS = nextSPI + 1
-            nextSPI = nextSPI >= 0xFFFF_FF00 ? 0x1000 : nextSPI + 2
+            let spiPC: UInt32 = store.locked {
+                let v = store.nextSPI
+                store.nextSPI = v >= 0xFFFF_FF00 ? 0x1000 : v + 2
+                return v
+            }
+            let spiPS = spiPC + 1
             return IMSGmSecurity(ueAddress: peer.address, pcscfAddress: config.localAddress(for: peer),
                                  portUC: portC, portUS: portS, spiUC: spiC, spiUS: spiS,
                                  portPC: config.protectedPortC, portPS: config.protectedPortS, spiPC: spiPC, spiPS: spiPS,
@@ -277,11 +303,16 @@ extension IMSCore {
 
     /// Stores (or removes) a registration and keeps the IMPU index in step.
     func storeRegistration(_ impi: String, _ reg: IMSRegistration?) {
-        if let old = registrations[impi] { for u in old.impus { impuIndex[IMSIdentity.key(u)] = nil } }
-        registrations[impi] = reg
-        if let reg { for u in reg.impus { impuIndex[IMSIdentity.key(u)] = impi } }
-        // Only ever lowered here; removals leave it early, which costs one extra scan at most.
-        if let earliest = reg?.bindings.lazy.map(\.expiresAt).min() { bindingDeadline = min(bindingDeadline ?? earliest, earliest) }
+        store.locked {
+            let s = store
+            if let old = s.registrations[impi] {
+                for u in old.impus where reg?.impus.contains(u) != true { s.impuIndex[impuKey(u)] = nil }
+            }
+            s.registrations[impi] = reg
+            if let reg { for u in reg.impus { s.impuIndex[impuKey(u)] = impi } }
+            // Only ever lowered here; removals leave it early, which costs one extra scan at most.
+            if let earliest = reg?.bindings.lazy.map(\.expiresAt).min() { s.bindingDeadline = min(s.bindingDeadline ?? earliest, earliest) }
+        }
     }
 
     /// Contacts are the same binding when user, host and port match (RFC 3261 §19.1.4, simplified).

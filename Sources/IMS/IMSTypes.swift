@@ -47,6 +47,13 @@ public enum IMSEvent: Sendable, Equatable {
     /// them on `gmSecurityRemoved`.
     case gmSecurityInstalled(IMSGmSecurity)
     case gmSecurityRemoved(IMSGmSecurity)
+    /// RFC 3261 §18.1.1: a request larger than `IMSConfig.largestUDPRequest` for a UDP peer
+    /// is sent over TCP instead (Via transport TCP).
+    case largeRequestOverTCP(peer: SIPPeer, method: String, bytes: Int)
+    /// A large request stays on UDP for this peer (said once per peer): why TCP cannot be used.
+    case largeRequestKeptOnUDP(peer: SIPPeer, bytes: Int, reason: String)
+    /// A request could not be delivered over TCP, and what was done about it.
+    case transportFailed(peer: SIPPeer, method: String, error: String, outcome: String)
     /// A datagram or stream message that could not be parsed: dropped.
     case parseError(peer: SIPPeer, error: String)
 }
@@ -60,6 +67,10 @@ public enum IMSAction: Sendable, Equatable {
     case closeMedia(id: String)
     /// Close a TCP connection whose stream cannot be framed.
     case closeConnection(SIPPeer)
+    /// The IMS is sharded and the registration of `impi` changed on this shard: the shards
+    /// listed hold reg-event subscriptions of it and must be given
+    /// `IMSCore.registrationChanged(impi:now:)` so they NOTIFY their subscribers.
+    case registrationChanged(impi: String, shards: [Int])
 
     case event(IMSEvent)
 }

@@ -144,7 +144,7 @@ public struct SIPVia: Sendable, Equatable, CustomStringConvertible {
         }
         transport = String(decoding: proto[2].utf8.map { ($0 >= 0x61 && $0 <= 0x7A) ? $0 - 0x20 : $0 }, as: UTF8.self)
         do {
-            (host, port) = try SIPURI.parseHostPort(parts[1], context: String(parts[1]))
+            (host, port) = try SIPURI.parseHostPort(parts[1], context: parts[1])
         } catch {
             throw SIPParseError.badHeaderValue(header: "Via", reason: "bad sent-by '\(parts[1])'")
         }

@@ -21,11 +21,20 @@ public struct SIPHeader: Sendable, Equatable {
 /// text and parsed on demand by the typed accessors, so forwarding preserves what the peer wrote.
 public struct SIPMessage: Sendable, Equatable {
     public var startLine: SIPStartLine
-    public var headers: [SIPHeader]
+    public var headers: [SIPHeader] { didSet { parsed = nil } }
     public var body: [UInt8]
+    /// What `init(parsing:)` parsed while validating (Call-ID, CSeq, From, To, Via, Contact,
+    /// Max-Forwards, Expires): the typed accessors return it instead of parsing the header
+    /// text again, until a header changes.
+    var parsed: SIPParsedHeaders? = nil
 
     public init(startLine: SIPStartLine, headers: [SIPHeader] = [], body: [UInt8] = []) {
         self.startLine = startLine; self.headers = headers; self.body = body
+    }
+
+    /// Messages are equal by what they carry (not by what was parsed of it).
+    public static func == (a: SIPMessage, b: SIPMessage) -> Bool {
+        a.startLine == b.startLine && a.headers == b.headers && a.body == b.body
     }
 
     public static func request(_ method: String, uri: SIPAnyURI, headers: [SIPHeader] = [], body: [UInt8] = []) -> SIPMessage {
@@ -116,33 +125,39 @@ public struct SIPMessage: Sendable, Equatable {
     // MARK: typed accessors
 
     public func callID() throws -> String {
+        if let p = parsed { return p.callID }
         guard let v = header("Call-ID")?.sipTrimmed, !v.isEmpty else { throw SIPParseError.missingHeader("Call-ID") }
         guard !v.utf8.contains(where: SIPChar.isWS) else { throw SIPParseError.badHeaderValue(header: "Call-ID", reason: "whitespace") }
         return String(v)
     }
 
     public func cseq() throws -> SIPCSeq {
+        if let p = parsed { return p.cseq }
         guard let v = header("CSeq") else { throw SIPParseError.missingHeader("CSeq") }
         return try SIPCSeq(parsing: Substring(v))
     }
 
     public func from() throws -> SIPAddress {
+        if let p = parsed { return p.from }
         guard let v = header("From") else { throw SIPParseError.missingHeader("From") }
         return try SIPAddress(parsing: Substring(v), header: "From")
     }
 
     public func to() throws -> SIPAddress {
+        if let p = parsed { return p.to }
         guard let v = header("To") else { throw SIPParseError.missingHeader("To") }
         return try SIPAddress(parsing: Substring(v), header: "To")
     }
 
     public func vias() throws -> [SIPVia] {
+        if let p = parsed { return p.vias }
         let v = try headerValues("Via")
         guard !v.isEmpty else { throw SIPParseError.missingHeader("Via") }
         return try v.map { try SIPVia(parsing: $0) }
     }
 
     public func topVia() throws -> SIPVia {
+        if let p = parsed { return p.vias[0] }
         guard let first = try headerValues("Via").first else { throw SIPParseError.missingHeader("Via") }
         return try SIPVia(parsing: first)
     }
@@ -153,7 +168,10 @@ public struct SIPMessage: Sendable, Equatable {
         try headerValues(name).filter { !($0.utf8.count == 1 && $0.utf8.first == UInt8(ascii: "*")) }.map { try SIPAddress(parsing: $0, header: name) }
     }
 
-    public func contacts() throws -> [SIPAddress] { try addresses("Contact") }
+    public func contacts() throws -> [SIPAddress] {
+        if let p = parsed { return p.contacts }
+        return try addresses("Contact")
+    }
     public var isWildcardContact: Bool { (try? headerValues("Contact"))?.contains("*") ?? false }
 
     /// A header holding one unsigned integer (Expires, Max-Forwards, RSeq, Min-Expires...).
@@ -165,8 +183,14 @@ public struct SIPMessage: Sendable, Equatable {
         return UInt32(n)
     }
 
-    public func maxForwards() throws -> UInt32? { try integer("Max-Forwards") }
-    public func expires() throws -> UInt32? { try integer("Expires") }
+    public func maxForwards() throws -> UInt32? {
+        if let p = parsed, isRequest { return p.maxForwards }
+        return try integer("Max-Forwards")
+    }
+    public func expires() throws -> UInt32? {
+        if let p = parsed { return p.expires }
+        return try integer("Expires")
+    }
     public func contentLength() throws -> UInt32? { try integer("Content-Length") }
 
     /// Content-Type as lowercased `type/subtype`, without parameters.
@@ -190,18 +214,44 @@ public struct SIPMessage: Sendable, Equatable {
 
     /// Checks the headers every request and response must carry (RFC 3261 §8.1.1, §20) and the
     /// consistency RFC 4475 tests (CSeq method equals the request method, numbers in range).
-    public func validate() throws {
-        _ = try callID()
-        let cs = try cseq()
-        _ = try from()
-        _ = try to()
-        _ = try vias()
-        if let m = method, cs.method != m {
-            throw SIPParseError.badHeaderValue(header: "CSeq", reason: "method \(cs.method) differs from request method \(m)")
+    public func validate() throws { _ = try validated() }
+
+    /// `validate()`, returning what it parsed (kept by `init(parsing:)` for the accessors).
+    func validated() throws -> SIPParsedHeaders {
+        let p = try SIPParsedHeaders(self)
+        for name in ["Route", "Record-Route"] where hasHeader(name) { _ = try addresses(name) }
+        return p
+    }
+}
+
+/// The typed values of the headers every message carries, parsed once (see `SIPMessage.parsed`).
+/// Immutable, so messages share it when copied.
+final class SIPParsedHeaders: Sendable {
+    let callID: String
+    let cseq: SIPCSeq
+    let from: SIPAddress
+    let to: SIPAddress
+    /// Never empty.
+    let vias: [SIPVia]
+    let contacts: [SIPAddress]
+    let maxForwards: UInt32?
+    let expires: UInt32?
+
+    /// Parses from `m`'s header text (the message's own cache is not used).
+    init(_ m: SIPMessage) throws {
+        var bare = m
+        bare.parsed = nil
+        callID = try bare.callID()
+        cseq = try bare.cseq()
+        from = try bare.from()
+        to = try bare.to()
+        vias = try bare.vias()
+        if let m = bare.method, cseq.method != m {
+            throw SIPParseError.badHeaderValue(header: "CSeq", reason: "method \(cseq.method) differs from request method \(m)")
         }
-        if isRequest { _ = try maxForwards() }
-        _ = try expires()
-        for name in ["Contact", "Route", "Record-Route"] { _ = try addresses(name) }
+        maxForwards = bare.isRequest ? try bare.maxForwards() : nil
+        expires = try bare.expires()
+        contacts = try bare.addresses("Contact")
     }
 }
 

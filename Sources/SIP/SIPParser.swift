@@ -27,7 +27,7 @@ extension SIPMessage {
         } else {
             body = Array(bytes[bodyStart...])
         }
-        if validate { try self.validate() }
+        if validate { parsed = try validated() }
     }
 
     /// Finds the blank line ending the headers: returns (end of the last header line, body start).

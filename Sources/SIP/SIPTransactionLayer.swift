@@ -44,6 +44,10 @@ public struct SIPTransactionLayer: Sendable {
 
     public var timers: SIPTimerValues
     var servers: [SIPTransactionKey: Record] = [:]
+    /// Server transactions by the text of their request's first Via, CSeq and Call-ID lines:
+    /// a response the TU built by copying those (RFC 3261 §8.2.6.2) finds its transaction in
+    /// `respond` without parsing its Via again.
+    var serverByText: [String: SIPTransactionKey] = [:]
     var clients: [SIPTransactionKey: Record] = [:]
     /// Every armed timer by deadline (a binary min-heap). Entries whose timer was cancelled,
     /// re-armed or whose transaction ended stay until they reach the top and are dropped
@@ -76,6 +80,7 @@ public struct SIPTransactionLayer: Sendable {
                 return apply(acts, to: &rec, key: key, server: true)
             }
             if message.method == "ACK" { return [.deliver(message, from: peer)] }
+            if let t = Self.matchText(message) { serverByText[t] = key }
             let reliable = peer.transport.isReliable
             var rec: Record
             var acts: [SIPTransactionAction]
@@ -99,6 +104,10 @@ public struct SIPTransactionLayer: Sendable {
     /// The TU answers a request it was given. Without a matching server transaction (an ACK-less
     /// stateless answer), the response is sent to `fallbackPeer`.
     public mutating func respond(_ response: SIPMessage, now: Double, fallbackPeer: SIPPeer? = nil) -> [Output] {
+        if let t = Self.matchText(response), let key = serverByText[t], var rec = servers[key] {
+            let acts = rec.machine.handle(.send(response), now: now)
+            return apply(acts, to: &rec, key: key, server: true)
+        }
         if let key = try? SIPTransactionKey.client(for: response), var rec = servers[key] {
             let acts = rec.machine.handle(.send(response), now: now)
             return apply(acts, to: &rec, key: key, server: true)
@@ -124,6 +133,25 @@ public struct SIPTransactionLayer: Sendable {
             acts = t.start(now: now)
             rec = Record(machine: .nict(t), peer: peer)
         }
+        return apply(acts, to: &rec, key: key, server: false)
+    }
+
+    /// The client transaction key of a request we sent (top Via branch and sent-by, method).
+    static func clientKey(for request: SIPMessage) -> SIPTransactionKey? {
+        guard let via = try? request.topVia(), let cs = try? request.cseq() else { return nil }
+        return SIPTransactionKey(branch: via.branch ?? "", sentBy: via.sentBy, method: cs.method)
+    }
+
+    /// True while a client transaction for `request` is alive.
+    public func hasClientTransaction(for request: SIPMessage) -> Bool {
+        Self.clientKey(for: request).map { clients[$0] != nil } ?? false
+    }
+
+    /// The transport could not deliver `request` (§17.1.1.2, §17.1.2.2: connection failure):
+    /// its client transaction ends with `.timedOut`, which the TU treats as 503 (§8.1.3.1).
+    public mutating func transportError(for request: SIPMessage, now: Double) -> [Output] {
+        guard let key = Self.clientKey(for: request), var rec = clients[key] else { return [] }
+        let acts = rec.machine.handle(.transportError, now: now)
         return apply(acts, to: &rec, key: key, server: false)
     }
 
@@ -195,8 +223,29 @@ public struct SIPTransactionLayer: Sendable {
             case .terminated: terminated = true
             }
         }
-        if server { servers[key] = terminated ? nil : rec } else { clients[key] = terminated ? nil : rec }
+        if server {
+            servers[key] = terminated ? nil : rec
+            if terminated, let t = Self.matchText(rec.machine.request), serverByText[t] == key { serverByText[t] = nil }
+        } else {
+            clients[key] = terminated ? nil : rec
+        }
         pruneHeap()
         return out
+    }
+
+    /// The first Via, CSeq and Call-ID lines as written (see `serverByText`).
+    static func matchText(_ m: SIPMessage) -> String? {
+        var via: String? = nil, cseq: String? = nil, callID: String? = nil
+        for h in m.headers {
+            switch h.key {
+            case "via" where via == nil: via = h.value
+            case "cseq" where cseq == nil: cseq = h.value
+            case "call-id" where callID == nil: callID = h.value
+            default: continue
+            }
+            if via != nil && cseq != nil && callID != nil { break }
+        }
+        guard let v = via, let c = cseq, let i = callID else { return nil }
+        return v + "\n" + c + "\n" + i
     }
 }

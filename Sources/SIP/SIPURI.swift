@@ -82,24 +82,25 @@ public struct SIPURI: Sendable, Equatable, CustomStringConvertible {
         } else {
             parameters = SIPParameters()
         }
-        (host, port) = try SIPURI.parseHostPort(hostport, context: String(t))
+        (host, port) = try SIPURI.parseHostPort(hostport, context: t)
     }
 
     public init(_ text: String) throws { try self.init(parsing: Substring(text)) }
 
     /// `host[:port]` with IPv6 references in brackets (RFC 3261 §25.1 hostport).
-    static func parseHostPort(_ s: Substring, context: String) throws -> (String, UInt16?) {
+    /// `context` names the whole text in errors (made a String only when one is thrown).
+    static func parseHostPort(_ s: Substring, context: Substring) throws -> (String, UInt16?) {
         var hostPart: Substring
         var portPart: Substring? = nil
         if s.firstByte == UInt8(ascii: "[") {
-            guard let close = s.firstByteIndex(UInt8(ascii: "]")) else { throw SIPParseError.badURI(context) }
+            guard let close = s.firstByteIndex(UInt8(ascii: "]")) else { throw SIPParseError.badURI(String(context)) }
             hostPart = s[...close]
             let inner = s[s.index(after: s.startIndex)..<close]
             guard !inner.isEmpty, inner.utf8.allSatisfy({ isHex($0) || $0 == UInt8(ascii: ":") || $0 == UInt8(ascii: ".") }),
-                  inner.utf8.contains(UInt8(ascii: ":")) else { throw SIPParseError.badURI(context) }
+                  inner.utf8.contains(UInt8(ascii: ":")) else { throw SIPParseError.badURI(String(context)) }
             let after = s[s.index(after: close)...]
             if !after.isEmpty {
-                guard after.firstByte == UInt8(ascii: ":") else { throw SIPParseError.badURI(context) }
+                guard after.firstByte == UInt8(ascii: ":") else { throw SIPParseError.badURI(String(context)) }
                 portPart = after.dropFirst()
             }
         } else {
@@ -110,12 +111,12 @@ public struct SIPURI: Sendable, Equatable, CustomStringConvertible {
                 hostPart = s
             }
             guard !hostPart.isEmpty, hostPart.utf8.allSatisfy({ isAlnum($0) || $0 == UInt8(ascii: "-") || $0 == UInt8(ascii: ".") })
-            else { throw SIPParseError.badURI(context) }
+            else { throw SIPParseError.badURI(String(context)) }
         }
         var port: UInt16? = nil
         if let p = portPart {
             guard !p.isEmpty, p.utf8.count <= 5, p.utf8.allSatisfy(SIPChar.isDigit), let v = Int(p), v <= 65535 else {
-                throw SIPParseError.badURI(context)
+                throw SIPParseError.badURI(String(context))
             }
             port = UInt16(v)
         }

@@ -14,6 +14,8 @@ enum BenchSIP {
         var scenarios = ""
         var kamailio = true
         var keep = false
+        /// IMS event loops (shards); nil: one per core, as `vowifi run`.
+        var loops: Int? = nil
     }
 
     static func run(_ args: [String]) -> Int32 {
@@ -26,10 +28,11 @@ enum BenchSIP {
             case "--calls": o.calls = Int(v) ?? o.calls; i += 1
             case "--concurrency": o.concurrency = Int(v) ?? o.concurrency; i += 1
             case "--scenarios": o.scenarios = v; i += 1
+            case "--loops": o.loops = Int(v).map { max(1, $0) }; i += 1
             case "--no-kamailio": o.kamailio = false
             case "--keep": o.keep = true
             default:
-                FileHandle.standardError.write(Data("usage: vowifi bench sip [--users N] [--calls N] [--concurrency N] [--scenarios DIR] [--no-kamailio] [--keep]\n".utf8))
+                FileHandle.standardError.write(Data("usage: vowifi bench sip [--users N] [--calls N] [--concurrency N] [--loops N] [--scenarios DIR] [--no-kamailio] [--keep]\n".utf8))
                 return 2
             }
             i += 1
@@ -57,10 +60,12 @@ enum BenchSIP {
 
         // VoWiFi Core.
         var ours = (register: Result(), calls: Result())
+        var loops = 1
         do {
             let port = try freePort()
-            let core = try startCore(dir: dir, port: port, users: users)
+            let core = try startCore(dir: dir, port: port, users: users, loops: o.loops)
             defer { core.stop() }
+            loops = core.group?.loops.count ?? 1
             ours.register = runSIPp(o.scenarios + "/bench_register_md5.xml", port: port, dir: dir, tag: "ims-reg", calls: o.users,
                                     concurrency: o.concurrency, extra: ["-inf", dir + "/users.csv", "-au", "[field0]", "-ap", "[field1]"])
             ours.calls = runSIPp(o.scenarios + "/bench_echo_call.xml", port: port, dir: dir, tag: "ims-call", calls: o.calls,
@@ -91,7 +96,7 @@ enum BenchSIP {
 
         print("")
         print(pad("server", 34) + pad("MD5 REGISTER/s (2-step)", 26) + pad("ok/failed", 12) + pad("echo calls/s", 14) + "ok/failed")
-        print(pad("VoWiFi Core IMS (1 loop)", 34) + pad(ours.register.rateText, 26) + pad(ours.register.countText, 12)
+        print(pad("VoWiFi Core IMS (\(loops) loop\(loops == 1 ? "" : "s"))", 34) + pad(ours.register.rateText, 26) + pad(ours.register.countText, 12)
               + pad(ours.calls.rateText, 14) + ours.calls.countText)
         if let kam {
             print(pad("Kamailio \(kamailioVersion()) (2 UDP workers)", 34) + pad(kam.rateText, 26) + pad(kam.countText, 12) + pad("-", 14) + "-")
@@ -108,7 +113,7 @@ enum BenchSIP {
 
     // MARK: the servers
 
-    static func startCore(dir: String, port: UInt16, users: [(String, String)]) throws -> VoWiFiCore {
+    static func startCore(dir: String, port: UInt16, users: [(String, String)], loops: Int?) throws -> VoWiFiCore {
         var db = "ue_db: [\n"
         for (u, p) in users { db += "  { impi: \"\(u)\", pwd: \"\(p)\", authent_type: \"MD5\", impu: [\"\(u)\"] },\n" }
         db += "],\n"
@@ -128,6 +133,7 @@ enum BenchSIP {
         o.sqnDatabase = dir + "/sqn.sqlite"
         o.logFile = dir + "/core.log"
         o.logOptions = "all.level=error"
+        o.loops = loops
         let core = try VoWiFiCore(options: o)
         try core.start()
         return core
@@ -214,6 +220,8 @@ enum BenchSIP {
 
     /// One SIPp run of `calls` calls with `concurrency` in parallel (-l), no rate cap that
     /// matters (-r far above what is reached); the rate is successful calls over the wall time.
+    /// SIPp's socket buffers are 4 MiB (`-buff_size`; its default 64 KiB overflowed under the
+    /// burst of answers, and each lost datagram stalls a call for a 500 ms retransmission).
     static func runSIPp(_ scenario: String, port: UInt16, dir: String, tag: String, calls: Int, concurrency: Int, extra: [String]) -> Result {
         var r = Result()
         let stat = dir + "/\(tag).csv"
@@ -222,6 +230,7 @@ enum BenchSIP {
             args = ["-sf", scenario, "127.0.0.1:\(port)", "-i", "127.0.0.1", "-mi", "127.0.0.1",
                     "-p", String(try freePort()), "-mp", String(try freePort() & ~1),
                     "-key", "domain", domain, "-m", String(calls), "-l", String(concurrency), "-r", "100000",
+                    "-buff_size", String(4 << 20),
                     "-nostdin", "-trace_err", "-error_file", dir + "/\(tag)-errors.log",
                     "-trace_stat", "-stf", stat, "-timeout", "120s"] + extra
         } catch { r.error = "\(error)"; return r }

@@ -109,6 +109,10 @@ enum DemoCommand {
                                 epdg: IKEEndpoint(IPAddress(v4: 127, 0, 0, 1), ike.port),
                                 callTarget: o.target, mediaDuration: o.media)
             c.natTPort = natt.port
+            // With additional_ue_auth_type the demo phone knows its PDN's username/password.
+            if let t = core.mme.epdg?.additionalUEAuthType, t != .none, let pdn = core.mme.pdn(named: c.apn) {
+                c.pdnUsername = pdn.username; c.pdnPassword = pdn.password
+            }
             configs.append(c)
         }
         let phoneGroup: EventLoopGroup

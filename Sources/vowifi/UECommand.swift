@@ -31,6 +31,8 @@ enum UECommand {
         var local: String?
         var capture: String?
         var sipPassword: String?
+        var pdnUser: String?
+        var pdnPassword: String?
         var imei: String?
         var stepTimeout = 30.0
         var quiet = false
@@ -40,7 +42,8 @@ enum UECommand {
     usage: vowifi ue --epdg HOST[:PORT] [--natt-port 4500] [--no-force-natt] --imsi IMSI --k HEX (--op HEX | --opc HEX)
                      [--amf 9001] [--sqn N] [--algo milenage|xor] [--res-len 8] [--mcc 001 --mnc 01] [--apn ims]
                      [--profile NAME] [--call tel:666] [--media SECONDS] [--scenario attach|register|call]
-                     [--local HOST[:PORT]] [--capture FILE] [--password PWD] [--imei IMEI] [--step-timeout S] [--quiet]
+                     [--local HOST[:PORT]] [--capture FILE] [--password PWD] [--pdn-user U --pdn-password P] [--imei IMEI] [--step-timeout S] [--quiet]
+    --pdn-user/--pdn-password answer an ePDG's second authentication (MULTIPLE_AUTH_SUPPORTED: EAP-GTC or EAP-MD5).
     The phone binds an ephemeral local port unless --local gives one (500/4500 need root).
     MCC/MNC default to the IMSI's first 3 and next 2 digits.
     profiles: \(HandsetProfile.all.map(\.name).joined(separator: ", "))
@@ -78,6 +81,8 @@ enum UECommand {
             case "--no-force-natt": o.forceNATT = false; takes = false
             case "--capture": guard let v else { return usage(a) }; o.capture = v
             case "--password": guard let v else { return usage(a) }; o.sipPassword = v
+            case "--pdn-user": guard let v else { return usage(a) }; o.pdnUser = v
+            case "--pdn-password": guard let v else { return usage(a) }; o.pdnPassword = v
             case "--imei": guard let v else { return usage(a) }; o.imei = v
             case "--step-timeout": guard let v, let s = Double(v), s > 0 else { return usage(a) }; o.stepTimeout = s
             case "--quiet": o.quiet = true; takes = false
@@ -128,6 +133,8 @@ enum UECommand {
         // Without forced NAT-T the phone moves to UDP 4500 only when NAT detection says so.
         c.forceUDPEncapsulation = o.forceNATT
         if let imei = o.imei { c.imei = imei }
+        if (o.pdnUser == nil) != (o.pdnPassword == nil) { return fail("--pdn-user and --pdn-password go together") }
+        c.pdnUsername = o.pdnUser; c.pdnPassword = o.pdnPassword
         let logger: Logger
         do { logger = try Logger(options: "all.level=error") } catch { return fail("\(error)") }
         var capture: PhoneCapture?

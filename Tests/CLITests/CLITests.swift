@@ -84,6 +84,13 @@ final class CLITests: XCTestCase {
         XCTAssertTrue(bad.err.contains("misspelt-key.cfg:5:"), bad.err)
         XCTAssertTrue(bad.err.contains("did you mean 'esp_duration'"), bad.err)
     }
+
+    /// additional_ue_auth_type pap/chap needs the PDN's username and password: `config check` says where.
+    func testConfigCheckReportsMissingPDNCredentials() throws {
+        let r = try run(["config", "check", "Tests/Fixtures/configs/broken/additional-auth-no-password.cfg"])
+        XCTAssertNotEqual(r.status, 0)
+        XCTAssertTrue(r.err.contains("additional-auth-no-password.cfg:8:3: error: pdn_list[0] (\"ims\"): password missing; epdg.additional_ue_auth_type \"chap\""), r.err)
+    }
 }
 
 /// Running the built binary, for every CLI test class.

@@ -219,6 +219,13 @@ final class FixtureTests: XCTestCase {
         XCTAssertEqual(e?.message, "unknown epdg parameter 'esp_duraton' (did you mean 'esp_duration'?)")
     }
 
+    func testAdditionalAuthWithoutPDNPassword() {
+        let e = mmeError("Tests/Fixtures/configs/broken/additional-auth-no-password.cfg")
+        XCTAssertEqual(e?.kind, .missing)
+        assertAt(e, "broken/additional-auth-no-password.cfg", 8, 3)
+        XCTAssertEqual(e?.message.hasPrefix(#"pdn_list[0] ("ims"): password missing; epdg.additional_ue_auth_type "chap" (at "#), true, e?.message ?? "")
+    }
+
     func testMisspeltAlgorithm() {
         let e = mmeError("Tests/Fixtures/configs/broken/misspelt-value.cfg")
         XCTAssertEqual(e?.kind, .invalidValue)

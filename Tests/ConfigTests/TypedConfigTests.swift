@@ -73,7 +73,9 @@ final class TypedConfigTests: XCTestCase {
     }
 
     func testEPDGSettings() throws {
-        let e = try epdg("""
+        // additional_ue_auth_type needs the PDN's username/password.
+        let withCredentials = #"plmn: "00101", pdn_list: [{ access_point_name: "ims", username: "u", password: "p" }],"#
+        let e = try XCTUnwrap(mme(withCredentials + "epdg: { bind_addr: \"127.0.0.1\", " + """
         esp_duration: 5*3600, ike_duration: 48*3600, omit_auth_in_first_auth_rsp: 1,
         p_cscf_ipv4_address_attribute_type: 16384, p_cscf_ipv6_address_attribute_type: 32767,
         esp_encryption_algo_list: ["aes-gcm-192-16", "null"], esp_integrity_algo_list: ["null"],
@@ -81,7 +83,7 @@ final class TypedConfigTests: XCTestCase {
         ike_dh_group_list: ["group_1", "group_2"], dpd_timer_value: 5, mobike: false, dont_fragment: 0,
         idr_for_emergency: "sos", additional_ue_auth_type: "chap", nat_t_port: 14500, tun_ifname: "epdg1",
         cookie_threshold: 0, sqn_db: "/tmp/x.sqlite", key_log: "keys.log",
-        """)
+        """ + " },").0.epdg)
         XCTAssertEqual(e.espDuration, 18000)
         XCTAssertEqual(e.ikeDuration, 172800)
         XCTAssertTrue(e.omitAuthInFirstAuthRsp)
@@ -144,6 +146,30 @@ final class TypedConfigTests: XCTestCase {
         XCTAssertEqual(epdgError(#"ike_prf_list: "prf-hmac-sha1""#)?.kind, .type)
         XCTAssertEqual(epdgError(#"ike_prf_list: ["prf-hmac-sha-256"]"#)?.message.hasSuffix("(did you mean 'prf-hmac-sha2-256'?)"), true)
         XCTAssertEqual(epdgError(#"additional_ue_auth_type: "eap""#)?.kind, .invalidValue)
+    }
+
+    func testAdditionalAuthNeedsPDNCredentials() throws {
+        // pap/chap without the PDN's username/password: an error at the PDN naming the missing fields.
+        let text = #"""
+        plmn: "00101",
+        pdn_list: [
+          { access_point_name: "ims", username: "alice" },
+          { access_point_name: "sos", emergency: true },
+          { access_point_name: "internet", username: "bob", password: "pw" },
+        ],
+        epdg: { bind_addr: "127.0.0.1", additional_ue_auth_type: "pap" },
+        """#
+        let e = try XCTUnwrap(mmeError(text))
+        XCTAssertEqual(e.all.count, 1, "the emergency PDN is exempt and the complete one passes: \(e.all)")
+        XCTAssertEqual(e.kind, .missing)
+        XCTAssertEqual(e.location?.line, 3)
+        XCTAssertEqual(e.location?.file, "cfg/mme.cfg")
+        XCTAssertTrue(e.message.hasPrefix(#"pdn_list[0] ("ims"): password missing; epdg.additional_ue_auth_type "pap""#), e.message)
+        // none needs nothing; chap with both set loads.
+        XCTAssertNoThrow(try mme(text.replacingOccurrences(of: #""pap""#, with: #""none""#)))
+        let ok = text.replacingOccurrences(of: #"username: "alice" }"#, with: #"username: "alice", password: "secret" }"#)
+            .replacingOccurrences(of: #""pap""#, with: #""chap""#)
+        XCTAssertEqual(try mme(ok).0.epdg?.additionalUEAuthType, .chap)
     }
 
     func testIANATransformIDs() {

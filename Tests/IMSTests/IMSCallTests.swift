@@ -183,11 +183,14 @@ final class IMSCallTests: XCTestCase {
                                                      extra: inviteExtras(), sdp: offerSDP(a)), from: a.peer, now: 0))
         XCTAssertEqual(inv.count, 1)
         let (fwd, dest) = inv[0]
-        XCTAssertEqual(dest, b.peer)
+        // Like a real phone's, this INVITE is over 1300 bytes once proxied: TCP (RFC 3261 §18.1.1).
+        XCTAssertGreaterThan(fwd.serialized().count, 1300)
+        XCTAssertEqual(dest, SIPPeer(address: b.peer.address, port: b.peer.port, transport: .tcp))
         XCTAssertEqual(fwd.requestURI?.description, b.contactURI)
         let vias = try fwd.vias()
         XCTAssertEqual(vias.count, 2)
         XCTAssertEqual(vias[0].host, "[\(pcscf6)]")
+        XCTAssertEqual(vias[0].transport, "TCP")
         XCTAssertEqual(vias[0].branch, "z9hG4bKvwc.z9hG4bKa2b")
         XCTAssertEqual(vias[1].received, a.peer.address)
         XCTAssertEqual(vias[1].rport, 5060)
@@ -243,8 +246,10 @@ final class IMSCallTests: XCTestCase {
                                                      extra: inviteExtras(), sdp: offerSDP(a)), from: a.peer, now: 0))
         let cancel = sent(ims.receive(datagram: request(a, "CANCEL", uri: "tel:0600000002", callID: "cc", cseq: 1, branch: "z9hG4bKcc1"),
                                       from: a.peer, now: 1))
-        XCTAssertEqual(cancel.first?.1, b.peer)
+        XCTAssertEqual(cancel.first?.1, inv.first?.1, "to B the way the INVITE went (TCP: it is over 1300 bytes)")
+        XCTAssertEqual(cancel.first?.1.address, b.peer.address)
         XCTAssertEqual(cancel.first?.0.method, "CANCEL")
+        XCTAssertEqual(try cancel.first?.0.topVia(), try inv.first?.0.topVia(), "the INVITE's Via (RFC 3261 §9.1)")
         XCTAssertEqual(cancel.first?.0.requestURI, inv.first?.0.requestURI, "same Request-URI as the forwarded INVITE")
         XCTAssertEqual(try cancel.first?.0.topVia().branch, try inv.first?.0.topVia().branch, "same branch, so B matches it")
         // A call to a phone that is not registered yet is not proxied: 480.

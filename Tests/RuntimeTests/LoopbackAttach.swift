@@ -17,13 +17,15 @@ struct LoopbackAttach {
     /// Runs the attach until the Child SA is installed or `timeout` passes.
     static func run(host: String = "127.0.0.1", port: UInt16 = 0, epdgHost: String = "127.0.0.1",
                     ikePort: UInt16, natTPort: UInt16, forceUDPEncapsulation: Bool = false, timeout: Double = 10,
-                    imsi: String = "001010000000001", k: [UInt8] = LoopbackAttach.k, opc: [UInt8] = LoopbackAttach.opc) throws -> LoopbackAttach {
+                    imsi: String = "001010000000001", k: [UInt8] = LoopbackAttach.k, opc: [UInt8] = LoopbackAttach.opc,
+                    pdnUsername: String? = nil, pdnPassword: String? = nil) throws -> LoopbackAttach {
         let sock = try LoopbackUDP(host: host, port: port, peerHost: epdgHost)
         let ueEnd = IKEEndpoint(IPAddress(host)!, sock.port)
         let epdgIP = IPAddress(epdgHost)!
         var cfg = IKEInitiatorConfig(imsi: imsi, mcc: "001", mnc: "01")
         cfg.natTraversalPort = natTPort
         cfg.forceUDPEncapsulation = forceUDPEncapsulation
+        cfg.pdnUsername = pdnUsername; cfg.pdnPassword = pdnPassword
         let usim = try USIM(algorithm: .milenage(try Milenage(k: k, opc: opc)))
         let ue = IKEInitiator(config: cfg, usim: usim, local: ueEnd, remote: IKEEndpoint(epdgIP, ikePort), now: 0)
         var child: ChildSADescription?
@@ -38,7 +40,7 @@ struct LoopbackAttach {
         }
         perform(ue.start(now: 0))
         let deadline = Date().addingTimeInterval(timeout)
-        while child == nil, Date() < deadline {
+        while child == nil, !ue.isDead, Date() < deadline {
             guard let (d, from) = sock.receive(timeout: 0.5) else { perform(ue.poll(now: Date().timeIntervalSince1970)); continue }
             let msg = from == natTPort ? Array(d.dropFirst(4)) : d
             perform(ue.handle(datagram: msg, from: IKEEndpoint(epdgIP, from), to: ueEnd, now: 1))

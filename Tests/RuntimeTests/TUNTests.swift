@@ -8,41 +8,11 @@ import Glibc
 /// host's interfaces.
 final class TUNTests: XCTestCase {
     func testTUNDeviceInNetworkNamespace() throws {
-        if ProcessInfo.processInfo.environment["VOWIFI_TUN_CHILD"] == "1" {
+        if NamespaceChild.isChild("VOWIFI_TUN_CHILD") {
             try childBody()
             return
         }
-        guard getuid() == 0 else {
-            throw XCTSkip("TUN test needs root (to create a network namespace and a TUN device); run the tests as root")
-        }
-        guard access("/dev/net/tun", F_OK) == 0 else { throw XCTSkip("/dev/net/tun is missing on this host") }
-        let ns = "vowifi-rt-test-\(getpid())"
-        try IPRoute2.run(["netns", "add", ns])
-        defer { _ = try? IPRoute2.run(["netns", "del", ns]) }
-        // Loopback up before the child starts: Foundation's Process needs it (CFSocket's
-        // wakeup sockets are on 127.0.0.1), and the child runs `ip` through Process.
-        try IPRoute2.run(["-n", ns, "link", "set", "lo", "up"])
-        let p = Process()
-        // `timeout` bounds the child so a hang fails the test instead of the whole run.
-        p.executableURL = URL(fileURLWithPath: "/usr/bin/timeout")
-        let exe = try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")
-        var args = ["60", IPRoute2.path, "netns", "exec", ns, exe]
-        if exe.hasSuffix("/xctest") || exe.hasSuffix("swift-testing-helper") {
-            args.append(CommandLine.arguments.first { $0.hasSuffix(".xctest") } ?? "")
-        }
-        args.append("RuntimeTests.TUNTests/testTUNDeviceInNetworkNamespace")
-        p.arguments = args
-        var env = ProcessInfo.processInfo.environment
-        env["VOWIFI_TUN_CHILD"] = "1"
-        p.environment = env
-        let out = Pipe()
-        p.standardOutput = out
-        p.standardError = out
-        try p.run()
-        let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        p.waitUntilExit()
-        XCTAssertEqual(p.terminationStatus, 0, "child test failed:\n\(text)")
-        XCTAssertTrue(text.contains("Executed 1 test, with 0 failures"), text)
+        try NamespaceChild.run(test: "RuntimeTests.TUNTests/testTUNDeviceInNetworkNamespace", environmentFlag: "VOWIFI_TUN_CHILD", namespacePrefix: "vowifi-rt-test")
     }
 
     /// In the namespace: kernel → TUN (a UDP datagram routed into the device is read as an

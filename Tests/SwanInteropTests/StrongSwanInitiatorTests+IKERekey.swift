@@ -62,20 +62,10 @@ extension StrongSwanInitiatorTests {
 
         // The capture decrypts with the ePDG's key table, before and after the rekey.
         guard let cap = capture else { return }
-        charon.swanctl("--terminate", ["--ike", "epdg"])
-        sleep(1)
-        cap.interrupt()
-        _ = Shell.waitUntil(10) { !cap.isRunning }
-        let xdg = dir + "/xdg"
-        try FileManager.default.createDirectory(atPath: xdg + "/wireshark", withIntermediateDirectories: true)
-        for f in ["ikev2_decryption_table", "esp_sa"] { try FileManager.default.copyItem(atPath: dir + "/keys/" + f, toPath: xdg + "/wireshark/" + f) }
-        let dec = Shell.run(["tshark", "-r", dir + "/outer.pcapng", "-Y", "isakmp.enc.data", "-T", "fields", "-E", "separator=|",
-                             "-e", "isakmp.ispi", "-e", "isakmp.exchangetype", "-e", "isakmp.enc.decrypted"],
-                            env: ["XDG_CONFIG_HOME": xdg, "HOME": xdg], timeout: 60, dropStderr: true)
-        XCTAssertEqual(dec.status, 0)
-        let rows = dec.output.split(separator: "\n").map { $0.split(separator: "|", omittingEmptySubsequences: false).map(String.init) }
+        let (rows, text) = try CaptureDecode.rows(dir: dir, capture: cap, charon: charon, filter: "isakmp.enc.data",
+                                                  fields: ["isakmp.ispi", "isakmp.exchangetype", "isakmp.enc.decrypted"])
         let newI = String(newSPIs.prefix(16))
-        XCTAssertTrue(rows.contains { $0.first == newI }, "no protected message of the new SA \(newI) in the capture:\n\(dec.output.prefix(2000))")
+        XCTAssertTrue(rows.contains { $0.first == newI }, "no protected message of the new SA \(newI) in the capture:\n\(text.prefix(2000))")
         XCTAssertEqual(rows.filter { $0.count < 3 || $0[2].isEmpty }.map { $0.joined(separator: "|") }, [], "undecrypted SK payloads")
     }
 }

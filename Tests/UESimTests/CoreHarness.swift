@@ -99,16 +99,20 @@ final class CoreHarness {
         case toPhone(Phone, [UInt8], from: IKEEndpoint, to: IKEEndpoint, raw: Bool)
     }
 
-    init(policy: IKEResponderPolicy? = nil, epdgPort: UInt16 = 500, signer: IKEAuthSigner? = nil) {
+    init(policy: IKEResponderPolicy? = nil, epdgPort: UInt16 = 500, signer: IKEAuthSigner? = nil,
+         sessionTimer: IMSSessionTimerConfig = IMSSessionTimerConfig()) {
         epdgEnd = IKEEndpoint(IPAddress(v4: 203, 0, 113, 1), epdgPort)
         epdg = IKEResponder(policy: policy ?? IKEResponderPolicy(apns: [APNPolicy(name: "ims", dnsServers: [IPAddress("198.51.100.53")!],
                                                                                    pcscfAddresses: [IPAddress(CoreHarness.pcscf)!]),
                                                                          APNPolicy(name: "EMERGENCY", pcscfAddresses: [IPAddress(CoreHarness.pcscf)!])]),
                             vectors: hss, pool: pool, signer: signer)
-        ims = IMSCore(config: IMSConfig(domain: CoreHarness.domain, sipAddresses: [CoreHarness.pcscf, CoreHarness.pcscf6],
-                                        echo: [IMSEchoEntry(impu: "tel:666"), IMSEchoEntry(impu: "urn:service:sos", anonymous: true)],
-                                        timers: SIPTimerValues()),
-                      subscribers: hss)
+        var ic = IMSConfig(domain: CoreHarness.domain, sipAddresses: [CoreHarness.pcscf, CoreHarness.pcscf6],
+                           echo: [IMSEchoEntry(impu: "tel:666"), IMSEchoEntry(impu: "urn:service:sos", anonymous: true)],
+                           timers: SIPTimerValues())
+        ic.sessionTimer = sessionTimer
+        ims = IMSCore(config: ic, subscribers: hss)
+        // The harness carries the phones' SIP as inner UDP only, like the in-process inner path.
+        ims.tcpUnavailableReason = { _ in "the test harness carries UDP only" }
     }
 
     static let set1K = Vectors.bytes("465b5ce8b199b49faa5f0a2ee238a6bc")
@@ -117,7 +121,7 @@ final class CoreHarness {
     /// A phone with TS 35.208 set 1 keys, provisioned in the HSS.
     func addPhone(imsi: String = "001010000000001", profile: HandsetProfile = .android, port: UInt16 = 500, cardSQN: UInt64 = 0,
                   hssSQN: UInt64 = 0, scenario: PhoneConfig.Scenario = .call, mediaDuration: Double = 1, target: String = "tel:666",
-                  teardown: Bool = true, traces: Bool = true) throws -> Phone {
+                  teardown: Bool = true, traces: Bool = true, sessionExpires: UInt32? = 1800, minSE: UInt32 = 90) throws -> Phone {
         let alg = AuthenticationAlgorithm.milenage(try Milenage(k: Self.set1K, opc: Self.set1OPc))
         hss.add(imsi: imsi, alg: alg, lastSQN: try SQN(hssSQN))
         let local = IKEEndpoint(IPAddress(v4: 203, 0, 113, UInt8(50 + phones.count)), port)
@@ -127,6 +131,8 @@ final class CoreHarness {
         cfg.idSeed = UInt64(phones.count + 1)
         cfg.teardown = teardown
         cfg.traces = traces
+        cfg.sessionExpires = sessionExpires
+        cfg.minSE = minSE
         cfg.rtpPort = 50_000 + UInt16(2 * phones.count)
         let p = Phone(config: cfg)
         phones.append(p)
@@ -198,7 +204,7 @@ final class CoreHarness {
             case let .openMedia(s): echoes[s.localRTPPort] = (RTPEcho(expectedAddress: s.remoteAddress), s)
             case let .closeMedia(id): echoes = echoes.filter { $0.value.1.id != id }
             case let .event(e): imsEvents.append(e)
-            case .closeConnection: break
+            case .closeConnection, .registrationChanged: break
             }
         }
     }

@@ -30,7 +30,9 @@ extension IKEInitiator {
             guard let auth = mskAuth(msk: msk, ofInitiator: true, idPrime: idiSent.idPrime) else { return }
             state = .finalAuthSent
             log(.info, "EAP-Success", layer: "eap")
-            sendRequest(.IKE_AUTH, [.auth(AuthPayload(method: .SHARED_KEY_MIC, data: auth))], now: now)
+            // RFC 4739 §3.2: ANOTHER_AUTH_FOLLOWS rides with the AUTH of the round it follows.
+            sendRequest(.IKE_AUTH, [.auth(AuthPayload(method: .SHARED_KEY_MIC, data: auth))]
+                        + (wantsSecondAuth ? [.notify(NotifyPayload(.ANOTHER_AUTH_FOLLOWS))] : []), now: now)
         case .failure:
             fail("EAP-Failure", notify: .AUTHENTICATION_FAILED)
         case .request where pkt.type == EAPType.identity:

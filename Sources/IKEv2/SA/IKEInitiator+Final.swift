@@ -4,7 +4,7 @@ import Wire
 
 /// The last IKE_AUTH response on the phone: the ePDG's MSK AUTH, CFG_REPLY and the Child SA.
 extension IKEInitiator {
-    func handleFinalAuthResponse(_ payloads: [Payload]) {
+    func handleFinalAuthResponse(_ payloads: [Payload], now: Double) {
         guard let msk, let auth = payloads.auth, let idr = payloads.idr ?? Optional(IDPayload(.ID_FQDN, config.apn)) else {
             fail("final IKE_AUTH response without AUTH"); return
         }
@@ -12,6 +12,13 @@ extension IKEInitiator {
               constantTimeEqual(expected, auth.data) else {
             fail("responder AUTH (MSK) does not verify", notify: .AUTHENTICATION_FAILED); return
         }
+        // An ePDG that already sends the Child SA needs no second round (e.g. the emergency PDN).
+        if wantsSecondAuth, payloads.sa == nil { startSecondRound(now: now); return }
+        adoptFinalResponse(payloads)
+    }
+
+    /// Both sides authenticated (every round): the SA is up; reads CFG_REPLY and installs the Child SA.
+    func adoptFinalResponse(_ payloads: [Payload]) {
         isEstablished = true
         state = .established
         mobikeNegotiated = payloads.has(.MOBIKE_SUPPORTED) && (config.authNotifies ?? []).contains { $0.type == .MOBIKE_SUPPORTED }

@@ -31,6 +31,12 @@ public final class IKEInitiator: IKESA {
     var inRetired = false
     var retiredClosed = false
     var responderSignatureChecked = false
+    /// The ePDG sent MULTIPLE_AUTH_SUPPORTED in IKE_SA_INIT (RFC 4739 §3.1).
+    var responderOffersMultipleAuth = false
+    /// The second authentication round (RFC 4739), once started.
+    var secondRound: InitiatorSecondRound?
+    /// After a second round: its method and PDN username, e.g. "EAP-MD5-Challenge as 'alice'".
+    public internal(set) var secondAuthentication: String?
     /// Whether the ePDG authenticated with a certificate signature (false: EAP-only).
     public var responderUsedCertificate: Bool { responderSignatureChecked }
 
@@ -149,9 +155,10 @@ public final class IKEInitiator: IKESA {
             return
         }
         switch (h.exchangeType, state) {
+        case (.IKE_AUTH, _) where secondRound != nil: handleSecondRoundResponse(payloads, now: now)
         case (.IKE_SA_INIT, .initSent): handleInitResponse(payloads, now: now)
         case (.IKE_AUTH, .authSent), (.IKE_AUTH, .eapInProgress): handleEAPRequest(payloads, now: now)
-        case (.IKE_AUTH, .finalAuthSent): handleFinalAuthResponse(payloads)
+        case (.IKE_AUTH, .finalAuthSent): handleFinalAuthResponse(payloads, now: now)
         case (.INFORMATIONAL, _): break
         case (.CREATE_CHILD_SA, .established):
             if let r = ikeRekeyRequest {
@@ -191,6 +198,7 @@ public final class IKEInitiator: IKESA {
             natDetected = true
         }
         fragmentationNegotiated = payloads.has(.IKEV2_FRAGMENTATION_SUPPORTED)
+        responderOffersMultipleAuth = payloads.has(.MULTIPLE_AUTH_SUPPORTED)
         if config.forceUDPEncapsulation { natDetected = true }
         if natDetected, remote.port != config.natTraversalPort {
             log(.info, "\(config.forceUDPEncapsulation ? "forcing UDP encapsulation" : "NAT detected"): moving to UDP \(config.natTraversalPort)")
@@ -231,6 +239,7 @@ public final class IKEInitiator: IKESA {
             if config.eapOnly { payloads.append(.notify(NotifyPayload(.EAP_ONLY_AUTHENTICATION))) }
         }
         if let d = config.deviceIdentity { payloads.append(.notify(NotifyPayload(.DEVICE_IDENTITY, data: d.notifyData))) }
+        if wantsSecondAuth { payloads.append(.notify(NotifyPayload(.MULTIPLE_AUTH_SUPPORTED))) }
         imsi = config.imsi
         apn = config.apn
         state = .authSent

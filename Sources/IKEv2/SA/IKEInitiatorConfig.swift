@@ -36,6 +36,11 @@ public struct IKEInitiatorConfig: Sendable {
     /// or empty for "any CA"). An ePDG that sends its CERT only when asked (strongSwan's default
     /// send_cert = ifasked) otherwise signs its AUTH without a CERT the phone could check it with.
     public var certificateRequest: CertPayload? = nil
+    /// The PDN's username/password for a second authentication (RFC 4739, TS 33.402 §6.5):
+    /// when both are set and the ePDG sent MULTIPLE_AUTH_SUPPORTED, the phone sends
+    /// ANOTHER_AUTH_FOLLOWS and answers EAP-GTC (PAP) or EAP-MD5-Challenge (CHAP) in round 2.
+    public var pdnUsername: String? = nil
+    public var pdnPassword: String? = nil
 
     // Handset-profile knobs: raw wire forms that replace the ones built from the fields above.
     /// IKE_SA_INIT SA payload as a real phone sends it (several transforms per proposal); the

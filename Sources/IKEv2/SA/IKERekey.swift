@@ -143,6 +143,7 @@ extension IKEResponderSA {
         next.imsi = imsi; next.apn = apn
         next.idi = idi; next.idrSent = idrSent; next.apnPolicy = apnPolicy; next.nai = nai
         next.deviceIdentity = deviceIdentity
+        next.secondAuth = secondAuth
         next.addresses = addresses
         next.children = children.map { c in
             var c = c; c.ikeSPIi = next.spiI; c.ikeSPIr = next.spiR; return c

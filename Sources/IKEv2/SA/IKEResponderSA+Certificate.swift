@@ -29,6 +29,7 @@ extension IKEResponderSA {
         } catch {
             reject(h, [NotifyPayload(.AUTHENTICATION_FAILED)], reason: "cannot sign AUTH: \(error)"); return
         }
+        if finishFirstRound(h, payloads, out: out) { return }
         establish(h, out: &out)
     }
 }

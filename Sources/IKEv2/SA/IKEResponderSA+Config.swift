@@ -20,6 +20,7 @@ extension IKEResponderSA {
         if payloads.has(.MOBIKE_SUPPORTED) { peerOffersMOBIKE = true }
         if payloads.has(.INITIAL_CONTACT) { initialContact = true }
         var out: [Payload] = [.auth(AuthPayload(method: .SHARED_KEY_MIC, data: myAuth))]
+        if finishFirstRound(h, payloads, out: out) { return }
         establish(h, out: &out)
     }
 
@@ -63,7 +64,8 @@ extension IKEResponderSA {
             actions.append(.installChildSA(child))
         }
         sendResponse(to: h, out)
-        log(.info, "IKE SA established for IMSI \(imsi) APN \(apn)" + (addresses?.ipv4.map { " inner \($0)" } ?? "") + (addresses?.ipv6.map { " inner \($0)" } ?? ""))
+        log(.info, "IKE SA established for IMSI \(imsi) APN \(apn)" + (addresses?.ipv4.map { " inner \($0)" } ?? "") + (addresses?.ipv6.map { " inner \($0)" } ?? "")
+            + (secondAuth.authenticatedUser.map { " PDN user '\($0)' (\(secondAuth.method?.label ?? ""))" } ?? ""))
         if let i = info() { actions.append(.ikeSAEstablished(i)) }
     }
 

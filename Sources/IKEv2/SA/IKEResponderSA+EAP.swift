@@ -18,6 +18,7 @@ extension IKEResponderSA {
         self.idi = idi
         initialContact = payloads.has(.INITIAL_CONTACT)
         peerOffersMOBIKE = payloads.has(.MOBIKE_SUPPORTED)
+        secondAuth.anotherAuthFollows = payloads.has(.ANOTHER_AUTH_FOLLOWS)
         noteDeviceIdentity(payloads)
         childProposals = sai2.proposals
         tsi = tsiP.selectors; tsr = tsrP.selectors

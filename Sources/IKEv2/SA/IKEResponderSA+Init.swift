@@ -55,6 +55,10 @@ extension IKEResponderSA {
                     // RFC 7427: SHA2-256, SHA2-384, SHA2-512.
                     out.append(.notify(NotifyPayload(.SIGNATURE_HASH_ALGORITHMS, data: [0, 2, 0, 3, 0, 4])))
                 }
+                if policy.additionalAuth != nil {
+                    // RFC 4739 §3.1; TS 33.402 §6.5: a second (PAP/CHAP) authentication will be asked for.
+                    out.append(.notify(NotifyPayload(.MULTIPLE_AUTH_SUPPORTED)))
+                }
                 if policy.fragmentation && peerSupportsFragmentation {
                     out.append(.notify(NotifyPayload(.IKEV2_FRAGMENTATION_SUPPORTED)))
                     fragmentationNegotiated = true

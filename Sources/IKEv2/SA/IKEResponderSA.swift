@@ -11,6 +11,11 @@ public final class IKEResponderSA: IKESA {
         case identityRequested(eapID: UInt8)
         case challengeSent(Challenge)
         case eapSucceeded(msk: [UInt8])
+        /// RFC 4739 round 2 (IKEResponderSA+SecondAuth): waiting for {IDi}, for the EAP-GTC/MD5
+        /// response, for the AUTH keyed with SK_pi.
+        case awaitingSecondAuth
+        case secondEAPSent(eapID: UInt8)
+        case secondEAPSucceeded
         case established
         case failed
     }
@@ -60,6 +65,8 @@ public final class IKEResponderSA: IKESA {
     public internal(set) var initialContact = false
     /// The phone sent MOBIKE_SUPPORTED in its first IKE_AUTH request.
     var peerOffersMOBIKE = false
+    /// The second authentication (RFC 4739), when `policy.additionalAuth` asks for one.
+    var secondAuth = SecondAuthState()
     var spawned: IKEResponderSA?
     /// Allocates a fresh, unused IKE SPI (set by the owning `IKEResponder`).
     var allocateIKESPI: () -> UInt64 = { max(1, SecureRandom.uint64()) }
@@ -115,6 +122,9 @@ public final class IKEResponderSA: IKESA {
         case (.IKE_AUTH, .identityRequested(let id)): handleEAP(h, payloads, expectedID: id)
         case (.IKE_AUTH, .challengeSent(let c)): handleEAP(h, payloads, expectedID: c.eapID)
         case (.IKE_AUTH, .eapSucceeded(let msk)): handleFinalAuth(h, payloads, msk: msk)
+        case (.IKE_AUTH, .awaitingSecondAuth): handleSecondAuthStart(h, payloads)
+        case (.IKE_AUTH, .secondEAPSent(let id)): handleSecondEAP(h, payloads, expectedID: id)
+        case (.IKE_AUTH, .secondEAPSucceeded): handleSecondFinalAuth(h, payloads)
         case (.CREATE_CHILD_SA, .established) where superseded && payloads.sa?.proposals.contains(where: { $0.protocolID == .IKE }) != true:
             // RFC 7296 §2.25: this IKE SA is being replaced; the Child SAs live on its successor.
             log(.info, "CREATE_CHILD_SA on a rekeyed IKE SA: TEMPORARY_FAILURE")

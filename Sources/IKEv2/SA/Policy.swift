@@ -6,8 +6,11 @@ public struct APNPolicy: Sendable, Equatable {
     public var name: String
     public var dnsServers: [IPAddress]
     public var pcscfAddresses: [IPAddress]
-    public init(name: String, dnsServers: [IPAddress] = [], pcscfAddresses: [IPAddress] = []) {
-        self.name = name; self.dnsServers = dnsServers; self.pcscfAddresses = pcscfAddresses
+    /// The PDN's `username`/`password`, checked in the second authentication (RFC 4739) when
+    /// `IKEResponderPolicy.additionalAuth` is set; nil (e.g. the emergency PDN) skips that round.
+    public var credentials: PDNCredentials?
+    public init(name: String, dnsServers: [IPAddress] = [], pcscfAddresses: [IPAddress] = [], credentials: PDNCredentials? = nil) {
+        self.name = name; self.dnsServers = dnsServers; self.pcscfAddresses = pcscfAddresses; self.credentials = credentials
     }
 }
 
@@ -46,6 +49,10 @@ public struct IKEResponderPolicy: Sendable {
     /// Accept initiators that authenticate with a certificate signature (AUTH 1/9–11/14)
     /// instead of EAP-AKA; nil (the default) accepts EAP-AKA/AKA' only.
     public var peerCertificates: PeerCertificatePolicy? = nil
+    /// Second authentication of the UE toward the PDN (callbox `additional_ue_auth_type`,
+    /// TS 33.402 §6.5.2/§6.5.3): announce MULTIPLE_AUTH_SUPPORTED and, after the first round,
+    /// run EAP-GTC (PAP) or EAP-MD5-Challenge (CHAP) against the APN's credentials. nil = none.
+    public var additionalAuth: AdditionalAuthMethod? = nil
 
     public init(ikeEncryption: [EncryptionAlgorithm] = [.ENCR_AES_CBC(keyBits: 128), .ENCR_AES_CBC(keyBits: 192), .ENCR_AES_CBC(keyBits: 256),
                                                         .ENCR_AES_GCM_16(keyBits: 128), .ENCR_AES_GCM_16(keyBits: 256),

@@ -22,6 +22,11 @@ public enum IMSConfigMapping {
                              precondition: pre, use100rel: c.rel100, echo: echo,
                              timers: SIPTimerValues(t1: c.timerT1, t2: c.timerT2, t4: c.timerT4),
                              mncDigits: mme.plmn.mnc.count)
+        let se = c.sessionExpires
+        out.sessionTimer = IMSSessionTimerConfig(interval: UInt32(clamping: se.duration), minSE: UInt32(clamping: se.min),
+                                                 refresher: se.refresher.lowercased() == "uas" ? .uas : .uac,
+                                                 method: se.method.uppercased() == "INVITE" ? "INVITE" : "UPDATE", force: se.force)
+        out.tcpThreshold = c.tcpThreshold
         out.emergencyWithoutAuthentication = c.echo.contains { $0.impu.lowercased().hasPrefix("urn:service:sos") && !$0.authentication }
         return out
     }

@@ -22,9 +22,9 @@ extension VoWiFiCore {
         if !unsupportedAlgorithms.isEmpty { l.append("  skipped   \(unsupportedAlgorithms.joined(separator: "; "))") }
         l.append("  cert      \(certificate.certificate.subject)\(certificate.generated ? " (self-signed, generated now)" : "")")
         l.append("  HSS       \(hss.subscriberCount) subscribers, SQN database \(options.sqnDatabase ?? epdgConfig.sqnDB)")
-        if let h = imsHost {
-            l.append("  IMS       domain \(h.core.config.domain)  SIP \(h.bound.isEmpty ? "(no sockets)" : h.bound.joined(separator: " "))\(inProcess != nil ? " + in-process P-CSCF \(h.core.config.sipAddresses.joined(separator: ","))" : "")")
-            if !h.unbound.isEmpty { l.append("            not on this host (skipped): \(h.unbound.joined(separator: " "))") }
+        if let c = imsCluster, let h = c.shards.first {
+            l.append("  IMS       domain \(h.core.config.domain)  SIP \(c.bound.isEmpty ? "(no sockets)" : c.bound.joined(separator: " "))\(inProcess != nil ? " + in-process P-CSCF \(h.core.config.sipAddresses.joined(separator: ","))" : "")  \(c.shards.count) shard\(c.shards.count == 1 ? "" : "s")")
+            if !c.unbound.isEmpty { l.append("            not on this host (skipped): \(c.unbound.joined(separator: " "))") }
             l.append("  echo      \(ims.echo.map { e in e.code.map { "\(e.impu)→\($0)" } ?? e.impu }.joined(separator: " "))")
         }
         if let r = radius, let rc = mme.radius {

@@ -11,7 +11,7 @@ import Wire
 /// The whole core in one process: HSS, ePDG (IKEv2 + ESP), inner path and IMS, assembled
 /// from the callbox-style configs and run on an event loop group.
 public final class VoWiFiCore: @unchecked Sendable {
-    // @unchecked: configured on the caller's thread before `start`; services then live on loop 0.
+    // @unchecked: configured on the caller's thread before `start`; services then live on their loops.
     public let options: CoreOptions
     public let mme: MMEConfig
     public let ims: Config.IMSConfig
@@ -26,6 +26,9 @@ public final class VoWiFiCore: @unchecked Sendable {
     /// The ePDG shard on loop 0 (addresses, counters); `cluster` holds every shard.
     public private(set) var epdg: EPDGService?
     public private(set) var cluster: EPDGCluster?
+    /// The IMS shards (one per loop) and their transports.
+    public private(set) var imsCluster: IMSCluster?
+    /// The IMS shard on loop 0 (its core's config; registrations are shared by all shards).
     public private(set) var imsHost: IMSHost?
     public private(set) var inProcess: InProcessInnerNetwork?
     public private(set) var tun: TUNInnerNetwork?
@@ -91,6 +94,7 @@ public final class VoWiFiCore: @unchecked Sendable {
 
     /// Binds every service on one loop and returns once they listen.
     public func start() throws {
+        MallocTuning.apply()
         let group: EventLoopGroup
         do { group = try EventLoopGroup(loopCount: max(1, options.loops ?? EventLoopGroup.coreCount)) } catch { throw CoreError.startup("\(error)") }
         self.group = group
@@ -113,11 +117,8 @@ public final class VoWiFiCore: @unchecked Sendable {
         let ev = CoreEvidence(logger: logger, options: logOptions, capture: capture, keyFiles: keyLog?.writer, events: options.events)
         self.evidence = ev
         do {
-            // Loop 0 holds the inner network and the IMS; the ePDG is sharded over every loop.
+            // Loop 0 holds the inner network; the IMS and the ePDG are sharded over every loop.
             let inner: InnerNetwork = try loop.submit { [self] in
-                let imsConfig = IMSConfigMapping.make(ims, mme: mme)
-                let core = IMSCore(config: imsConfig, subscribers: HSSIMSSubscribers(hss: hss, ueDB: ims.ueDB.isEmpty ? mme.ueDB : ims.ueDB,
-                                                                                     plmn: mme.plmn, domain: imsConfig.domain))
                 let inner: InnerNetwork
                 var inProc: InProcessInnerNetwork? = nil
                 switch options.innerPath {
@@ -128,12 +129,17 @@ public final class VoWiFiCore: @unchecked Sendable {
                     self.tun = t; inner = t
                 }
                 self.inProcess = inProc
-                let h = IMSHost(core: core, socketAddresses: sockets, inner: inProc, logger: logger)
-                h.evidence = ev
-                try h.start(on: loop)
-                self.imsHost = h
                 return inner
             }
+            let imsConfig = IMSConfigMapping.make(ims, mme: mme)
+            let subscribers = HSSIMSSubscribers(hss: hss, ueDB: ims.ueDB.isEmpty ? mme.ueDB : ims.ueDB, plmn: mme.plmn, domain: imsConfig.domain)
+            let imsCluster = IMSCluster(group: group, socketAddresses: sockets, inner: inProcess, logger: logger)
+            let shardCount = group.loops.count
+            try imsCluster.start(evidence: ev) { i, store in
+                IMSCore(config: IMSCluster.shardConfig(imsConfig, shard: i, of: shardCount), subscribers: subscribers, store: store, shard: i)
+            }
+            self.imsCluster = imsCluster
+            self.imsHost = imsCluster.shards.first
             let cluster = EPDGCluster(group: group, ikeAddress: ikeAddr, natTAddress: natAddr, inner: inner)
             try cluster.start { [self] _, shardInner in
                 // The protocol cores are made on the loop that will own them.
@@ -188,10 +194,8 @@ public final class VoWiFiCore: @unchecked Sendable {
         guard let group else { return }
         let loop = group.loops[0]
         cluster?.stop()
-        _ = try? loop.submit { [self] in
-            imsHost?.stop()
-            tun?.close()
-        }
+        imsCluster?.stop()
+        _ = try? loop.submit { [self] in tun?.close() }
         group.shutdown()
         self.group = nil
         capture?.close()

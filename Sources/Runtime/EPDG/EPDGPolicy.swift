@@ -30,7 +30,8 @@ public enum EPDGPolicy {
         let apns = mme.pdnList.flatMap { pdn in
             pdn.accessPointNames.map { name in
                 APNPolicy(name: name, dnsServers: pdn.dnsAddr.compactMap { IPAddress(bytes: $0.bytes) },
-                          pcscfAddresses: pdn.pCSCFAddr.compactMap { IPAddress(bytes: $0.bytes) })
+                          pcscfAddresses: pdn.pCSCFAddr.compactMap { IPAddress(bytes: $0.bytes) },
+                          credentials: pdn.emergency ? nil : pdn.username.flatMap { u in pdn.password.map { PDNCredentials(username: u, password: $0) } })
             }
         }
         // IDr "EMERGENCY" (idr_for_emergency) selects the emergency PDN's addresses.
@@ -54,6 +55,7 @@ public enum EPDGPolicy {
         var p = policy
         p.cookieThreshold = e.cookieThreshold
         p.mobike = e.mobike
+        p.additionalAuth = AdditionalAuthMethod(rawValue: e.additionalUEAuthType.rawValue) // "none" maps to nil
         return Mapped(policy: p, unsupported: unsupported)
     }
 }

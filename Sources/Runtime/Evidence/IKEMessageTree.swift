@@ -179,18 +179,17 @@ public struct IKEMessageTree: Sendable {
         let ind = String(repeating: "  ", count: depth)
         guard let e = try? EAPPacket(parsing: bytes) else { return [ind + "EAP: malformed, \(bytes.count) bytes"] }
         guard let t = e.type else { return [ind + "EAP: \(e.code) id=\(e.identifier)"] }
-        let typeName: String
-        switch t {
-        case EAPType.identity: typeName = "Identity"
-        case EAPType.notification: typeName = "Notification"
-        case EAPType.nak: typeName = "Nak"
-        case EAPType.aka: typeName = "EAP-AKA"
-        case EAPType.akaPrime: typeName = "EAP-AKA'"
-        default: typeName = "type \(t)"
-        }
+        let typeName = EAPType.name(t) ?? "type \(t)"
         var out = [ind + "EAP: \(e.code) id=\(e.identifier) type=\(typeName) (\(t))"]
         if t == EAPType.identity {
             out.append(ind + "  identity \"\(String(decoding: e.typeData, as: UTF8.self))\"")
+        } else if t == EAPType.md5Challenge, let m = try? EAPMD5Challenge(parsing: e.typeData) {
+            // RFC 3748 §5.4: the Request's value is the challenge, the Response's the MD5 answer.
+            out.append(ind + "  \(e.code == .request ? "challenge" : "response") (\(m.value.count) bytes) \(dump(m.value) ?? "")")
+            if !m.name.isEmpty { out.append(ind + "  name \"\(String(decoding: m.name, as: UTF8.self))\"") }
+        } else if t == EAPType.gtc {
+            // RFC 3748 §5.6: the Request's prompt is shown; the Response's token is a password: never shown.
+            out.append(ind + (e.code == .request ? "  prompt \"\(String(decoding: e.typeData, as: UTF8.self))\"" : "  token (\(e.typeData.count) bytes, not shown)"))
         } else if t == EAPType.aka || t == EAPType.akaPrime {
             guard let m = try? EAPAKAMessage(parsing: e.typeData) else {
                 return out + [ind + "  (EAP-AKA data not parsed, \(e.typeData.count) bytes)"]
@@ -242,7 +241,8 @@ public struct IKEMessageTree: Sendable {
         switch p {
         case let .notify(n): return "N(\(n.type.name))"
         case .nonce: return "No"
-        case let .eap(b): return (try? EAPPacket(parsing: b)).map { "EAP(\($0.code))" } ?? "EAP"
+        case let .eap(b):
+            return (try? EAPPacket(parsing: b)).map { e in "EAP(\(e.code)" + (e.type.map { "/" + (EAPType.name($0) ?? "\($0)") } ?? "") + ")" } ?? "EAP"
         case let .sk(s): return "SK{\(s.firstInnerPayload)}"
         case let .skf(f): return "SKF(\(f.fragmentNumber)/\(f.totalFragments))"
         default: return "\(p.type)"

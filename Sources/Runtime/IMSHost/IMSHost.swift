@@ -4,61 +4,38 @@ import IMS
 import SIP
 import Wire
 
-/// Runs the sans-I/O `IMSCore` on an event loop: SIP over UDP and TCP on the `sip_addr`
-/// sockets that exist on this host, SIP over the in-process inner path (the P-CSCF
-/// addresses the ePDG hands out), and the echo media ports. Loop-confined.
+/// One IMS shard on one event loop: runs a sans-I/O `IMSCore` holding the transactions and
+/// dialogs of the Call-IDs that hash to this loop, its timers, and the echo media sockets of
+/// its calls. `IMSCluster` reads the SIP sockets and the in-process path, hands each message
+/// to its shard, and carries the shard's SIP back out. Loop-confined.
 public final class IMSHost: ServiceHandler, Service, @unchecked Sendable {
     // @unchecked: every member is used on the loop thread only.
     public let name = "ims"
     public let core: IMSCore
     public let logger: Logger
-    private let socketAddresses: [SocketAddress]
-    private let inner: InProcessInnerNetwork?
+    /// The cluster this shard belongs to (transports, other shards).
+    unowned let cluster: IMSCluster
     private var context: ServiceContext?
-    /// Peers reached through the in-process inner path (their SIP goes back that way).
-    private var innerPeers: [SIPPeer: String] = [:]
-    private var streamByPeer: [SIPPeer: StreamID] = [:]
-    private var peerByStream: [StreamID: SIPPeer] = [:]
-    private var echoes: [String: (RTPEcho, [InProcessInnerNetwork.Endpoint])] = [:]
+    /// Echo media bound as UDP sockets on this loop (calls from phones outside the process).
     private var mediaSockets: [String: [UDPSocket]] = [:]
-    /// Addresses that could not be bound (not on this host): reported in the summary.
-    public private(set) var unbound: [String] = []
-    public private(set) var bound: [String] = []
+    private var mediaBySocket: [ObjectIdentifier: String] = [:]
+    private var echoes: [String: RTPEcho] = [:]
+    /// Echo media of this shard's calls served on the in-process inner path (by loop 0).
+    private var innerMedia: Set<String> = []
+    /// The deadline the timer is armed for.
+    private var armedDeadline: Double?
     public private(set) var events: [IMSEvent] = []
     /// Evidence hooks: SIP messages in the log (FROM/TO, IMSI), `--events` lines.
     public var evidence: CoreEvidence?
 
-    public init(core: IMSCore, socketAddresses: [SocketAddress], inner: InProcessInnerNetwork?, logger: Logger) {
+    init(core: IMSCore, cluster: IMSCluster, logger: Logger) {
         self.core = core
-        self.socketAddresses = socketAddresses
-        self.inner = inner
+        self.cluster = cluster
         self.logger = logger
     }
 
     public func start(on loop: EventLoop) throws {
-        let ctx = ServiceContext(loop: loop, logger: logger, handler: self)
-        context = ctx
-        for a in socketAddresses {
-            do {
-                try ctx.bindUDP(a)
-                try ctx.listenTCP(a)
-                bound.append("\(a)")
-            } catch let e as RuntimeError {
-                if case .addressNotAvailable = e { unbound.append("\(a)"); continue }
-                throw e
-            }
-        }
-        if let inner {
-            for a in core.config.sipAddresses {
-                guard let ip = Self.bytes(a) else { continue }
-                inner.listen(.init(address: ip, port: core.config.sipPort)) { [unowned self] d in
-                    let peer = SIPPeer(address: Self.text(d.source.address), port: d.source.port, transport: .udp)
-                    self.innerPeers[peer] = d.owner
-                    self.evidence?.sip(d.payload, peer: peer, outgoing: false, imsi: d.owner)
-                    self.perform(self.core.receive(datagram: d.payload, from: peer, now: Self.seconds()))
-                }
-            }
-        }
+        context = ServiceContext(loop: loop, logger: logger, handler: self)
     }
 
     public func stop() {
@@ -66,34 +43,28 @@ public final class IMSHost: ServiceHandler, Service, @unchecked Sendable {
         context = nil
     }
 
-    // MARK: socket input
+    // MARK: input (on this loop)
 
+    /// A whole SIP message (UDP datagram, a message framed from TCP, or from the in-process
+    /// path with the IMSI that owns the tunnel).
+    func receive(_ bytes: [UInt8], from peer: SIPPeer, owner: String?) {
+        evidence?.sip(bytes, peer: peer, outgoing: false, imsi: owner)
+        perform(core.receive(datagram: bytes, from: peer, now: Self.seconds()))
+    }
+
+    /// Another shard changed a registration this shard's reg-event subscribers watch.
+    func registrationChanged(impi: String) {
+        perform(core.registrationChanged(impi: impi, now: Self.seconds()))
+    }
+
+    /// Only echo media sockets are bound on a shard's own context.
     public func datagram(_ bytes: UnsafeRawBufferPointer, from peer: SocketAddress, on socket: UDPSocket, context: ServiceContext) {
-        if let echo = mediaSockets.first(where: { $0.value.contains { $0 === socket } })?.key {
-            echoMedia(id: echo, bytes: Array(bytes), fromHost: peer.host, port: peer.port, socket: socket)
-            return
+        guard let id = mediaBySocket[ObjectIdentifier(socket)], var e = echoes[id] else { return }
+        let kind: RTPEcho.Kind = socket.localAddress.port % 2 == 0 ? .rtp : .rtcp
+        if let back = e.receive(Array(bytes), from: peer.host, port: peer.port, kind: kind), let dst = try? SocketAddress(host: back.address, port: back.port) {
+            back.bytes.withUnsafeBytes { socket.send($0, to: dst) }
         }
-        let p = SIPPeer(address: peer.host, port: peer.port, transport: .udp)
-        evidence?.sip(Array(bytes), peer: p, outgoing: false, imsi: nil)
-        perform(core.receive(datagram: Array(bytes), from: p, now: Self.seconds()))
-    }
-
-    public func streamOpened(_ stream: StreamID, peer: SocketAddress?, context: ServiceContext) {
-        guard let peer else { return }
-        let p = SIPPeer(address: peer.host, port: peer.port, transport: .tcp)
-        streamByPeer[p] = stream; peerByStream[stream] = p
-    }
-
-    public func stream(_ stream: StreamID, received bytes: UnsafeRawBufferPointer, context: ServiceContext) {
-        guard let p = peerByStream[stream] else { return }
-        evidence?.sip(Array(bytes), peer: p, outgoing: false, imsi: nil)
-        perform(core.receive(stream: Array(bytes), from: p, now: Self.seconds()))
-    }
-
-    public func streamClosed(_ stream: StreamID, error: RuntimeError?, context: ServiceContext) {
-        guard let p = peerByStream.removeValue(forKey: stream) else { return }
-        streamByPeer[p] = nil
-        core.connectionClosed(p)
+        echoes[id] = e
     }
 
     public func timerFired(_ key: UInt64, context: ServiceContext) {
@@ -102,29 +73,27 @@ public final class IMSHost: ServiceHandler, Service, @unchecked Sendable {
 
     // MARK: actions
 
-    private func perform(_ actions: [IMSAction]) {
+    func perform(_ actions: [IMSAction]) {
         guard let ctx = context else { return }
         for a in actions {
             switch a {
             case let .send(bytes, to):
-                if let e = evidence { e.sip(bytes, peer: to, outgoing: true, imsi: innerPeers[to]) }
+                let owner = cluster.innerOwner(of: to)
+                if let e = evidence { e.sip(bytes, peer: to, outgoing: true, imsi: owner) }
                 else { logger.debug(.sip, "\(Self.firstLine(bytes))", dir: .to, ue: to.description) }
-                if let owner = innerPeers[to], let inner, let dst = Self.bytes(to.address), let src = Self.bytes(core.config.localAddress(for: to)) {
-                    inner.send(bytes, from: .init(address: src, port: core.config.sipPort), to: .init(address: dst, port: to.port), owner: owner)
-                } else if to.transport == .udp, let dst = try? SocketAddress(host: to.address, port: to.port) {
-                    bytes.withUnsafeBytes { _ = ctx.send($0, to: dst) }
-                } else if let s = streamByPeer[to] {
-                    bytes.withUnsafeBytes { ctx.write(s, $0) }
-                } else {
+                if !cluster.send(bytes, to: to, innerOwner: owner) {
                     logger.error(.sip, "no transport toward \(to) for \(Self.firstLine(bytes))")
                 }
             case let .openMedia(session):
                 openMedia(session, ctx: ctx)
             case let .closeMedia(id):
-                if let (_, endpoints) = echoes.removeValue(forKey: id) { for e in endpoints { inner?.unlisten(e) } }
-                for s in mediaSockets.removeValue(forKey: id) ?? [] { s.close() }
+                if innerMedia.remove(id) != nil { cluster.closeInnerEcho(id) }
+                for s in mediaSockets.removeValue(forKey: id) ?? [] { mediaBySocket[ObjectIdentifier(s)] = nil; s.close() }
+                echoes[id] = nil
             case let .closeConnection(peer):
-                if let s = streamByPeer[peer] { ctx.close(s) }
+                cluster.closeConnection(peer)
+            case let .registrationChanged(impi, shards):
+                cluster.registrationChanged(impi: impi, shards: shards)
             case let .event(e):
                 events.append(e)
                 logger.info(.ims, "\(e)")
@@ -133,53 +102,44 @@ public final class IMSHost: ServiceHandler, Service, @unchecked Sendable {
         }
         // `events` keeps the newest ones only: a long run (or a bench) must not grow without bound.
         if events.count > IMSHost.eventLimit { events.removeFirst(events.count - IMSHost.eventLimit / 2) }
-        if let d = core.nextDeadline {
+        // Re-armed only when the deadline moved (most messages leave it where it was).
+        if let d = core.nextDeadline, d != armedDeadline || ctx.armedTimerCount == 0 {
+            armedDeadline = d
             ctx.armTimer(key: 1, after: .milliseconds(max(0, Int64((d - Self.seconds()) * 1000))))
         }
     }
 
     /// The echo number's media: every RTP and RTCP packet goes back to where it came from.
+    /// Phones inside the process (their SIP came through the ePDG) get it on the in-process
+    /// path, served on loop 0 where that path lives; others on UDP sockets of this loop.
     private func openMedia(_ s: IMSMediaSession, ctx: ServiceContext) {
         logger.info(.ims, "echo media \(s.id): \(s.localAddress):\(s.localRTPPort) <-> \(s.remoteAddress):\(s.remoteRTPPort) \(s.encoding)")
-        let echo = RTPEcho(expectedAddress: s.remoteAddress)
-        if let inner, innerPeers.keys.contains(where: { $0.address == s.remoteAddress }), let local = Self.bytes(s.localAddress) {
-            let eps = [InProcessInnerNetwork.Endpoint(address: local, port: s.localRTPPort),
-                       InProcessInnerNetwork.Endpoint(address: local, port: s.localRTCPPort)]
-            echoes[s.id] = (echo, eps)
-            for (i, ep) in eps.enumerated() {
-                inner.listen(ep) { [unowned self] d in
-                    guard var (e, list) = self.echoes[s.id] else { return }
-                    if let back = e.receive(d.payload, from: Self.text(d.source.address), port: d.source.port, kind: i == 0 ? .rtp : .rtcp),
-                       let dst = Self.bytes(back.address) {
-                        inner.send(back.bytes, from: ep, to: .init(address: dst, port: back.port), owner: d.owner)
-                    }
-                    list = self.echoes[s.id]?.1 ?? list
-                    self.echoes[s.id] = (e, list)
-                }
-            }
-        } else {
-            do {
-                let rtp = try ctx.bindUDP(try SocketAddress(host: s.localAddress, port: s.localRTPPort))
-                let rtcp = try ctx.bindUDP(try SocketAddress(host: s.localAddress, port: s.localRTCPPort))
-                mediaSockets[s.id] = [rtp, rtcp]
-                echoes[s.id] = (echo, [])
-            } catch {
-                logger.error(.ims, "cannot open echo media \(s.localAddress):\(s.localRTPPort): \(error)")
-            }
+        if cluster.openInnerEcho(s) {
+            innerMedia.insert(s.id)
+            return
         }
-    }
-
-    private func echoMedia(id: String, bytes: [UInt8], fromHost: String, port: UInt16, socket: UDPSocket) {
-        guard var (e, eps) = echoes[id] else { return }
-        let kind: RTPEcho.Kind = socket.localAddress.port % 2 == 0 ? .rtp : .rtcp
-        if let back = e.receive(bytes, from: fromHost, port: port, kind: kind), let dst = try? SocketAddress(host: back.address, port: back.port) {
-            back.bytes.withUnsafeBytes { socket.send($0, to: dst) }
+        if mediaSockets[s.id] != nil {
+            // A re-INVITE moved the phone's media: same local ports, a new expected peer.
+            echoes[s.id] = RTPEcho(expectedAddress: s.remoteAddress)
+            return
         }
-        eps = echoes[id]?.1 ?? eps
-        echoes[id] = (e, eps)
+        do {
+            let rtp = try ctx.bindUDP(try SocketAddress(host: s.localAddress, port: s.localRTPPort), options: Self.mediaSocket)
+            let rtcp = try ctx.bindUDP(try SocketAddress(host: s.localAddress, port: s.localRTCPPort), options: Self.mediaSocket)
+            mediaSockets[s.id] = [rtp, rtcp]
+            mediaBySocket[ObjectIdentifier(rtp)] = s.id
+            mediaBySocket[ObjectIdentifier(rtcp)] = s.id
+            echoes[s.id] = RTPEcho(expectedAddress: s.remoteAddress)
+        } catch {
+            logger.error(.ims, "cannot open echo media \(s.localAddress):\(s.localRTPPort): \(error)")
+        }
     }
 
     // MARK: helpers
+
+    /// Echo media sockets: RTP/RTCP datagrams are small, so small batch buffers (the default
+    /// 32 × 64 KiB, twice, made each call's bind and close an mmap and munmap).
+    static let mediaSocket = UDPSocket.Options(batchSize: 8, maxDatagramSize: 4096)
 
     /// How many of the latest IMS events `events` holds.
     public static let eventLimit = 4096
@@ -188,11 +148,5 @@ public final class IMSHost: ServiceHandler, Service, @unchecked Sendable {
 
     static func firstLine(_ b: [UInt8]) -> String {
         String(decoding: b.prefix { $0 != 0x0D && $0 != 0x0A }.prefix(120), as: UTF8.self)
-    }
-
-    static func bytes(_ text: String) -> [UInt8]? { ConfigIPAddress(text)?.bytes }
-
-    static func text(_ b: [UInt8]) -> String {
-        IPAddress(bytes: b)?.description ?? ""
     }
 }

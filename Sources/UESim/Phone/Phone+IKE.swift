@@ -30,7 +30,8 @@ extension Phone {
             if config.profile.rejectsAuthInFirstAuthResponse, ike.responderUsedCertificate {
                 return out + fail("the ePDG sent AUTH in its first IKE_AUTH response; this phone needs omit_auth_in_first_auth_rsp", now: now)
             }
-            out += pass((config.profile.eapMethod == .akaPrime ? "EAP-AKA'" : "EAP-AKA") + ", MSK AUTH verified", now: now, next: .childSA)
+            out += pass((config.profile.eapMethod == .akaPrime ? "EAP-AKA'" : "EAP-AKA") + ", MSK AUTH verified"
+                        + (ike.secondAuthentication.map { "; second authentication \($0), SK_p AUTH verified" } ?? ""), now: now, next: .childSA)
             out += tunnelUp(now: now)
         case let .failed(reason, notify):
             var why = reason + (notify.map { reason.contains($0.name) ? "" : " (\($0.name))" } ?? "")
@@ -125,6 +126,9 @@ extension Phone {
 
     /// An inner IP packet out of the tunnel: SIP to the user agent, RTP to the echo checker.
     func innerPacket(_ inner: [UInt8], now: Double) -> [PhoneAction] {
+        // No TCP stack here: a connection attempt (the IMS sending a large request over TCP,
+        // RFC 3261 §18.1.1) is reset at once, as a closed port would, so it retries over UDP.
+        if let rst = IPPacket.tcpReset(for: inner) { return sendInner(rst) }
         guard let u = IPPacket.parseUDP(inner), let src = IPAddress(bytes: u.src) else { return [] }
         if u.dport == config.sipPort, ua != nil {
             return sipDatagram(u.payload, from: SIPPeer(address: src.description, port: u.sport, transport: .udp), now: now)

@@ -15,6 +15,8 @@ extension Phone {
         c.rtpPort = config.rtpPort
         c.password = config.sipPassword
         c.preconditions = config.preconditions
+        c.sessionExpires = config.sessionExpires
+        c.minSE = config.minSE
         c.idSeed = config.idSeed ?? SecureRandom.uint64()
         if let imei = config.imei, imei.count >= 14 {
             let d = Array(imei)
@@ -109,7 +111,7 @@ extension Phone {
         case let .challenged(algorithm):
             challenges.append(algorithm)
             return []
-        case .callProgress, .prackSent, .updateSent, .deregistered:
+        case .callProgress, .prackSent, .updateSent, .deregistered, .sessionRefreshed, .sessionExpired:
             return []
         }
     }

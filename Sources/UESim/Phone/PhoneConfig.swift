@@ -77,6 +77,13 @@ public struct PhoneConfig: Sendable {
     /// Emit `.trace` actions (the ladder's messages); load runs turn them off to save the
     /// per-message summaries.
     public var traces = true
+    /// PDN username/password for the ePDG's second authentication (RFC 4739, callbox
+    /// `additional_ue_auth_type`); both nil = the phone does one round only.
+    public var pdnUsername: String? = nil
+    public var pdnPassword: String? = nil
+    /// RFC 4028 session interval the phone offers in its INVITE (nil: none) and its Min-SE.
+    public var sessionExpires: UInt32? = 1800
+    public var minSE: UInt32 = 90
 
     public init(sim: SIMCredentials, mcc: String, mnc: String, apn: String = "ims", emergencyAPN: String = "EMERGENCY",
                 profile: HandsetProfile = .android, local: IKEEndpoint, epdg: IKEEndpoint, scenario: Scenario = .call,
@@ -127,6 +134,7 @@ public struct PhoneConfig: Sendable {
             c.deviceIdentity = DeviceIdentity(kind: .imei, digits: imei)
         }
         c.idiType = profile.idiType
+        c.pdnUsername = pdnUsername; c.pdnPassword = pdnPassword
         c.forceUDPEncapsulation = forceUDPEncapsulation || profile.forceUDPEncapsulation
         // The emergency NAI (TS 23.003 §19.3.7, "sos." before the realm) is not sent: the initiator derives
         // the EAP-AKA keys from its plain NAI, so an IDi override would break AT_MAC. IDr carries EMERGENCY.

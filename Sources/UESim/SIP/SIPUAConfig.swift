@@ -30,6 +30,11 @@ public struct SIPUAConfig: Sendable {
     public var idSeed: UInt64
     /// Answer incoming INVITEs with 180 then 200 (phone-to-phone calls).
     public var autoAnswer: Bool
+    /// RFC 4028 session interval offered in our INVITEs (and used when answering one that has
+    /// none); nil = no Session-Expires of our own (we still answer refreshes).
+    public var sessionExpires: UInt32? = 1800
+    /// Our Min-SE (RFC 4028 §5): smaller intervals asked of us are raised to it.
+    public var minSE: UInt32 = 90
 
     public init(impi: String, impu: String, homeDomain: String, localAddress: String, localPort: UInt16 = 5060,
                 pcscf: SIPPeer, password: String? = nil, registerExpires: UInt32 = 600_000, subscribeExpires: UInt32 = 600_000,
@@ -91,6 +96,10 @@ public enum SIPUAEvent: Sendable, Equatable {
     case incomingCall(from: String)
     /// A request got no final response within 64*T1 (RFC 3261 §17).
     case timedOut(method: String)
+    /// A session refresh succeeded (RFC 4028): ours (`byUs`) or the network's.
+    case sessionRefreshed(interval: UInt32, byUs: Bool)
+    /// No refresh came within the session interval (RFC 4028 §10): BYE sent.
+    case sessionExpired(interval: UInt32)
 }
 
 /// Where to send RTP and with which payload type, from the peer's SDP.

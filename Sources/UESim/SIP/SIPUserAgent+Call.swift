@@ -22,6 +22,8 @@ struct Call: Sendable {
     var retransmit: Retransmit?
     /// UAS: a reliable 180 is out and the 200 waits for its PRACK.
     var awaitingPrack = false
+    /// RFC 4028 timer of the established call (SIPUserAgent+SessionTimer.swift).
+    var sessionTimer: CallSessionTimer?
 }
 
 public enum SIPUAError: Error, Equatable, Sendable, CustomStringConvertible {
@@ -61,6 +63,10 @@ extension SIPUserAgent {
         m.addHeader("Accept", "application/sdp")
         m.addHeader("Allow", SIPUserAgent.allow)
         m.addHeader("User-Agent", config.userAgent)
+        if let se = config.sessionExpires {
+            m.addHeader("Session-Expires", String(max(se, config.minSE)))
+            m.addHeader("Min-SE", String(config.minSE))
+        }
         m.addHeader("Content-Type", "application/sdp")
         m.body = sdp.bytes
         var dialog = d
@@ -111,6 +117,7 @@ extension SIPUserAgent {
         guard var c = call, c.isCaller, (try? r.callID()) == c.dialog.callID, let code = r.statusCode,
               (try? r.cseq())?.sequence == c.inviteCSeq else { return [] }
         if code == 100 { return [] }
+        if code == 422, let retry = retryAfter422(r, now: now) { return retry }
         if code >= 300 {
             call = nil
             if c.phase == .terminating && code == 487 { return [.event(.callEnded(byRemote: false))] }
@@ -146,6 +153,9 @@ extension SIPUserAgent {
         if !wasEstablished { c.phase = .established }
         call = c
         guard !wasEstablished else { return out }
+        // RFC 4028 §7.2: the 2xx says who refreshes (uac = us, the INVITE's sender).
+        let se = SIPSessionExpires(r)
+        armSessionTimer(se, weRefresh: se?.refresher == .uac, now: now)
         if let media = c.remoteSDP.flatMap(RemoteMedia.init) {
             out.append(.event(.callEstablished(media)))
         } else {
@@ -173,6 +183,7 @@ extension SIPUserAgent {
     }
 
     mutating func handleUpdateResponse(_ r: SIPMessage, now: Double) -> [SIPUAOutput] {
+        if let rc = call?.sessionTimer?.refreshCSeq, (try? r.cseq())?.sequence == rc { return handleRefreshResponse(r, now: now) }
         guard let code = r.statusCode, (200..<300).contains(code), var c = call, !r.body.isEmpty,
               let sdp = try? SessionDescription(parsing: r.body) else { return [] }
         c.remoteSDP = sdp
@@ -188,9 +199,14 @@ extension SIPUserAgent {
             guard (try? req.callID()) == c.dialog.callID else { return respond(response(486, to: req, toTag: ids.tag()), now: now) }
             var ok = response(200, to: req, toTag: c.dialog.localTag)
             ok.addHeader("Contact", contact())
+            var refreshed: [SIPUAOutput] = []
+            if SIPSessionExpires(req) != nil, let (se, weRefresh) = answerSessionTimer(req, into: &ok) {
+                armSessionTimer(se, weRefresh: weRefresh, now: now)
+                refreshed = [.event(.sessionRefreshed(interval: se.interval, byUs: false))]
+            }
             ok.addHeader("Content-Type", "application/sdp")
             ok.body = c.localSDP.bytes
-            return respond(ok, now: now)
+            return respond(ok, now: now) + refreshed
         }
         let tag = ids.tag()
         guard config.autoAnswer else { return respond(response(480, to: req, toTag: tag), now: now) }
@@ -248,6 +264,9 @@ extension SIPUserAgent {
         ok.addHeader("Contact", contact())
         for r in c.dialog.routeSet { ok.addHeader("Record-Route", r) }
         ok.addHeader("Supported", "100rel, timer")
+        if let (se, weRefresh) = answerSessionTimer(c.invite, into: &ok) {
+            c.sessionTimer = CallSessionTimer(interval: se.interval, weRefresh: weRefresh)
+        }
         ok.addHeader("Allow", SIPUserAgent.allow)
         ok.addHeader("Content-Type", "application/sdp")
         ok.body = c.localSDP.bytes
@@ -273,12 +292,15 @@ extension SIPUserAgent {
         return respond(rt.message, now: now)
     }
 
-    mutating func handleAck(_ req: SIPMessage) -> [SIPUAOutput] {
+    mutating func handleAck(_ req: SIPMessage, now: Double) -> [SIPUAOutput] {
         guard var c = call, !c.isCaller, callMatches(req) else { return [] }
         c.retransmit = nil
         let first = c.phase != .established
         c.phase = .established
         call = c
+        if first, let t = c.sessionTimer {
+            armSessionTimer(SIPSessionExpires(interval: t.interval), weRefresh: t.weRefresh, now: now)
+        }
         guard first, let media = c.remoteSDP.flatMap(RemoteMedia.init) else { return [] }
         return [.event(.callEstablished(media))]
     }
@@ -298,6 +320,13 @@ extension SIPUserAgent {
         guard var c = call, callMatches(req) else { return respond(response(481, to: req), now: now) }
         var ok = response(200, to: req)
         ok.addHeader("Contact", contact())
+        var refreshed: [SIPUAOutput] = []
+        if c.phase == .established, SIPSessionExpires(req) != nil, let (se, weRefresh) = answerSessionTimer(req, into: &ok) {
+            call = c
+            armSessionTimer(se, weRefresh: weRefresh, now: now)
+            c.sessionTimer = call?.sessionTimer
+            refreshed = [.event(.sessionRefreshed(interval: se.interval, byUs: false))]
+        }
         if !req.body.isEmpty, let offer = try? SessionDescription(parsing: req.body) {
             c.remoteSDP = offer
             c.localSDP = answerSDP(to: offer, version: c.localSDP.version + 1)
@@ -305,7 +334,7 @@ extension SIPUserAgent {
             ok.body = c.localSDP.bytes
         }
         call = c
-        return respond(ok, now: now)
+        return respond(ok, now: now) + refreshed
     }
 
     mutating func handleBye(_ req: SIPMessage, now: Double) -> [SIPUAOutput] {

@@ -52,7 +52,7 @@ public struct SIPUserAgent: Sendable {
 
     /// When `tick(now:)` must next be called.
     public var nextDeadline: Double? {
-        [transactions.nextDeadline, call?.retransmit?.at, refreshAt].compactMap { $0 }.min()
+        [transactions.nextDeadline, call?.retransmit?.at, refreshAt, call?.sessionTimer?.nextDeadline].compactMap { $0 }.min()
     }
 
     // MARK: input
@@ -71,6 +71,7 @@ public struct SIPUserAgent: Sendable {
     public mutating func tick(now: Double) -> [SIPUAOutput] {
         var out = process(transactions.tick(now: now), now: now)
         out += retransmit2xx(now: now)
+        out += sessionTimerTick(now: now)
         if let r = refreshAt, r <= now, registrationState == .registered {
             refreshAt = nil
             regChallenges = 0
@@ -181,7 +182,7 @@ public struct SIPUserAgent: Sendable {
         switch req.method ?? "" {
         case "NOTIFY": return handleNotify(req, now: now)
         case "INVITE": return handleIncomingInvite(req, now: now)
-        case "ACK": return handleAck(req)
+        case "ACK": return handleAck(req, now: now)
         case "PRACK": return handlePrack(req, now: now)
         case "UPDATE": return handleUpdate(req, now: now)
         case "BYE": return handleBye(req, now: now)

@@ -1,0 +1,75 @@
+import IMS
+import SIP
+
+/// SIP over TCP on loop 0: accepts connections on every bound `sip_addr`, opens connections
+/// toward phones for large requests (IMSStreamTransport+Outgoing.swift), frames each byte
+/// stream by Content-Length, and hands every message to its Call-ID's shard; shards' writes
+/// come back here. A connection the framer cannot follow is closed.
+final class IMSStreamTransport: ServiceHandler, @unchecked Sendable {
+    // @unchecked: loop-0 confined.
+    unowned let cluster: IMSCluster
+    let context: ServiceContext
+    let logger: Logger
+    var streamByPeer: [SIPPeer: StreamID] = [:]
+    var peerByStream: [StreamID: SIPPeer] = [:]
+    var framers: [StreamID: SIPStreamFramer] = [:]
+    /// Connections we are opening for large requests, until they are up.
+    var outgoing: [StreamID: IMSOutgoingTCP.Pending] = [:]
+
+    init(cluster: IMSCluster, loop: EventLoop, logger: Logger) {
+        self.cluster = cluster
+        self.logger = logger
+        self.context = ServiceContext(loop: loop, logger: logger)
+        context.handler = self
+    }
+
+    func datagram(_ bytes: UnsafeRawBufferPointer, from peer: SocketAddress, on socket: UDPSocket, context: ServiceContext) {}
+
+    func streamOpened(_ stream: StreamID, peer: SocketAddress?, context: ServiceContext) {
+        if outgoingOpened(stream) { return }
+        guard let peer else { return }
+        let p = SIPPeer(address: peer.host, port: peer.port, transport: .tcp)
+        streamByPeer[p] = stream; peerByStream[stream] = p
+        framers[stream] = SIPStreamFramer()
+    }
+
+    func stream(_ stream: StreamID, received bytes: UnsafeRawBufferPointer, context: ServiceContext) {
+        guard let p = peerByStream[stream], var f = framers[stream] else { return }
+        f.append(bytes)
+        while true {
+            do {
+                guard let msg = try f.nextMessage() else { break }
+                cluster.dispatch(msg, from: p, owner: nil, key: msg.withUnsafeBytes { IMSCluster.callIDKey($0) })
+            } catch {
+                logger.error(.sip, "TCP stream from \(p) cannot be framed (\(error)): closing it", ue: p.description)
+                framers[stream] = nil
+                context.close(stream)
+                return
+            }
+        }
+        framers[stream] = f
+    }
+
+    func streamClosed(_ stream: StreamID, error: RuntimeError?, context: ServiceContext) {
+        framers[stream] = nil
+        outgoingClosed(stream, error: error)
+        guard let p = peerByStream.removeValue(forKey: stream) else { return }
+        streamByPeer[p] = nil
+    }
+
+    /// Writes to the connection with `peer`, opening one when there is none (RFC 3261 §18.1.1).
+    func write(_ bytes: [UInt8], to peer: SIPPeer) {
+        if let s = streamByPeer[peer] {
+            outgoing[s]?.messages.append(bytes)
+            bytes.withUnsafeBytes { context.write(s, $0) }
+            return
+        }
+        connect(bytes, to: peer)
+    }
+
+    func timerFired(_ key: UInt64, context: ServiceContext) { connectTimerFired(key) }
+
+    func close(_ peer: SIPPeer) {
+        if let s = streamByPeer[peer] { context.close(s) }
+    }
+}
