@@ -166,7 +166,7 @@ extension IKEResponderSA {
             // RFC 3748 §4.1: a Response that does not match the outstanding Request is silently discarded.
             discardEAP(h, "EAP identifier \(pkt.identifier), expected \(expectedID)"); return
         }
-        if pkt.type == 3 {
+        if pkt.type == EAPType.nak {
             eapFailure(h, id: expectedID, reason: "EAP-Response/Nak: phone wants EAP types \(pkt.typeData.map(Int.init)), the ePDG offers only AKA/AKA'"); return
         }
         guard pkt.type == EAPType.aka || pkt.type == EAPType.akaPrime, let msg = try? EAPAKAMessage(parsing: pkt.typeData) else {
