@@ -28,6 +28,16 @@ public protocol InnerAddressPool: AnyObject {
     /// Throws when the pool is exhausted or the APN is unknown.
     func allocate(imsi: String, apn: String, wantIPv4: Bool, wantIPv6: Bool) throws -> InnerAddresses
     func release(_ addresses: InnerAddresses, imsi: String, apn: String)
+    /// As `allocate`, giving `requestedIPv4` (the phone's non-empty INTERNAL_IP4_ADDRESS,
+    /// RFC 7296 §3.15.1) when it is free in the APN's pool, another address otherwise.
+    func allocate(imsi: String, apn: String, wantIPv4: Bool, wantIPv6: Bool, requestedIPv4: IPAddress?) throws -> InnerAddresses
+}
+
+extension InnerAddressPool {
+    /// A pool that cannot honour requests hands out its next address.
+    public func allocate(imsi: String, apn: String, wantIPv4: Bool, wantIPv6: Bool, requestedIPv4: IPAddress?) throws -> InnerAddresses {
+        try allocate(imsi: imsi, apn: apn, wantIPv4: wantIPv4, wantIPv6: wantIPv6)
+    }
 }
 
 /// Inner addresses handed to one phone.

@@ -18,7 +18,7 @@ extension IKEResponderSA {
         }
         let policy = policy
         guard let n = answerIKERekeyRequest(h, payloads, choose: { proposals, keGroup in
-            switch ProposalSelection.chooseIKE(proposals, policy: policy, keGroup: keGroup) {
+            switch ProposalSelection.chooseIKE(proposals, policy: policy, keGroup: keGroup, spiSize: 8) {
             case let .chosen(s, proposal): return .chosen(s, proposal: proposal)
             case let .wrongKEGroup(g): return .wrongKEGroup(g)
             case .noProposalChosen: return .noProposalChosen

@@ -65,7 +65,9 @@ public final class IKEResponder {
     /// address and port it arrived on (500 or 4500).
     public func handle(datagram: [UInt8], from: IKEEndpoint, to: IKEEndpoint, now: Double) -> [IKEAction] {
         let m: IKEMessage
-        do { m = try IKEMessage(parsing: datagram) } catch {
+        do { m = try IKEMessage(parsing: datagram) } catch IKEMessageError.unsupportedMajorVersion(let v) {
+            return invalidMajorVersion(datagram, major: v, from: from, to: to)
+        } catch {
             return [.log(IKELogEvent(level: .warning, layer: "ikev2", spiI: 0, message: "dropping datagram from \(from): \(error)"))]
         }
         let h = m.header
@@ -108,6 +110,21 @@ public final class IKEResponder {
         }
         sa.receive(datagram, message: m, from: from, to: to, now: now)
         return collect(sa)
+    }
+
+    /// RFC 7296 §2.5: a request with a major version above 2 is dropped and answered, unprotected
+    /// and without state, with N(INVALID_MAJOR_VERSION) in a header that carries our version 2.0.
+    func invalidMajorVersion(_ datagram: [UInt8], major: UInt8, from: IKEEndpoint, to: IKEEndpoint) -> [IKEAction] {
+        guard let h = try? IKEMessage.peekHeader(datagram) else { return [] }
+        var out: [IKEAction] = [.log(IKELogEvent(level: .warning, layer: "ikev2", spiI: h.spiI,
+                                                 message: "IKE major version \(major) from \(from) (\(h.exchangeType) #\(h.messageID)): dropped" + (h.isResponse ? "" : ", INVALID_MAJOR_VERSION sent")))]
+        if !h.isResponse {
+            let r = IKEMessage(header: IKEHeader(spiI: h.spiI, spiR: h.spiR, exchangeType: h.exchangeType, isInitiator: !h.isInitiator,
+                                                 isResponse: true, messageID: h.messageID),
+                               payloads: [.notify(NotifyPayload(.INVALID_MAJOR_VERSION))])
+            out.append(.send(bytes: r.serialize(), from: to, to: from))
+        }
+        return out
     }
 
     /// Secret for stateless cookies, changed with `rotateCookieSecret` (the version byte tells which).

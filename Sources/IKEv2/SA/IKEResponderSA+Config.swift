@@ -16,6 +16,9 @@ extension IKEResponderSA {
             reject(h, [NotifyPayload(.AUTHENTICATION_FAILED)], reason: "initiator AUTH (MSK) does not verify"); return
         }
         guard let myAuth = mskAuth(msk: msk, ofInitiator: false, idPrime: idrSent.idPrime) else { return }
+        // With EAP, some phones send these in the last IKE_AUTH request instead of the first.
+        if payloads.has(.MOBIKE_SUPPORTED) { peerOffersMOBIKE = true }
+        if payloads.has(.INITIAL_CONTACT) { initialContact = true }
         var out: [Payload] = [.auth(AuthPayload(method: .SHARED_KEY_MIC, data: myAuth))]
         if finishFirstRound(h, payloads, out: out) { return }
         establish(h, out: &out)
@@ -34,9 +37,15 @@ extension IKEResponderSA {
             wantV4 = cp.has(CPPayload.Attribute.INTERNAL_IP4_ADDRESS)
             wantV6 = cp.has(CPPayload.Attribute.INTERNAL_IP6_ADDRESS)
         }
+        // A phone may name the IPv4 address it wants (e.g. the one it had); 0.0.0.0 asks for none in particular.
+        let requested = cpRequest?.values(CPPayload.Attribute.INTERNAL_IP4_ADDRESS).first { $0.count == 4 && $0 != [0, 0, 0, 0] }
+            .flatMap { IPAddress(bytes: $0) }
         var childOK = true
         do {
-            let a = try pool.allocate(imsi: imsi, apn: apn, wantIPv4: wantV4, wantIPv6: wantV6)
+            let a = try pool.allocate(imsi: imsi, apn: apn, wantIPv4: wantV4, wantIPv6: wantV6, requestedIPv4: requested)
+            if let r = requested, a.ipv4 != r {
+                log(.info, "phone asked for INTERNAL_IP4_ADDRESS \(r), not free: gave \(a.ipv4.map { "\($0)" } ?? "none")")
+            }
             addresses = a
             if cpRequest != nil { out.append(.cp(configReply(a))) }
         } catch {
@@ -108,12 +117,12 @@ extension IKEResponderSA {
         if let a = addresses {
             if let v4 = a.ipv4 {
                 let mine = TrafficSelector.single(v4)
-                narrowedI += tsi.compactMap { $0.intersection(mine) }.prefix(1)
+                narrowedI += distinct(tsi.compactMap { $0.intersection(mine) })
                 families.append(true)
             }
             if let v6 = a.ipv6 {
                 let mine = prefixRange(v6, a.ipv6PrefixLength)
-                narrowedI += tsi.compactMap { $0.intersection(mine) }.prefix(1)
+                narrowedI += distinct(tsi.compactMap { $0.intersection(mine) })
                 families.append(false)
             }
         } else {
@@ -139,6 +148,14 @@ extension IKEResponderSA {
                                   localTS: narrowedR, remoteTS: narrowedI, local: local, remote: remote, udpEncapsulation: udpEncapsulation,
                                   innerIPv4: addresses?.ipv4, innerIPv6: addresses?.ipv6, lifetimeSeconds: policy.espLifetime, imsi: imsi, apn: apn)
     }
+}
+
+/// Each selector once, in order: TSi selectors that differ by protocol or ports (e.g. one for
+/// UDP and one for TCP, RFC 7296 §2.9) all survive narrowing to the assigned address.
+func distinct(_ ts: [TrafficSelector]) -> [TrafficSelector] {
+    var out: [TrafficSelector] = []
+    for t in ts where !out.contains(t) { out.append(t) }
+    return out
 }
 
 /// The address range of `prefixLength` around `a`.

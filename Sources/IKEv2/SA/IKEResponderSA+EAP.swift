@@ -23,7 +23,10 @@ extension IKEResponderSA {
         childProposals = sai2.proposals
         tsi = tsiP.selectors; tsr = tsrP.selectors
         cpRequest = payloads.cp
-        let apnName = payloads.idr?.text ?? policy.defaultAPN ?? ""
+        // TS 24.302 §7.2.2: no IDr asks for the default APN: `defaultAPN`, else the first one
+        // configured (the callbox's "first entry of pdn_list").
+        let apnName = payloads.idr?.text ?? policy.defaultAPN ?? policy.apns.first?.name ?? ""
+        if payloads.idr == nil { log(.info, "IKE_AUTH without IDr: default APN '\(apnName)'") }
         guard let ap = policy.apn(for: apnName) else {
             reject(h, [NotifyPayload(.NO_APN_SUBSCRIPTION)], reason: "APN '\(apnName)' not configured"); return
         }
@@ -48,8 +51,16 @@ extension IKEResponderSA {
         } else if !eapOnly {
             log(.warning, "peer did not offer EAP_ONLY_AUTHENTICATION and the ePDG has no certificate AUTH: sending no AUTH")
         }
-        let idText = idi.text
+        var idText = idi.text
         eapIdentity = idi.data
+        if NAI(idText) == nil, let e = payloads.eap, let p = try? EAPPacket(parsing: e), p.code == .response, p.type == 1,
+           NAI(String(decoding: p.typeData, as: UTF8.self)) != nil {
+            // Some phones put the NAI in an EAP-Response/Identity next to an IDi of another form;
+            // it is then the identity the EAP-AKA keys are bound to (RFC 4187 §7).
+            idText = String(decoding: p.typeData, as: UTF8.self)
+            eapIdentity = p.typeData
+            log(.info, "IDi \(idi) is no NAI; using the EAP-Response/Identity '\(idText)'", layer: "eap")
+        }
         guard let n = NAI(idText) else {
             // Not a permanent identity: ask for it (RFC 4187 §4.1.4).
             let id = takeEAPID()
@@ -121,6 +132,13 @@ extension IKEResponderSA {
         sendResponse(to: h, out + [.eap(pkt)])
     }
 
+    /// Drops an EAP packet the authenticator must silently discard: the IKE request is not
+    /// answered and its Message ID stays expected, so the phone's retransmission is processed.
+    func discardEAP(_ h: IKEHeader, _ why: String) {
+        log(.warning, why + ": EAP packet discarded", layer: "eap")
+        expectedPeerRequestID = h.messageID
+    }
+
     func eapFailure(_ h: IKEHeader, id: UInt8, reason: String) {
         reject(h, [NotifyPayload(.AUTHENTICATION_FAILED)], reason: reason,
                extra: [.eap(EAPPacket(code: .failure, identifier: id).serialize())])
@@ -131,11 +149,25 @@ extension IKEResponderSA {
     func handleEAP(_ h: IKEHeader, _ payloads: [Payload], expectedID: UInt8) {
         if inject(.ike_auth_step2, h, apn: apn) { return }
         noteDeviceIdentity(payloads)
-        guard let bytes = payloads.eap, let pkt = try? EAPPacket(parsing: bytes), pkt.code == .response else {
+        guard var bytes = payloads.eap else {
+            reject(h, [NotifyPayload(.AUTHENTICATION_FAILED)], reason: "IKE_AUTH without a valid EAP-Response"); return
+        }
+        // RFC 3748 §4.1: octets beyond the EAP Length are padding; a Length beyond the octets
+        // received means the packet is silently discarded (the phone may retransmit a good one).
+        let eapLength = Int(bytes[2]) << 8 | Int(bytes[3])
+        if eapLength > bytes.count || eapLength < 4 {
+            discardEAP(h, "EAP Length \(eapLength) but the EAP payload has \(bytes.count) octets"); return
+        }
+        bytes = Array(bytes.prefix(eapLength))
+        guard let pkt = try? EAPPacket(parsing: bytes), pkt.code == .response else {
             reject(h, [NotifyPayload(.AUTHENTICATION_FAILED)], reason: "IKE_AUTH without a valid EAP-Response"); return
         }
         guard pkt.identifier == expectedID else {
-            eapFailure(h, id: expectedID, reason: "EAP identifier \(pkt.identifier), expected \(expectedID)"); return
+            // RFC 3748 §4.1: a Response that does not match the outstanding Request is silently discarded.
+            discardEAP(h, "EAP identifier \(pkt.identifier), expected \(expectedID)"); return
+        }
+        if pkt.type == EAPType.nak {
+            eapFailure(h, id: expectedID, reason: "EAP-Response/Nak: phone wants EAP types \(pkt.typeData.map(Int.init)), the ePDG offers only AKA/AKA'"); return
         }
         guard pkt.type == EAPType.aka || pkt.type == EAPType.akaPrime, let msg = try? EAPAKAMessage(parsing: pkt.typeData) else {
             eapFailure(h, id: expectedID, reason: "EAP-Response of type \(pkt.type.map(String.init) ?? "-") is not AKA/AKA' (or malformed)"); return

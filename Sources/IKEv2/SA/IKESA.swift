@@ -186,20 +186,43 @@ public class IKESA {
         guard h.messageID == expectedPeerRequestID else {
             log(.warning, "dropping \(h.exchangeType) request #\(h.messageID), expected #\(expectedPeerRequestID)"); return
         }
-        guard let payloads = open(raw, m) else { return }
+        malformedAfterICV = false
+        guard let payloads = open(raw, m) else {
+            if malformedAfterICV { answerInvalidSyntax(h) }
+            return
+        }
         lastActivity = now
         noteAddress(from: from, to: to)
         expectedPeerRequestID &+= 1
         if let crit = payloads.unsupportedCritical {
             log(.warning, "unsupported critical payload \(crit)")
             sendResponse(to: h, [.notify(NotifyPayload(.UNSUPPORTED_CRITICAL_PAYLOAD, data: [crit.rawValue]))])
+            // RFC 7296 §2.5/§3.2: the message is rejected; an IKE_SA_INIT one leaves no state.
+            if h.exchangeType == .IKE_SA_INIT { terminate(reason: "IKE_SA_INIT with unsupported critical payload \(crit)") }
             return
+        }
+        // RFC 7296 §3.10.1: unknown error types in a request and unknown status types are ignored, and logged.
+        let unknown = payloads.notifies.filter { NotifyType.names[$0.type.rawValue] == nil }
+        if !unknown.isEmpty {
+            log(.info, "ignoring unrecognised notify types \(unknown.map { "\($0.type.rawValue)" + ($0.type.isError ? " (error)" : " (status)") }.joined(separator: ", ")) in \(h.exchangeType) request #\(h.messageID)")
         }
         if h.exchangeType == .INFORMATIONAL {
             handleInformational(h, payloads, now: now)
         } else {
             handleRequest(h, payloads, now: now)
         }
+    }
+
+    /// Set by `open` when the ICV verified but the decrypted payloads did not parse.
+    var malformedAfterICV = false
+
+    /// RFC 7296 §2.21/§3.10.1: a request whose Message ID and ICV are valid but whose content is
+    /// malformed gets INVALID_SYNTAX in a protected response; before IKE_AUTH completes the SA ends.
+    func answerInvalidSyntax(_ h: IKEHeader) {
+        expectedPeerRequestID &+= 1
+        log(.warning, "\(h.exchangeType) request #\(h.messageID) is malformed after a valid ICV: INVALID_SYNTAX")
+        sendResponse(to: h, [.notify(NotifyPayload(.INVALID_SYNTAX))])
+        if !isEstablished { terminate(reason: "malformed \(h.exchangeType) request") }
     }
 
     /// Decrypts (and reassembles) a message; nil means "not yet complete" or "dropped".
@@ -222,6 +245,10 @@ public class IKESA {
                 return try Payload.parseChain(first: fragmentFirstInner, &r)
             }
             return try protection.unprotect(raw: raw, message: m)
+        } catch let e as WireError {
+            malformedAfterICV = true
+            log(.warning, "\(m.header.exchangeType) #\(m.header.messageID) decrypted but malformed: \(e)")
+            return nil
         } catch {
             log(.warning, "dropping \(m.header.exchangeType) #\(m.header.messageID): \(error)")
             return nil

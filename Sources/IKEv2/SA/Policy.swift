@@ -80,8 +80,18 @@ public struct IKEResponderPolicy: Sendable {
     }
 
     func apn(for idr: String) -> APNPolicy? {
-        if let a = apns.first(where: { $0.name.lowercased() == idr.lowercased() }) { return a }
+        let ni = Self.networkIdentifier(idr).lowercased()
+        if let a = apns.first(where: { $0.name.lowercased() == ni }) { return a }
         if let d = defaultAPN { return apns.first(where: { $0.name == d }) ?? APNPolicy(name: d) }
         return nil
+    }
+
+    /// The APN Network Identifier of an APN that may carry the Operator Identifier
+    /// ("ims.mnc001.mcc001.gprs", TS 23.003 §9.1); the NI selects the PDN.
+    static func networkIdentifier(_ apn: String) -> String {
+        let labels = apn.split(separator: ".", omittingEmptySubsequences: false)
+        guard labels.count >= 4, labels[labels.count - 1].lowercased() == "gprs",
+              labels[labels.count - 3].lowercased().hasPrefix("mnc"), labels[labels.count - 2].lowercased().hasPrefix("mcc") else { return apn }
+        return labels.dropLast(3).joined(separator: ".")
     }
 }

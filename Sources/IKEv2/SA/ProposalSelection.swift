@@ -11,9 +11,11 @@ enum ProposalChoice<Suite> {
 /// Proposal matching (RFC 7296 §2.7): the acceptable proposal whose transforms rank best in our
 /// lists (encryption, then integrity, then PRF) wins; transforms inside it are chosen the same way.
 enum ProposalSelection {
-    static func chooseIKE(_ proposals: [Proposal], policy: IKEResponderPolicy, keGroup: UInt16?) -> ProposalChoice<IKESuite> {
+    /// `spiSize` is 0 in IKE_SA_INIT and 8 in a CREATE_CHILD_SA that rekeys the IKE SA (RFC 7296 §3.3.1).
+    static func chooseIKE(_ proposals: [Proposal], policy: IKEResponderPolicy, keGroup: UInt16?, spiSize: Int = 0) -> ProposalChoice<IKESuite> {
         var candidates: [(rank: [Int], suite: IKESuite, groups: [DHGroup], proposal: Proposal)] = []
-        for p in proposals where p.protocolID == .IKE && !p.hasUnknownTransformType {
+        // §3.3.6: an unknown transform type rejects the proposal.
+        for p in proposals where p.protocolID == .IKE && p.spi.count == spiSize && !p.hasUnknownTransformType {
             guard let (ei, enc) = pickEncryption(p, policy.ikeEncryption) else { continue }
             var ii = 0
             var integ: IntegrityAlgorithm?
@@ -92,7 +94,8 @@ enum ProposalSelection {
                 case .DH: return DHGroup(rawValue: t.id)?.description ?? "DH(\(t.id))"
                 case .ESN: return t.id == 1 ? "ESN" : "NO_ESN"
                 }
-            }.joined(separator: "/")
+            }.joined(separator: "/") + (p.spi.isEmpty || p.protocolID == .ESP && p.spi.count == 4 ? "" : " (SPI size \(p.spi.count))")
+                + (p.hasUnknownTransformType ? " (unknown transform type)" : "")
         }.joined(separator: ", ")
     }
 }

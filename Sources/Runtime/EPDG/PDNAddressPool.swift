@@ -45,12 +45,20 @@ public final class PDNAddressPool: InnerAddressPool, @unchecked Sendable {
     }
 
     public func allocate(imsi: String, apn: String, wantIPv4: Bool, wantIPv6: Bool) throws -> InnerAddresses {
+        try allocate(imsi: imsi, apn: apn, wantIPv4: wantIPv4, wantIPv6: wantIPv6, requestedIPv4: nil)
+    }
+
+    public func allocate(imsi: String, apn: String, wantIPv4: Bool, wantIPv6: Bool, requestedIPv4: IPAddress?) throws -> InnerAddresses {
         lock.lock(); defer { lock.unlock() }
         guard let i = pools.firstIndex(where: { $0.apns.contains(apn.lowercased()) }) else { throw PoolError.unknownAPN(apn) }
         var v4: IPAddress? = nil, v6: IPAddress? = nil
         var pool = pools[i]
         defer { pools[i] = pool }
-        if wantIPv4, let f = pool.v4First, let l = pool.v4Last {
+        if wantIPv4, let f = pool.v4First, let l = pool.v4Last, let r = requestedIPv4, r.isIPv4,
+           case let want = Self.v4(r.bytes), (f...l).contains(want), !pool.usedV4.contains(want) {
+            pool.usedV4.insert(want)
+            v4 = r
+        } else if wantIPv4, let f = pool.v4First, let l = pool.v4Last {
             guard let a = Self.take(&pool.nextV4, &pool.usedV4, f, l) else { throw PoolError.exhausted(apn, "IPv4") }
             v4 = IPAddress(bytes: withUnsafeBytes(of: a.bigEndian, Array.init))
         }
