@@ -53,6 +53,11 @@ public struct IMSConfig: Sendable {
     /// UDP media port range for echo calls (`port_min`/`port_max`).
     public var mediaPortMin: UInt16
     public var mediaPortMax: UInt16
+    /// Each `sip_addr` entry's own media range (`port_min`/`port_max`), by its address as in
+    /// `sipAddresses`: an echo call takes its port from the range of the address it arrived on
+    /// (an MT call from the address used toward the phone). Addresses absent here use
+    /// `mediaPortMin`...`mediaPortMax`.
+    public var mediaPortRanges: [String: ClosedRange<UInt16>] = [:]
     /// Path header value (`""` disables it).
     public var path: String
     /// Largest registration lifetime granted (`binding_expires`).
@@ -87,6 +92,15 @@ public struct IMSConfig: Sendable {
     /// RFC 3261 §18.1.1: a request we send to a UDP peer that is larger than this many bytes goes
     /// over TCP instead (ims.cfg `tcp_threshold`, default 1300: the path MTU is unknown).
     public var tcpThreshold: Int = 1300
+    /// SIP TCP connections: SO_KEEPALIVE with TCP_KEEPIDLE = `tcpKeepalive` seconds and
+    /// TCP_KEEPCNT = `tcpKeepcount` probes, so the kernel drops connections to dead phones
+    /// (ims.cfg `tcp_keepalive` 900, `tcp_keepcount` 2; `tcpKeepalive` 0 = no keepalive).
+    public var tcpKeepalive: Int = 900
+    public var tcpKeepcount: Int = 2
+    /// A SIP TCP connection that carried no SIP either way for this many seconds, and that no
+    /// registration binding and no transaction uses, is closed (`tcp_idle_timeout`, not a
+    /// callbox key; 0 = never).
+    public var tcpIdleTimeout: Double = 1800
     /// A known path MTU toward the phones (not a callbox option): requests within 200 bytes of
     /// it go over TCP too (§18.1.1). nil = unknown, `tcpThreshold` alone decides.
     public var pathMTU: Int? = nil
@@ -123,6 +137,11 @@ public struct IMSConfig: Sendable {
             return lo
         }
         return sipAddresses.first(where: { $0.contains(":") == v6 }) ?? sipAddresses.first ?? (v6 ? "::1" : "127.0.0.1")
+    }
+
+    /// The media port range of our address `address` (its `sip_addr` entry's, else the default).
+    public func mediaPortRange(for address: String) -> ClosedRange<UInt16> {
+        mediaPortRanges[address] ?? mediaPortMin...max(mediaPortMin, mediaPortMax)
     }
 
     static func isLoopback(_ address: String) -> Bool {

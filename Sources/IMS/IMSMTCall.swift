@@ -24,7 +24,7 @@ extension IMSCore {
         if reg == nil, let u = try? SIPAnyURI(target) { reg = findRegistration(for: u) }
         if reg == nil { reg = findRegistration(for: .sip(SIPURI(user: target, host: config.domain))) }
         guard let r = reg, let binding = r.bindings.max(by: { $0.expiresAt < $1.expiresAt }),
-              let port = allocateMediaPort() else { return (nil, []) }
+              let port = allocateMediaPort(on: config.localAddress(for: binding.peer)) else { return (nil, []) }
         let peer = binding.peer
         let local = config.localAddress(for: peer)
         var callID = newToken() + "@" + config.localHostPort(for: peer)

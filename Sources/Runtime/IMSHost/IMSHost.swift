@@ -46,10 +46,10 @@ public final class IMSHost: ServiceHandler, Service, @unchecked Sendable {
     // MARK: input (on this loop)
 
     /// A whole SIP message (UDP datagram, a message framed from TCP, or from the in-process
-    /// path with the IMSI that owns the tunnel).
-    func receive(_ bytes: [UInt8], from peer: SIPPeer, owner: String?) {
+    /// path with the IMSI that owns the tunnel); `local`: the `sip_addr` address it came to.
+    func receive(_ bytes: [UInt8], from peer: SIPPeer, owner: String?, local: String? = nil) {
         evidence?.sip(bytes, peer: peer, outgoing: false, imsi: owner)
-        perform(core.receive(datagram: bytes, from: peer, now: Self.seconds()))
+        perform(core.receive(datagram: bytes, from: peer, to: local, now: Self.seconds()))
     }
 
     /// Another shard changed a registration this shard's reg-event subscribers watch.
