@@ -34,7 +34,7 @@ public final class IMSCluster: @unchecked Sendable {
     private var served: [(socket: SocketAddress, address: String)] = []
     public let inner: InProcessInnerNetwork?
     private var udp: [UDPDispatcher] = []
-    private var stream: IMSStreamTransport?
+    private(set) var stream: IMSStreamTransport?
     /// Peers reached through the in-process inner path, with the IMSI owning the tunnel.
     private let innerPeers = Mutex<[SIPPeer: String]>([:])
     /// Echo media served on the in-process path (loop 0 only).
