@@ -99,6 +99,12 @@ final class TCPIdleAndSIPAddrTests: XCTestCase {
         XCTAssertFalse(Self.closedByPeer(registered, within: 2.5), "the registered phone's connection stays")
         XCTAssertEqual(Array(try imsSockets().keys), [ports[0]])
         XCTAssertTrue(ims.log.contains("closing the TCP connection with 127.0.0.1:\(ports[1])"), ims.log.suffix(3000).description)
+        // RFC 5626 §4.4.1: a CRLFCRLF ping on it is answered with a CRLF pong.
+        _ = Glibc.send(registered, "\r\n\r\n", 4, Int32(MSG_NOSIGNAL))
+        var pong = [UInt8](repeating: 0, count: 16)
+        XCTAssertTrue(LoopbackSIPPhone.wait(registered, 2), "no pong")
+        let n = pong.withUnsafeMutableBytes { recv(registered, $0.baseAddress, $0.count, 0) }
+        XCTAssertEqual(Array(pong.prefix(max(0, n))), [0x0D, 0x0A])
         // The kept connection still carries SIP: a re-REGISTER over it succeeds.
         XCTAssertTrue(try phone.register(password: "secret2", imsPort: ims.port, tcp: registered))
     }
