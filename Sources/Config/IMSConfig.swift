@@ -83,17 +83,17 @@ public struct IMSConfig: Sendable {
         let r = ObjectReader(object, at: top, path: "", pattern: "", decoder: decoder)
         var c = IMSConfig(filePath: path, configDirectory: dir)
         if let v = r.raw("sip_addr") {
-            var first: (key: String, location: SourceLocation)?
+            var seen: [ConfigIPAddress: (key: String, location: SourceLocation)] = [:]
             for (i, item) in (v.array ?? [v]).enumerated() {
                 let key = v.array == nil ? "sip_addr" : "sip_addr[\(i)]"
                 guard let e = decodeSIPAddr(item, key: key, r: r) else { continue }
-                // One SIP port for every address: Via, Record-Route and Contact carry it.
-                if let f = first, let p0 = c.sipAddr.first?.addr.port, e.addr.port != p0 {
+                // Each address has one SIP port (Via, Record-Route, Contact name it with it).
+                if let f = seen[e.addr.address] {
                     decoder.fail(.invalidValue, at: item.location,
-                                 "\(key): SIP port \(e.addr.port) differs from \(f.key)'s port \(p0) (\(f.location)): every sip_addr must use the same SIP port")
+                                 "\(key): address \(e.addr.address.text) is already \(f.key) (\(f.location)): one sip_addr entry per address")
                     continue
                 }
-                if first == nil { first = (key, item.location) }
+                seen[e.addr.address] = (key, item.location)
                 c.sipAddr.append(e)
             }
         } else {

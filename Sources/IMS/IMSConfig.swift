@@ -49,7 +49,11 @@ public struct IMSConfig: Sendable {
     /// Our SIP addresses (IP literals; `sip_addr`), the first of the peer's family is used in
     /// Via, Record-Route, Service-Route and SDP.
     public var sipAddresses: [String]
+    /// The SIP port of addresses without their own (`sipPorts`): the first `sip_addr`'s.
     public var sipPort: UInt16
+    /// Each `sip_addr` address's own SIP port (`addr` IP:port), by its address as in
+    /// `sipAddresses`: Via, Record-Route, Contact and Path name our address with its port.
+    public var sipPorts: [String: UInt16] = [:]
     /// UDP media port range for echo calls (`port_min`/`port_max`).
     public var mediaPortMin: UInt16
     public var mediaPortMax: UInt16
@@ -139,6 +143,12 @@ public struct IMSConfig: Sendable {
         return sipAddresses.first(where: { $0.contains(":") == v6 }) ?? sipAddresses.first ?? (v6 ? "::1" : "127.0.0.1")
     }
 
+    /// The SIP port of our address `address`.
+    public func sipPort(for address: String) -> UInt16 { sipPorts[address] ?? sipPort }
+
+    /// The SIP port of our address toward `peer` (that of `localAddress(for:)`).
+    public func localPort(for peer: SIPPeer) -> UInt16 { sipPort(for: localAddress(for: peer)) }
+
     /// The media port range of our address `address` (its `sip_addr` entry's, else the default).
     public func mediaPortRange(for address: String) -> ClosedRange<UInt16> {
         mediaPortRanges[address] ?? mediaPortMin...max(mediaPortMin, mediaPortMax)
@@ -151,6 +161,6 @@ public struct IMSConfig: Sendable {
     /// host[:port] form of our address for URIs and Via (IPv6 in brackets).
     public func localHostPort(for peer: SIPPeer) -> String {
         let a = localAddress(for: peer)
-        return (a.contains(":") ? "[" + a + "]" : a) + ":" + String(sipPort)
+        return (a.contains(":") ? "[" + a + "]" : a) + ":" + String(sipPort(for: a))
     }
 }

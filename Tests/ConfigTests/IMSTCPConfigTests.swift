@@ -1,8 +1,8 @@
 import XCTest
 @testable import Config
 
-/// ims.cfg `tcp_keepalive`, `tcp_keepcount`, `tcp_idle_timeout` and the one-SIP-port rule of
-/// `sip_addr`.
+/// ims.cfg `tcp_keepalive`, `tcp_keepcount`, `tcp_idle_timeout`, and `sip_addr` entries with
+/// their own ports and media ranges (one entry per address).
 final class IMSTCPConfigTests: XCTestCase {
     private func ims(_ text: String) throws -> IMSConfig {
         try IMSConfig.decode(ConfigDocument.parse(text: text, file: "ims.cfg"), path: "ims.cfg").config
@@ -43,15 +43,16 @@ final class IMSTCPConfigTests: XCTestCase {
         XCTAssertEqual(c.sipAddr.map(\.portMax), [30100, 40100])
     }
 
-    /// One SIP port for every address (Via, Record-Route and Contact carry one): another port
-    /// is an error at the entry, naming the first entry and where it is.
-    func testSIPAddrPortMismatchNamesBothEntries() {
-        let e = error("sip_addr: [\n  { addr: \"198.51.100.1:5060\" },\n  \"198.51.100.2:5070\",\n]\n")
+    /// Each entry has its own SIP port; one address twice (even with two ports) is an error at
+    /// the second entry, naming the first and where it is.
+    func testSIPAddrOwnPortsAndOneEntryPerAddress() throws {
+        let c = try ims(#"sip_addr: ["198.51.100.1", "198.51.100.2:5070", { addr: "[2001:db8::1]:5080" }]"#)
+        XCTAssertEqual(c.sipAddr.map(\.addr.port), [5060, 5070, 5080])
+        XCTAssertEqual(c.sipAddr.map(\.bindAddr.port), [5060, 5070, 5080], "bound on its own port")
+        let e = error("sip_addr: [\n  { addr: \"198.51.100.1:5060\" },\n  \"198.51.100.1:5070\",\n]\n")
         XCTAssertEqual(e?.kind, .invalidValue)
         XCTAssertEqual(e?.location?.line, 3)
-        XCTAssertEqual(e?.message, "sip_addr[1]: SIP port 5070 differs from sip_addr[0]'s port 5060 (ims.cfg:2:3): every sip_addr must use the same SIP port")
-        // The default port counts: "198.51.100.2" is 5060.
-        XCTAssertNotNil(error(#"sip_addr: ["198.51.100.1:5062", "198.51.100.2"]"#))
-        XCTAssertNoThrow(try ims(#"sip_addr: ["198.51.100.1", "198.51.100.2:5060", { addr: "[2001:db8::1]:5060" }]"#))
+        XCTAssertEqual(e?.message, "sip_addr[1]: address 198.51.100.1 is already sip_addr[0] (ims.cfg:2:3): one sip_addr entry per address")
+        XCTAssertNotNil(error(#"sip_addr: ["2001:db8::1", "[2001:DB8:0::1]:5062"]"#), "the same IPv6 address spelled otherwise")
     }
 }

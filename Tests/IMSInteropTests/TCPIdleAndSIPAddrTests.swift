@@ -131,20 +131,41 @@ final class TCPIdleAndSIPAddrTests: XCTestCase {
         return (String(c.dropFirst(9)), port)
     }
 
-    /// Two `sip_addr` entries, 127.0.0.1 and 127.0.0.2, with their own media ranges: an echo
-    /// call sent to each (over UDP, and over TCP to the second) gets media on that address from
-    /// its range, bound there by the IMS.
-    func testEchoMediaComesFromTheRangeOfTheSIPAddrCalled() throws {
-        let ims = try LoopbackIMS(loops: 2, extraSIPAddr: #"{ addr: "127.0.0.2:PORT", port_min: 31600, port_max: 32000 }"#)
+    /// The next SIP message on `phone`'s UDP socket with a body, and where it came from.
+    static func receiveWithSource(_ phone: LoopbackSIPPhone, timeout: Double) -> (SIPMessage, String, UInt16)? {
+        let until = Date().addingTimeInterval(timeout)
+        var buf = [UInt8](repeating: 0, count: 65536)
+        while Date() < until, LoopbackSIPPhone.wait(phone.udp, until.timeIntervalSinceNow) {
+            var a = sockaddr_in()
+            var len = socklen_t(MemoryLayout<sockaddr_in>.size)
+            let n = buf.withUnsafeMutableBytes { b in
+                withUnsafeMutablePointer(to: &a) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { recvfrom(phone.udp, b.baseAddress, b.count, 0, $0, &len) } }
+            }
+            guard n > 0, let m = try? SIPMessage(parsing: Array(buf[0..<n])), !m.body.isEmpty else { continue }
+            return (m, String(cString: inet_ntoa(a.sin_addr)), UInt16(bigEndian: a.sin_port))
+        }
+        return nil
+    }
+
+    /// Two `sip_addr` entries, 127.0.0.1:P and 127.0.0.2:P2, each with its own SIP port and
+    /// media range: an echo call sent to each (over UDP, and over TCP to the second) is answered
+    /// from the address and port it was sent to, with media on that address from its range,
+    /// bound there by the IMS.
+    func testEachSIPAddrAnswersOnItsPortWithMediaFromItsRange() throws {
+        let port2 = try LoopbackIMS.freePort()
+        let ims = try LoopbackIMS(loops: 2, extraSIPAddr: "{ addr: \"127.0.0.2:\(port2)\", port_min: 31600, port_max: 32000 }")
         self.ims = ims
+        XCTAssertNotEqual(port2, ims.port)
         let rangeA = ims.mediaPortMin...(ims.mediaPortMin + 400), rangeB = UInt16(31600)...32000
         let phone = try LoopbackSIPPhone(user: "user1", listenTCP: false)
         XCTAssertTrue(try phone.register(password: "secret", imsPort: ims.port), ims.log.suffix(3000).description)
 
-        for (i, (address, range)) in [("127.0.0.2", rangeB), ("127.0.0.1", rangeA), ("127.0.0.2", rangeB)].enumerated() {
+        let calls = [("127.0.0.2", port2, rangeB), ("127.0.0.1", ims.port, rangeA), ("127.0.0.2", port2, rangeB)]
+        for (i, (address, sipPort, range)) in calls.enumerated() {
             let inv = try phone.largeInvite(to: "tel:666", callID: "range\(i)-\(phone.port)@127.0.0.1", minimumSize: 0)
-            phone.send(inv, toPort: ims.port, address: address)
-            let r = try XCTUnwrap(phone.receiveUDP(timeout: 5) { !$0.body.isEmpty }, "no SDP answer\n\(ims.log.suffix(3000))")
+            phone.send(inv, toPort: sipPort, address: address)
+            let (r, from, fromPort) = try XCTUnwrap(Self.receiveWithSource(phone, timeout: 5), "no SDP answer\n\(ims.log.suffix(3000))")
+            XCTAssertEqual("\(from):\(fromPort)", "\(address):\(sipPort)", "call \(i): answered from where it was sent (RFC 3581 §4)")
             let (c, port) = try XCTUnwrap(Self.media(r))
             XCTAssertEqual(c, address, "call \(i): media on the address called")
             XCTAssertTrue(range.contains(port), "call \(i): port \(port) in \(range)")
@@ -152,7 +173,7 @@ final class TCPIdleAndSIPAddrTests: XCTestCase {
         }
 
         // Over TCP to 127.0.0.2: the accepted connection maps to that sip_addr too.
-        let fd = try Self.connectTCP("127.0.0.2", ims.port)
+        let fd = try Self.connectTCP("127.0.0.2", port2)
         defer { close(fd) }
         var inv = try phone.largeInvite(to: "tel:666", callID: "range-tcp-\(phone.port)@127.0.0.1", minimumSize: 0)
         inv.setHeader("Via", "SIP/2.0/TCP 127.0.0.1:\(Self.localPort(fd));branch=z9hG4bKrangetcp;rport")

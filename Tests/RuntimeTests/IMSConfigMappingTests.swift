@@ -1,5 +1,6 @@
 import Config
 import IMS
+import SIP
 import TestSupport
 import XCTest
 @testable import Runtime
@@ -12,7 +13,7 @@ final class IMSConfigMappingTests: XCTestCase {
         let text = """
         sip_addr: [ { addr: "198.51.100.1", port_min: 20000, port_max: 24000 },
                     { addr: "[2001:db8::1]", port_min: 30000, port_max: 30400 },
-                    "198.51.100.2" ],
+                    "198.51.100.2:5070" ],
         tcp_keepalive: 60, tcp_keepcount: 4, tcp_idle_timeout: 120,
         """
         let ims = try Config.IMSConfig.decode(ConfigDocument.parse(text: text, file: "ims.cfg"), path: "ims.cfg").config
@@ -20,6 +21,12 @@ final class IMSConfigMappingTests: XCTestCase {
         XCTAssertEqual(c.sipAddresses, ["198.51.100.1", "2001:db8::1", "198.51.100.2"])
         XCTAssertEqual(c.mediaPortRanges, ["198.51.100.1": 20000...24000, "2001:db8::1": 30000...30400, "198.51.100.2": 10000...20000])
         XCTAssertEqual(c.mediaPortRange(for: "2001:db8::1"), 30000...30400)
+        XCTAssertEqual(c.sipPorts, ["198.51.100.1": 5060, "2001:db8::1": 5060, "198.51.100.2": 5070])
+        XCTAssertEqual(c.sipPort, 5060)
+        XCTAssertEqual(c.localHostPort(for: SIPPeer(address: "198.51.100.9", port: 5060, transport: .udp)), "198.51.100.1:5060")
+        var second = c
+        second.sipAddresses = ["198.51.100.2", "2001:db8::1"]
+        XCTAssertEqual(second.localHostPort(for: SIPPeer(address: "198.51.100.9", port: 5060, transport: .udp)), "198.51.100.2:5070")
         XCTAssertEqual([c.mediaPortMin, c.mediaPortMax], [20000, 24000], "the first entry's range is the default")
         XCTAssertEqual([c.tcpKeepalive, c.tcpKeepcount], [60, 4])
         XCTAssertEqual(c.tcpIdleTimeout, 120)

@@ -31,7 +31,7 @@ public final class IMSCluster: @unchecked Sendable {
     /// (`bind_addr`); a socket bound on a configured address serves that one.
     private let advertised: [String?]
     /// Bound SIP sockets with the `sip_addr` address each serves (written once in `start`).
-    private var served: [(socket: SocketAddress, address: String)] = []
+    private var served: [(socket: SocketAddress, address: String, udp: Int)] = []
     public let inner: InProcessInnerNetwork?
     private var udp: [UDPDispatcher] = []
     private(set) var stream: IMSStreamTransport?
@@ -98,12 +98,13 @@ public final class IMSCluster: @unchecked Sendable {
         for (i, a) in socketAddresses.enumerated() {
             let served = (i < advertised.count ? advertised[i] : nil) ?? (configured.contains(a.host) ? a.host : nil)
             do {
-                let d = try UDPDispatcher.start(a, group: group, options: Self.sipSocket, key: { b, _ in IMSCluster.callIDKey(b) }) { [weak self] loop, _, bytes, peer in
+                let d = try UDPDispatcher.start(a, group: group, options: Self.sipSocket, key: { b, _ in IMSCluster.callIDKey(b) }) { [weak self] loop, handle, bytes, peer in
                     guard let self else { return }
-                    self.shards[loop.index].receive(bytes, from: SIPPeer(address: peer.host, port: peer.port, transport: .udp), owner: nil, local: served)
+                    self.shards[loop.index].receive(bytes, from: SIPPeer(address: peer.host, port: peer.port, transport: .udp), owner: nil,
+                                                    local: served, socket: handle)
                 }
                 udp.append(d)
-                if let served { self.served.append((d.localAddress, served)) }
+                if let served { self.served.append((d.localAddress, served, udp.count - 1)) }
                 bound.append("\(a)")
             } catch let e as RuntimeError {
                 if case .addressNotAvailable = e { unbound.append("\(a)"); continue }
@@ -130,7 +131,7 @@ public final class IMSCluster: @unchecked Sendable {
         guard let config = shards.first?.core.config else { return }
         for a in config.sipAddresses {
             guard let ip = Self.bytes(a) else { continue }
-            inner.listen(.init(address: ip, port: config.sipPort)) { [unowned self] d in
+            inner.listen(.init(address: ip, port: config.sipPort(for: a))) { [unowned self] d in
                 let peer = SIPPeer(address: Self.text(d.source.address), port: d.source.port, transport: .udp)
                 innerPeers.withLock { $0[peer] = d.owner }
                 let key = d.payload.withUnsafeBytes { IMSCluster.callIDKey($0) }
@@ -190,12 +191,13 @@ public final class IMSCluster: @unchecked Sendable {
     func send(_ bytes: [UInt8], to: SIPPeer, innerOwner owner: String?) -> Bool {
         if let owner, let inner, let dst = Self.bytes(to.address), let config = shards.first?.core.config,
            let src = Self.bytes(config.localAddress(for: to)) {
-            let port = config.sipPort
+            let port = config.localPort(for: to)
             onLoop0 { inner.send(bytes, from: .init(address: src, port: port), to: .init(address: dst, port: to.port), owner: owner) }
             return true
         }
         if to.transport == .udp, let dst = try? SocketAddress(host: to.address, port: to.port) {
-            guard let d = udp.first(where: { $0.localAddress.family == dst.family }) ?? udp.first(where: { $0.localAddress.family == AF_INET6 }),
+            guard let d = servingSocket(toward: to) ?? udp.first(where: { $0.localAddress.family == dst.family })
+                    ?? udp.first(where: { $0.localAddress.family == AF_INET6 }),
                   let h = d.sendHandle else { return false }
             h.send(bytes, to: dst)
             return true
@@ -203,6 +205,14 @@ public final class IMSCluster: @unchecked Sendable {
         guard let t = stream else { return false }
         onLoop0 { t.write(bytes, to: to) }
         return true
+    }
+
+    /// With several `sip_addr` sockets: the one bound for the address and port we name toward
+    /// `peer` (Via, Contact), so the peer hears from where we said we are.
+    private func servingSocket(toward peer: SIPPeer) -> UDPDispatcher? {
+        guard served.count > 1, let config = shards.first?.core.config else { return nil }
+        let a = config.localAddress(for: peer), port = config.sipPort(for: a)
+        return served.first { $0.address == a && $0.socket.port == port }.map { udp[$0.udp] }
     }
 
     /// A request the stream transport could not deliver over TCP goes back to the shard that
