@@ -183,14 +183,13 @@ public final class IMSCore {
         return out
     }
 
-    /// Whether a transaction of this core, or a registration binding (any shard's), is with
-    /// `peer`'s address and port: its TCP connection must stay (RFC 5626 §3: the flow a
-    /// registered phone uses is kept).
+    /// Whether a transaction of this core is with `peer`'s address and port, or a registration
+    /// binding (any shard's) was made over the connection `peer` names: that connection must
+    /// stay (RFC 5626 §3: the flow a registered phone is reached on). A connection we opened
+    /// toward a phone registered over UDP is not its flow.
     public func usesConnection(to peer: SIPPeer) -> Bool {
         if layer.hasTransaction(withAddress: peer.address, port: peer.port) { return true }
-        return store.locked {
-            store.registrations.values.contains { $0.bindings.contains { $0.peer.address == peer.address && $0.peer.port == peer.port } }
-        }
+        return store.locked { store.registrations.values.contains { $0.bindings.contains { $0.peer == peer } } }
     }
 
     /// The runtime closed the connection with `peer`.
