@@ -109,6 +109,25 @@ final class TCPIdleAndSIPAddrTests: XCTestCase {
         XCTAssertTrue(try phone.register(password: "secret2", imsPort: ims.port, tcp: registered))
     }
 
+    /// A connection the IMS opens toward a phone (a large INVITE, RFC 3261 §18.1.1) gets the
+    /// keepalive options too.
+    func testKeepaliveOnConnectionsTheIMSOpens() throws {
+        let ims = try LoopbackIMS(extraUsers: [SIPpInteropTests.user2], extraConfig: "tcp_keepalive: 5, tcp_keepcount: 4,")
+        self.ims = ims
+        let callee = try LoopbackSIPPhone(user: "user2", listenTCP: true)
+        XCTAssertTrue(try callee.register(password: "secret2", imsPort: ims.port))
+        let caller = try LoopbackSIPPhone(user: "user1", listenTCP: false)
+        XCTAssertTrue(try caller.register(password: "secret", imsPort: ims.port))
+        caller.send(try caller.largeInvite(to: "sip:user2@\(LoopbackIMS.domain)", callID: "ka-\(caller.port)"), toPort: ims.port)
+        let conn = try XCTUnwrap(callee.acceptTCP(timeout: 5), "no TCP connection to the callee\n\(ims.log.suffix(3000))")
+        defer { close(conn) }
+        XCTAssertEqual(LoopbackSIPPhone.readMessage(conn, timeout: 5)?.method, "INVITE")
+        let fd = try XCTUnwrap(try imsSockets()[callee.port], "the IMS's connection to the callee")
+        XCTAssertEqual(Self.intOption(fd, SOL_SOCKET, SO_KEEPALIVE), 1)
+        XCTAssertEqual(Self.intOption(fd, Int32(IPPROTO_TCP), TCP_KEEPIDLE), 5)
+        XCTAssertEqual(Self.intOption(fd, Int32(IPPROTO_TCP), TCP_KEEPCNT), 4)
+    }
+
     /// Keys `tcp_keepalive: 0` (no keepalive) and `tcp_idle_timeout: 0` (never close).
     func testZeroDisablesKeepaliveAndIdleClose() throws {
         let ims = try LoopbackIMS(extraConfig: "tcp_keepalive: 0, tcp_idle_timeout: 0,", loops: 1)

@@ -19,7 +19,7 @@ import Wire
 /// loop 0); the in-process inner path (phones behind the ePDG) on loop 0 too, as is the echo
 /// media of calls from those phones. Echo media of other phones is bound on the shard's loop.
 public final class IMSCluster: @unchecked Sendable {
-    // @unchecked: `shards[i]` is confined to loop i; `udp`, `bound`, `unbound` are written once
+    // @unchecked: `shards[i]` is confined to loop i; `udp`, `served`, `bound`, `unbound` are written once
     // in `start` before traffic; `stream` and the inner path are loop-0 confined; `innerPeers`
     // is a Mutex.
     public let group: EventLoopGroup
