@@ -49,6 +49,13 @@ public struct IMSConfig: Sendable {
     public var sessionExpires = SessionExpires()
     /// `tcp_threshold`: requests larger than this many bytes go over TCP (RFC 3261 §18.1.1).
     public var tcpThreshold: Int = 1300
+    /// `tcp_keepalive`: seconds without traffic before the first TCP keepalive probe on a SIP
+    /// connection (0 = no keepalive); `tcp_keepcount`: unanswered probes before it is dropped.
+    public var tcpKeepalive: Int = 900
+    public var tcpKeepcount: Int = 2
+    /// `tcp_idle_timeout` (not a callbox key): seconds without SIP after which a TCP connection
+    /// no binding or transaction uses is closed (0 = never).
+    public var tcpIdleTimeout: Int = 1800
     /// SIP timers T1, T2, T4 in seconds.
     public var timerT1: Double = 2
     public var timerT2: Double = 16
@@ -76,8 +83,18 @@ public struct IMSConfig: Sendable {
         let r = ObjectReader(object, at: top, path: "", pattern: "", decoder: decoder)
         var c = IMSConfig(filePath: path, configDirectory: dir)
         if let v = r.raw("sip_addr") {
+            var seen: [ConfigIPAddress: (key: String, location: SourceLocation)] = [:]
             for (i, item) in (v.array ?? [v]).enumerated() {
-                if let e = decodeSIPAddr(item, key: v.array == nil ? "sip_addr" : "sip_addr[\(i)]", r: r) { c.sipAddr.append(e) }
+                let key = v.array == nil ? "sip_addr" : "sip_addr[\(i)]"
+                guard let e = decodeSIPAddr(item, key: key, r: r) else { continue }
+                // Each address has one SIP port (Via, Record-Route, Contact name it with it).
+                if let f = seen[e.addr.address] {
+                    decoder.fail(.invalidValue, at: item.location,
+                                 "\(key): address \(e.addr.address.text) is already \(f.key) (\(f.location)): one sip_addr entry per address")
+                    continue
+                }
+                seen[e.addr.address] = (key, item.location)
+                c.sipAddr.append(e)
             }
         } else {
             decoder.fail(.missing, at: top, "missing required property 'sip_addr' (e.g. sip_addr: [\"192.168.4.1\"])")
@@ -93,6 +110,9 @@ public struct IMSConfig: Sendable {
         if let v = r.int("binding_expires", 1...864000, unit: " (seconds)") { c.bindingExpires = v }
         if let v = r.raw("session_expires") { c.sessionExpires = decodeSessionExpires(v, decoder) }
         if let v = r.int("tcp_threshold", 0...65535, unit: " (bytes)") { c.tcpThreshold = v }
+        if let v = r.int("tcp_keepalive", 0...32767, unit: " (seconds)") { c.tcpKeepalive = v }
+        if let v = r.int("tcp_keepcount", 1...127, unit: " (probes)") { c.tcpKeepcount = v }
+        if let v = r.int("tcp_idle_timeout", 0...864000, unit: " (seconds)") { c.tcpIdleTimeout = v }
         if let v = r.double("timer_t1", 0.001...3600) { c.timerT1 = v }
         if let v = r.double("timer_t2", 0.001...3600) { c.timerT2 = v }
         if let v = r.double("timer_t4", 0.001...3600) { c.timerT4 = v }

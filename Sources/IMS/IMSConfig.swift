@@ -49,10 +49,19 @@ public struct IMSConfig: Sendable {
     /// Our SIP addresses (IP literals; `sip_addr`), the first of the peer's family is used in
     /// Via, Record-Route, Service-Route and SDP.
     public var sipAddresses: [String]
+    /// The SIP port of addresses without their own (`sipPorts`): the first `sip_addr`'s.
     public var sipPort: UInt16
+    /// Each `sip_addr` address's own SIP port (`addr` IP:port), by its address as in
+    /// `sipAddresses`: Via, Record-Route, Contact and Path name our address with its port.
+    public var sipPorts: [String: UInt16] = [:]
     /// UDP media port range for echo calls (`port_min`/`port_max`).
     public var mediaPortMin: UInt16
     public var mediaPortMax: UInt16
+    /// Each `sip_addr` entry's own media range (`port_min`/`port_max`), by its address as in
+    /// `sipAddresses`: an echo call takes its port from the range of the address it arrived on
+    /// (an MT call from the address used toward the phone). Addresses absent here use
+    /// `mediaPortMin`...`mediaPortMax`.
+    public var mediaPortRanges: [String: ClosedRange<UInt16>] = [:]
     /// Path header value (`""` disables it).
     public var path: String
     /// Largest registration lifetime granted (`binding_expires`).
@@ -87,6 +96,15 @@ public struct IMSConfig: Sendable {
     /// RFC 3261 §18.1.1: a request we send to a UDP peer that is larger than this many bytes goes
     /// over TCP instead (ims.cfg `tcp_threshold`, default 1300: the path MTU is unknown).
     public var tcpThreshold: Int = 1300
+    /// SIP TCP connections: SO_KEEPALIVE with TCP_KEEPIDLE = `tcpKeepalive` seconds and
+    /// TCP_KEEPCNT = `tcpKeepcount` probes, so the kernel drops connections to dead phones
+    /// (ims.cfg `tcp_keepalive` 900, `tcp_keepcount` 2; `tcpKeepalive` 0 = no keepalive).
+    public var tcpKeepalive: Int = 900
+    public var tcpKeepcount: Int = 2
+    /// A SIP TCP connection that carried no SIP either way for this many seconds, and that no
+    /// registration binding and no transaction uses, is closed (`tcp_idle_timeout`, not a
+    /// callbox key; 0 = never).
+    public var tcpIdleTimeout: Double = 1800
     /// A known path MTU toward the phones (not a callbox option): requests within 200 bytes of
     /// it go over TCP too (§18.1.1). nil = unknown, `tcpThreshold` alone decides.
     public var pathMTU: Int? = nil
@@ -125,6 +143,17 @@ public struct IMSConfig: Sendable {
         return sipAddresses.first(where: { $0.contains(":") == v6 }) ?? sipAddresses.first ?? (v6 ? "::1" : "127.0.0.1")
     }
 
+    /// The SIP port of our address `address`.
+    public func sipPort(for address: String) -> UInt16 { sipPorts[address] ?? sipPort }
+
+    /// The SIP port of our address toward `peer` (that of `localAddress(for:)`).
+    public func localPort(for peer: SIPPeer) -> UInt16 { sipPort(for: localAddress(for: peer)) }
+
+    /// The media port range of our address `address` (its `sip_addr` entry's, else the default).
+    public func mediaPortRange(for address: String) -> ClosedRange<UInt16> {
+        mediaPortRanges[address] ?? mediaPortMin...max(mediaPortMin, mediaPortMax)
+    }
+
     static func isLoopback(_ address: String) -> Bool {
         address.hasPrefix("127.") || address == "::1" || address.lowercased() == "0:0:0:0:0:0:0:1"
     }
@@ -132,6 +161,6 @@ public struct IMSConfig: Sendable {
     /// host[:port] form of our address for URIs and Via (IPv6 in brackets).
     public func localHostPort(for peer: SIPPeer) -> String {
         let a = localAddress(for: peer)
-        return (a.contains(":") ? "[" + a + "]" : a) + ":" + String(sipPort)
+        return (a.contains(":") ? "[" + a + "]" : a) + ":" + String(sipPort(for: a))
     }
 }

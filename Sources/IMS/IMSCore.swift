@@ -63,7 +63,10 @@ public final class IMSCore {
     var mtCalls: [String: MTCall] = [:]
     /// A proxied dialog without requests for this long is forgotten (no BYE seen).
     static let proxiedIdleLimit: Double = 4 * 3600
-    var nextMediaPort: UInt16
+    /// The next echo media port to try, per media range (keyed by its lower bound).
+    var nextMediaPort: [UInt16: UInt16] = [:]
+    /// Our address (`sip_addr`) the message being handled arrived on, when the runtime said.
+    var receivingAddress: String?
     /// Makes tags, branches and MD5 nonces; tests replace it to get byte-exact messages.
     public var tokenSource: (Int) -> String = { IMSCore.randomToken($0) }
     var usedMediaPorts: Set<UInt16> = []
@@ -102,7 +105,6 @@ public final class IMSCore {
         self.store = store
         self.shard = shard
         self.layer = SIPTransactionLayer(timers: config.timers)
-        self.nextMediaPort = config.mediaPortMin & ~1
         self.echoKeys = config.echo.map { IMSIdentity.key($0.impu) }
     }
 
@@ -146,8 +148,11 @@ public final class IMSCore {
 
     // MARK: input
 
-    /// One UDP datagram (a whole SIP message) from `peer`.
-    public func receive(datagram: [UInt8], from peer: SIPPeer, now: Double) -> [IMSAction] {
+    /// One UDP datagram (a whole SIP message) from `peer`; `local` is our `sip_addr` address
+    /// it arrived on (echo media are then served from that address and its port range).
+    public func receive(datagram: [UInt8], from peer: SIPPeer, to local: String? = nil, now: Double) -> [IMSAction] {
+        receivingAddress = local
+        defer { receivingAddress = nil }
         // A lone CRLF keep-alive (RFC 5626) needs no answer over UDP.
         if datagram.allSatisfy({ $0 == 0x0D || $0 == 0x0A }) { return [] }
         do {
@@ -161,14 +166,14 @@ public final class IMSCore {
     }
 
     /// Bytes read from the TCP connection with `peer`; framed by Content-Length.
-    public func receive(stream bytes: [UInt8], from peer: SIPPeer, now: Double) -> [IMSAction] {
+    public func receive(stream bytes: [UInt8], from peer: SIPPeer, to local: String? = nil, now: Double) -> [IMSAction] {
         var framer = framers[peer] ?? SIPStreamFramer()
         framer.append(bytes)
         var out: [IMSAction] = []
         while true {
             do {
                 guard let msg = try framer.nextMessage() else { break }
-                out += receive(datagram: msg, from: peer, now: now)
+                out += receive(datagram: msg, from: peer, to: local, now: now)
             } catch {
                 framers[peer] = nil
                 return out + [.event(.parseError(peer: peer, error: "\(error)")), .closeConnection(peer)]
@@ -176,6 +181,15 @@ public final class IMSCore {
         }
         framers[peer] = framer
         return out
+    }
+
+    /// Whether a transaction of this core is with `peer`'s address and port, or a registration
+    /// binding (any shard's) was made over the connection `peer` names: that connection must
+    /// stay (RFC 5626 §3: the flow a registered phone is reached on). A connection we opened
+    /// toward a phone registered over UDP is not its flow.
+    public func usesConnection(to peer: SIPPeer) -> Bool {
+        if layer.hasTransaction(withAddress: peer.address, port: peer.port) { return true }
+        return store.locked { store.registrations.values.contains { $0.bindings.contains { $0.peer == peer } } }
     }
 
     /// The runtime closed the connection with `peer`.

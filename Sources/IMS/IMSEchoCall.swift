@@ -60,8 +60,9 @@ extension IMSCore {
         if case .tooSmall(let minSE) = timer {
             return out + respond(tooSmallResponse(to: m, minSE: minSE), now: now, fallback: peer)
         }
-        let local = config.localAddress(for: peer)
-        guard let port = allocateMediaPort() else { return out + reply(m, 503, peer: peer, now: now) }
+        let local = receivingAddress.flatMap { $0.contains(":") == peer.address.contains(":") ? $0 : nil }
+            ?? config.localAddress(for: peer)
+        guard let port = allocateMediaPort(on: local) else { return out + reply(m, 503, peer: peer, now: now) }
         let sessionID = UInt64(now * 1000) & 0xFFFF_FFFF
         let answer: SDPAnswerer.Answer
         do {
@@ -257,14 +258,16 @@ extension IMSCore {
         return r
     }
 
-    func allocateMediaPort() -> UInt16? {
-        let lo = config.mediaPortMin & ~1
-        let hi = config.mediaPortMax
+    /// An even RTP port (RTCP the next one) from the media range of our address `local`.
+    func allocateMediaPort(on local: String) -> UInt16? {
+        let range = config.mediaPortRange(for: local)
+        let lo = range.lowerBound & ~1
+        let hi = range.upperBound
         guard hi > lo else { return nil }
         let slots = Int(hi - lo) / 2
         for _ in 0..<max(slots, 1) {
-            let p = nextMediaPort
-            nextMediaPort = (p &+ 2 >= hi || p &+ 2 < lo) ? lo : p + 2
+            let p = nextMediaPort[lo] ?? lo
+            nextMediaPort[lo] = (p &+ 2 >= hi || p &+ 2 < lo) ? lo : p + 2
             if !usedMediaPorts.contains(p) {
                 usedMediaPorts.insert(p)
                 return p

@@ -24,7 +24,7 @@ extension IMSCore {
         if reg == nil, let u = try? SIPAnyURI(target) { reg = findRegistration(for: u) }
         if reg == nil { reg = findRegistration(for: .sip(SIPURI(user: target, host: config.domain))) }
         guard let r = reg, let binding = r.bindings.max(by: { $0.expiresAt < $1.expiresAt }),
-              let port = allocateMediaPort() else { return (nil, []) }
+              let port = allocateMediaPort(on: config.localAddress(for: binding.peer)) else { return (nil, []) }
         let peer = binding.peer
         let local = config.localAddress(for: peer)
         var callID = newToken() + "@" + config.localHostPort(for: peer)
@@ -69,7 +69,7 @@ extension IMSCore {
         var out: [IMSAction] = []
         if var d = call.dialog, call.state == .active {
             let bye = d.request("BYE", via: SIPVia(transport: call.peer.transport.rawValue, host: config.localHostPortHost(for: call.peer),
-                                                   port: config.sipPort, branch: IMSCore.branchPrefix + newToken()))
+                                                   port: config.localPort(for: call.peer), branch: IMSCore.branchPrefix + newToken()))
             call.dialog = d
             out += sendRequest(bye, to: call.peer, now: now)
         }
@@ -99,7 +99,7 @@ extension IMSCore {
             out.append(.openMedia(call.media))
         }
         let via = { SIPVia(transport: call.peer.transport.rawValue, host: self.config.localHostPortHost(for: call.peer),
-                           port: self.config.sipPort, branch: IMSCore.branchPrefix + self.newToken()) }
+                           port: self.config.localPort(for: call.peer), branch: IMSCore.branchPrefix + self.newToken()) }
         if code < 200 {
             call.state = .early
             if r.optionTags("Require").contains("100rel"), let rs = (try? r.integer("RSeq")) ?? nil,

@@ -78,7 +78,7 @@ extension IMSCore {
     func isOurURI(_ u: SIPAnyURI) -> Bool {
         guard case .sip(let s) = u else { return false }
         let host = s.hostAddress.lowercased()
-        if config.sipAddresses.contains(where: { $0.lowercased() == host }) && (s.port ?? 5060) == config.sipPort { return true }
+        if config.sipAddresses.contains(where: { $0.lowercased() == host && (s.port ?? 5060) == config.sipPort(for: $0) }) { return true }
         if let p = try? SIPURI(config.path), p.hostAddress.lowercased() == host { return true }
         return host == config.domain.lowercased() && s.user == nil
     }

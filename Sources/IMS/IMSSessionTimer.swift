@@ -121,7 +121,7 @@ extension IMSCore {
     func inDialogRequest(_ call: inout EchoCall, _ method: String, branch: String) -> SIPMessage {
         if call.dialog == nil { call.dialog = try? SIPDialog(uas: call.invite, localTag: call.localTag) }
         let via = SIPVia(transport: call.peer.transport.rawValue, host: config.localHostPortHost(for: call.peer),
-                         port: config.sipPort, branch: branch)
+                         port: config.localPort(for: call.peer), branch: branch)
         var m: SIPMessage
         if var d = call.dialog {
             m = d.request(method, via: via, sequence: method == "ACK" ? d.localSequence : nil)

@@ -121,6 +121,16 @@ public final class TCPConnection: LoopHandler, @unchecked Sendable {
         return conn
     }
 
+    /// Turns on TCP keepalive: the first probe after `idle` seconds without traffic
+    /// (TCP_KEEPIDLE), the connection dropped after `count` unanswered probes (TCP_KEEPCNT;
+    /// the probe interval stays the kernel's net.ipv4.tcp_keepalive_intvl). A peer that
+    /// vanished (a phone switched off) then ends in `onClose` instead of lingering.
+    public func setKeepalive(idle: Int, count: Int) throws(RuntimeError) {
+        try Sock.setInt(fd, SOL_SOCKET, SO_KEEPALIVE, 1, "SO_KEEPALIVE on TCP fd \(fd)")
+        try Sock.setInt(fd, Int32(IPPROTO_TCP), TCP_KEEPIDLE, Int32(clamping: idle), "TCP_KEEPIDLE \(idle) on TCP fd \(fd)")
+        try Sock.setInt(fd, Int32(IPPROTO_TCP), TCP_KEEPCNT, Int32(clamping: count), "TCP_KEEPCNT \(count) on TCP fd \(fd)")
+    }
+
     // MARK: - writing
 
     /// Writes now as far as the kernel takes, buffers the rest (loop thread).

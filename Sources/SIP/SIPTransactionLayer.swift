@@ -147,6 +147,13 @@ public struct SIPTransactionLayer: Sendable {
         Self.clientKey(for: request).map { clients[$0] != nil } ?? false
     }
 
+    /// Whether any transaction is with `address`:`port` (either transport): a connection to
+    /// that peer is still needed.
+    public func hasTransaction(withAddress address: String, port: UInt16) -> Bool {
+        servers.values.contains { $0.peer.address == address && $0.peer.port == port }
+            || clients.values.contains { $0.peer.address == address && $0.peer.port == port }
+    }
+
     /// The transport could not deliver `request` (§17.1.1.2, §17.1.2.2: connection failure):
     /// its client transaction ends with `.timedOut`, which the TU treats as 503 (§8.1.3.1).
     public mutating func transportError(for request: SIPMessage, now: Double) -> [Output] {

@@ -87,6 +87,7 @@ enum ConfigCommand {
         let s = c.sessionExpires
         print("session_expires: {duration: \(s.duration), min: \(s.min), refresher: \"\(s.refresher)\", method: \"\(s.method)\", force: \(s.force)}")
         print("tcp_threshold: \(c.tcpThreshold)")
+        print("tcp_keepalive: \(c.tcpKeepalive), tcp_keepcount: \(c.tcpKeepcount), tcp_idle_timeout: \(c.tcpIdleTimeout)")
         print("timer_t1: \(c.timerT1), timer_t2: \(c.timerT2), timer_t4: \(c.timerT4)")
         print("path: \(c.path.map { "\"\($0)\"" } ?? "(disabled)")")
         printUEDB(c.ueDB)

@@ -21,7 +21,8 @@ final class LoopbackIMS {
     /// as config/ims.cfg does.
     /// `extraConfig`: more ims.cfg properties (e.g. `session_expires: {...},`).
     /// `loops`: event loops, i.e. IMS shards (two by default, so every interop test crosses shards).
-    init(extraUsers: [String] = [], pcscfFirst: Bool = false, extraConfig: String = "", loops: Int = 2) throws {
+    /// `extraSIPAddr`: more `sip_addr` entries (config text, `PORT` replaced by the SIP port).
+    init(extraUsers: [String] = [], pcscfFirst: Bool = false, extraConfig: String = "", loops: Int = 2, extraSIPAddr: String = "") throws {
         dir = NSTemporaryDirectory() + "vowifi-interop-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         port = try LoopbackIMS.freePort()
@@ -33,7 +34,8 @@ final class LoopbackIMS {
         try String(merged).write(toFile: dir + "/ue_db.cfg", atomically: true, encoding: .utf8)
         let ims = """
         sip_addr: [ \(pcscfFirst ? "{ addr: \"192.168.4.1:\(port)\", port_min: \(mediaPortMin), port_max: \(mediaPortMin + 400) }, " : "")\
-        { addr: "127.0.0.1:\(port)", port_min: \(mediaPortMin), port_max: \(mediaPortMin + 400) } ],
+        { addr: "127.0.0.1:\(port)", port_min: \(mediaPortMin), port_max: \(mediaPortMin + 400) }\
+        \(extraSIPAddr.isEmpty ? "" : ", " + extraSIPAddr.replacingOccurrences(of: "PORT", with: String(port))) ],
         domain: "\(LoopbackIMS.domain)",
         echo: [ "tel:666", "tel:+666", { impu: "tel:404", code: 404 } ],
         precondition: "on",

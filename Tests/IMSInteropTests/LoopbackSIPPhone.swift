@@ -29,24 +29,24 @@ final class LoopbackSIPPhone {
         if listener >= 0 { close(listener) }
     }
 
-    static func socket(_ type: __socket_type, port: UInt16) throws -> Int32 {
+    static func socket(_ type: __socket_type, port: UInt16, address: String = "127.0.0.1") throws -> Int32 {
         let fd = Glibc.socket(AF_INET, Int32(type.rawValue), 0)
         var one: Int32 = 1
         setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size))
         var a = sockaddr_in()
         a.sin_family = sa_family_t(AF_INET)
         a.sin_port = port.bigEndian
-        a.sin_addr.s_addr = inet_addr("127.0.0.1")
+        a.sin_addr.s_addr = inet_addr(address)
         let ok = withUnsafePointer(to: &a) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
-        guard fd >= 0, ok == 0 else { close(fd); throw XCTSkip("cannot bind 127.0.0.1:\(port)") }
+        guard fd >= 0, ok == 0 else { close(fd); throw XCTSkip("cannot bind \(address):\(port)") }
         return fd
     }
 
-    func send(_ m: SIPMessage, toPort: UInt16) {
+    func send(_ m: SIPMessage, toPort: UInt16, address: String = "127.0.0.1") {
         var a = sockaddr_in()
         a.sin_family = sa_family_t(AF_INET)
         a.sin_port = toPort.bigEndian
-        a.sin_addr.s_addr = inet_addr("127.0.0.1")
+        a.sin_addr.s_addr = inet_addr(address)
         let bytes = m.serialized()
         _ = bytes.withUnsafeBytes { b in
             withUnsafePointer(to: &a) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { sendto(udp, b.baseAddress, b.count, 0, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
@@ -118,12 +118,13 @@ final class LoopbackSIPPhone {
         _ = b.withUnsafeBytes { Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
     }
 
-    /// REGISTER over UDP with MD5 digest (the 401 answered once); true on 200.
-    func register(password: String, imsPort: UInt16, domain: String = LoopbackIMS.domain) throws -> Bool {
+    /// REGISTER over UDP (or over the TCP connection `tcp`) with MD5 digest (the 401 answered
+    /// once); true on 200.
+    func register(password: String, imsPort: UInt16, domain: String = LoopbackIMS.domain, tcp: Int32? = nil) throws -> Bool {
         var auth: String? = nil
         for cseq in 1...2 {
             var m = SIPMessage.request("REGISTER", uri: try SIPAnyURI("sip:" + domain))
-            m.addHeader("Via", "SIP/2.0/UDP \(hostPort);branch=z9hG4bKreg\(port)\(cseq);rport")
+            m.addHeader("Via", "SIP/2.0/\(tcp == nil ? "UDP" : "TCP") \(hostPort);branch=z9hG4bKreg\(port)\(cseq);rport")
             m.addHeader("Max-Forwards", "70")
             m.addHeader("From", "<sip:\(user)@\(domain)>;tag=r\(port)")
             m.addHeader("To", "<sip:\(user)@\(domain)>")
@@ -132,8 +133,15 @@ final class LoopbackSIPPhone {
             m.addHeader("Contact", "<sip:\(user)@\(hostPort)>")
             m.addHeader("Expires", "600")
             if let auth { m.addHeader("Authorization", auth) }
-            send(m, toPort: imsPort)
-            guard let r = receiveUDP(timeout: 5, where: { ($0.statusCode ?? 0) >= 200 }) else { return false }
+            let r: SIPMessage?
+            if let tcp {
+                Self.write(m, to: tcp)
+                r = Self.readMessage(tcp, timeout: 5)
+            } else {
+                send(m, toPort: imsPort)
+                r = receiveUDP(timeout: 5, where: { ($0.statusCode ?? 0) >= 200 })
+            }
+            guard let r else { return false }
             if r.statusCode == 200 { return true }
             guard r.statusCode == 401, let h = r.header("WWW-Authenticate") else { return false }
             let wa = try SIPAuthHeader(parsing: Substring(h), header: "WWW-Authenticate")

@@ -3,7 +3,8 @@ import IMS
 import SIP
 
 /// Maps the callbox IMS config (`sip_addr`, `domain`, `echo`, `precondition`…) to the
-/// IMS core's own settings.
+/// IMS core's own settings. Each `sip_addr` entry keeps its own SIP port and media range
+/// (Config rejects two entries with one address).
 public enum IMSConfigMapping {
     public static func make(_ c: Config.IMSConfig, mme: MMEConfig) -> IMS.IMSConfig {
         let addrs = c.sipAddr.map { $0.addr.address.text }
@@ -27,6 +28,14 @@ public enum IMSConfigMapping {
                                                  refresher: se.refresher.lowercased() == "uas" ? .uas : .uac,
                                                  method: se.method.uppercased() == "INVITE" ? "INVITE" : "UPDATE", force: se.force)
         out.tcpThreshold = c.tcpThreshold
+        out.tcpKeepalive = c.tcpKeepalive
+        out.tcpKeepcount = c.tcpKeepcount
+        out.tcpIdleTimeout = Double(c.tcpIdleTimeout)
+        // Each sip_addr's own SIP port and media range (the first entry's are also the defaults).
+        for a in c.sipAddr where out.sipPorts[a.addr.address.text] == nil {
+            out.sipPorts[a.addr.address.text] = a.addr.port
+            out.mediaPortRanges[a.addr.address.text] = UInt16(clamping: a.portMin)...UInt16(clamping: max(a.portMin, a.portMax))
+        }
         out.emergencyWithoutAuthentication = c.echo.contains { $0.impu.lowercased().hasPrefix("urn:service:sos") && !$0.authentication }
         return out
     }

@@ -106,13 +106,20 @@ public final class VoWiFiCore: @unchecked Sendable {
             natAddr = try SocketAddress(host: host, port: options.natTPort ?? epdgConfig.natTPort)
         } catch { throw CoreError.startup("ePDG bind_addr: \(error)") }
         var sipSockets: [SocketAddress] = []
-        for a in options.sipSocketAddresses ?? ims.sipAddr.map({ "\($0.bindAddr.address.text)|\($0.bindAddr.port)" }) {
+        // Each socket bound for a sip_addr serves that entry's `addr` (its media range).
+        var advertised: [String?] = []
+        let entries = options.sipSocketAddresses.map { $0.map { ($0, String?.none) } }
+            ?? ims.sipAddr.map { ("\($0.bindAddr.address.text)|\($0.bindAddr.port)", Optional($0.addr.address.text)) }
+        for (a, served) in entries {
             let parts = a.split(separator: "|")
             if parts.count == 2, let p = UInt16(parts[1]), let s = try? SocketAddress(host: String(parts[0]), port: p) { sipSockets.append(s) }
             else if let s = try? SocketAddress(parsing: a) { sipSockets.append(s) }
+            else { continue }
+            advertised.append(served)
         }
         let keyLogging = self.keyLogging
         let sockets = sipSockets
+        let served = advertised
         // One evidence sink (capture, key files, decoded logs, events) for every shard: it locks.
         let ev = CoreEvidence(logger: logger, options: logOptions, capture: capture, keyFiles: keyLog?.writer, events: options.events)
         self.evidence = ev
@@ -133,7 +140,7 @@ public final class VoWiFiCore: @unchecked Sendable {
             }
             let imsConfig = IMSConfigMapping.make(ims, mme: mme)
             let subscribers = HSSIMSSubscribers(hss: hss, ueDB: ims.ueDB.isEmpty ? mme.ueDB : ims.ueDB, plmn: mme.plmn, domain: imsConfig.domain)
-            let imsCluster = IMSCluster(group: group, socketAddresses: sockets, inner: inProcess, logger: logger)
+            let imsCluster = IMSCluster(group: group, socketAddresses: sockets, advertised: served, inner: inProcess, logger: logger)
             let shardCount = group.loops.count
             try imsCluster.start(evidence: ev) { i, store in
                 IMSCore(config: IMSCluster.shardConfig(imsConfig, shard: i, of: shardCount), subscribers: subscribers, store: store, shard: i)

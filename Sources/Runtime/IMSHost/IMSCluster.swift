@@ -19,7 +19,7 @@ import Wire
 /// loop 0); the in-process inner path (phones behind the ePDG) on loop 0 too, as is the echo
 /// media of calls from those phones. Echo media of other phones is bound on the shard's loop.
 public final class IMSCluster: @unchecked Sendable {
-    // @unchecked: `shards[i]` is confined to loop i; `udp`, `bound`, `unbound` are written once
+    // @unchecked: `shards[i]` is confined to loop i; `udp`, `served`, `bound`, `unbound` are written once
     // in `start` before traffic; `stream` and the inner path are loop-0 confined; `innerPeers`
     // is a Mutex.
     public let group: EventLoopGroup
@@ -27,9 +27,14 @@ public final class IMSCluster: @unchecked Sendable {
     public private(set) var shards: [IMSHost] = []
     public let logger: Logger
     private let socketAddresses: [SocketAddress]
+    /// The `sip_addr` address (`addr`) each socket address serves, when bound on another one
+    /// (`bind_addr`); a socket bound on a configured address serves that one.
+    private let advertised: [String?]
+    /// Bound SIP sockets with the `sip_addr` address each serves (written once in `start`).
+    private var served: [(socket: SocketAddress, address: String, udp: Int)] = []
     public let inner: InProcessInnerNetwork?
     private var udp: [UDPDispatcher] = []
-    private var stream: IMSStreamTransport?
+    private(set) var stream: IMSStreamTransport?
     /// Peers reached through the in-process inner path, with the IMSI owning the tunnel.
     private let innerPeers = Mutex<[SIPPeer: String]>([:])
     /// Echo media served on the in-process path (loop 0 only).
@@ -38,23 +43,34 @@ public final class IMSCluster: @unchecked Sendable {
     public private(set) var bound: [String] = []
     public private(set) var unbound: [String] = []
 
-    public init(group: EventLoopGroup, socketAddresses: [SocketAddress], inner: InProcessInnerNetwork?, logger: Logger) {
+    public init(group: EventLoopGroup, socketAddresses: [SocketAddress], advertised: [String?] = [],
+                inner: InProcessInnerNetwork?, logger: Logger) {
         self.group = group
         self.socketAddresses = socketAddresses
+        self.advertised = advertised
         self.inner = inner
         self.logger = logger
     }
 
     /// The shard configuration: shard `i` of `n` allocates echo media ports in its own slice
-    /// of `port_min`..`port_max`, so shards never hand out the same port.
+    /// of `port_min`..`port_max` (of every `sip_addr` entry's range), so shards never hand out
+    /// the same port.
     public static func shardConfig(_ c: IMS.IMSConfig, shard i: Int, of n: Int) -> IMS.IMSConfig {
         var out = c
-        let lo = Int(c.mediaPortMin & ~1), hi = Int(c.mediaPortMax)
-        let span = ((hi - lo) / max(1, n)) & ~1
-        guard n > 1, span >= 2 else { return out }
-        out.mediaPortMin = UInt16(lo + i * span)
-        out.mediaPortMax = i == n - 1 ? UInt16(hi) : UInt16(lo + (i + 1) * span)
+        if let r = slice(c.mediaPortMin...max(c.mediaPortMin, c.mediaPortMax), shard: i, of: n) {
+            out.mediaPortMin = r.lowerBound; out.mediaPortMax = r.upperBound
+        }
+        for (a, r) in c.mediaPortRanges { out.mediaPortRanges[a] = slice(r, shard: i, of: n) ?? r }
         return out
+    }
+
+    /// Shard `i`'s even-aligned part of `range` (the last shard takes the remainder); nil when
+    /// there is one shard or the range is too small to split.
+    static func slice(_ range: ClosedRange<UInt16>, shard i: Int, of n: Int) -> ClosedRange<UInt16>? {
+        let lo = Int(range.lowerBound & ~1), hi = Int(range.upperBound)
+        let span = ((hi - lo) / max(1, n)) & ~1
+        guard n > 1, span >= 2 else { return nil }
+        return UInt16(lo + i * span)...(i == n - 1 ? UInt16(hi) : UInt16(lo + (i + 1) * span))
     }
 
     /// Makes the shards on their loops (`makeCore(i, store)` runs on loop i), binds the SIP
@@ -78,13 +94,17 @@ public final class IMSCluster: @unchecked Sendable {
             }
             shards.append(host)
         }
-        for a in socketAddresses {
+        let configured = Set(shards.first?.core.config.sipAddresses ?? [])
+        for (i, a) in socketAddresses.enumerated() {
+            let served = (i < advertised.count ? advertised[i] : nil) ?? (configured.contains(a.host) ? a.host : nil)
             do {
-                let d = try UDPDispatcher.start(a, group: group, options: Self.sipSocket, key: { b, _ in IMSCluster.callIDKey(b) }) { [weak self] loop, _, bytes, peer in
+                let d = try UDPDispatcher.start(a, group: group, options: Self.sipSocket, key: { b, _ in IMSCluster.callIDKey(b) }) { [weak self] loop, handle, bytes, peer in
                     guard let self else { return }
-                    self.shards[loop.index].receive(bytes, from: SIPPeer(address: peer.host, port: peer.port, transport: .udp), owner: nil)
+                    self.shards[loop.index].receive(bytes, from: SIPPeer(address: peer.host, port: peer.port, transport: .udp), owner: nil,
+                                                    local: served, socket: handle)
                 }
                 udp.append(d)
+                if let served { self.served.append((d.localAddress, served, udp.count - 1)) }
                 bound.append("\(a)")
             } catch let e as RuntimeError {
                 if case .addressNotAvailable = e { unbound.append("\(a)"); continue }
@@ -96,6 +116,7 @@ public final class IMSCluster: @unchecked Sendable {
             let t = IMSStreamTransport(cluster: self, loop: group.loops[0], logger: logger)
             for a in boundAddresses { try t.context.listenTCP(a) }
             if let inner { listenInner(inner) }
+            t.armIdleSweep()
             return t
         }
     }
@@ -110,11 +131,11 @@ public final class IMSCluster: @unchecked Sendable {
         guard let config = shards.first?.core.config else { return }
         for a in config.sipAddresses {
             guard let ip = Self.bytes(a) else { continue }
-            inner.listen(.init(address: ip, port: config.sipPort)) { [unowned self] d in
+            inner.listen(.init(address: ip, port: config.sipPort(for: a))) { [unowned self] d in
                 let peer = SIPPeer(address: Self.text(d.source.address), port: d.source.port, transport: .udp)
                 innerPeers.withLock { $0[peer] = d.owner }
                 let key = d.payload.withUnsafeBytes { IMSCluster.callIDKey($0) }
-                dispatch(d.payload, from: peer, owner: d.owner, key: key)
+                dispatch(d.payload, from: peer, owner: d.owner, key: key, local: a)
             }
         }
     }
@@ -131,11 +152,31 @@ public final class IMSCluster: @unchecked Sendable {
     // MARK: dispatch
 
     /// Hands a message to the shard owning `key` (from loop 0: TCP, in-process path).
-    func dispatch(_ bytes: [UInt8], from peer: SIPPeer, owner: String?, key: UInt64) {
+    func dispatch(_ bytes: [UInt8], from peer: SIPPeer, owner: String?, key: UInt64, local: String?) {
         let i = group.shard(for: key)
         let loop = group.loops[i]
-        if loop.inEventLoop { shards[i].receive(bytes, from: peer, owner: owner) }
-        else { _ = loop.execute { [self] in shards[i].receive(bytes, from: peer, owner: owner) } }
+        if loop.inEventLoop { shards[i].receive(bytes, from: peer, owner: owner, local: local) }
+        else { _ = loop.execute { [self] in shards[i].receive(bytes, from: peer, owner: owner, local: local) } }
+    }
+
+    /// The `sip_addr` address a connection accepted on local address `a` serves: the socket
+    /// bound there, else one bound on the wildcard address with its port.
+    func servedAddress(forLocal a: SocketAddress?) -> String? {
+        guard let a else { return nil }
+        if let s = served.first(where: { $0.socket == a }) { return s.address }
+        return served.first { $0.socket.port == a.port && ($0.socket.host == "0.0.0.0" || $0.socket.host == "::") }?.address
+    }
+
+    /// Which of `peers` a transaction or a registration binding still uses, asked of every
+    /// shard on its loop; `done` runs on loop 0 once all have answered.
+    func peersInUse(_ peers: [SIPPeer], done: @escaping @Sendable (Set<SIPPeer>) -> Void) {
+        let tally = InUseTally(remaining: shards.count)
+        for (i, s) in shards.enumerated() {
+            _ = group.loops[i].execute { [self] in
+                let busy = Set(peers.filter { s.core.usesConnection(to: $0) })
+                onLoop0 { if let all = tally.add(busy) { done(all) } }
+            }
+        }
     }
 
     // MARK: transports (any shard)
@@ -150,12 +191,13 @@ public final class IMSCluster: @unchecked Sendable {
     func send(_ bytes: [UInt8], to: SIPPeer, innerOwner owner: String?) -> Bool {
         if let owner, let inner, let dst = Self.bytes(to.address), let config = shards.first?.core.config,
            let src = Self.bytes(config.localAddress(for: to)) {
-            let port = config.sipPort
+            let port = config.localPort(for: to)
             onLoop0 { inner.send(bytes, from: .init(address: src, port: port), to: .init(address: dst, port: to.port), owner: owner) }
             return true
         }
         if to.transport == .udp, let dst = try? SocketAddress(host: to.address, port: to.port) {
-            guard let d = udp.first(where: { $0.localAddress.family == dst.family }) ?? udp.first(where: { $0.localAddress.family == AF_INET6 }),
+            guard let d = servingSocket(toward: to) ?? udp.first(where: { $0.localAddress.family == dst.family })
+                    ?? udp.first(where: { $0.localAddress.family == AF_INET6 }),
                   let h = d.sendHandle else { return false }
             h.send(bytes, to: dst)
             return true
@@ -163,6 +205,14 @@ public final class IMSCluster: @unchecked Sendable {
         guard let t = stream else { return false }
         onLoop0 { t.write(bytes, to: to) }
         return true
+    }
+
+    /// With several `sip_addr` sockets: the one bound for the address and port we name toward
+    /// `peer` (Via, Contact), so the peer hears from where we said we are.
+    private func servingSocket(toward peer: SIPPeer) -> UDPDispatcher? {
+        guard served.count > 1, let config = shards.first?.core.config else { return nil }
+        let a = config.localAddress(for: peer), port = config.sipPort(for: a)
+        return served.first { $0.address == a && $0.socket.port == port }.map { udp[$0.udp] }
     }
 
     /// A request the stream transport could not deliver over TCP goes back to the shard that
@@ -241,6 +291,19 @@ public final class IMSCluster: @unchecked Sendable {
 
     /// Registrations (shared by every shard).
     public var registrations: [IMSRegistration] { (try? group.loops[0].submit { [self] in shards[0].core.currentRegistrations }) ?? [] }
+
+    /// Answers of `peersInUse` gathered on loop 0.
+    private final class InUseTally: @unchecked Sendable {
+        // @unchecked: used on loop 0 only.
+        var remaining: Int
+        var busy: Set<SIPPeer> = []
+        init(remaining: Int) { self.remaining = remaining }
+        /// Adds one shard's answer; the union once every shard answered.
+        func add(_ b: Set<SIPPeer>) -> Set<SIPPeer>? {
+            busy.formUnion(b); remaining -= 1
+            return remaining == 0 ? busy : nil
+        }
+    }
 
     static func bytes(_ text: String) -> [UInt8]? { ConfigIPAddress(text)?.bytes }
 

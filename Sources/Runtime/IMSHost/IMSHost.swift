@@ -22,6 +22,10 @@ public final class IMSHost: ServiceHandler, Service, @unchecked Sendable {
     private var echoes: [String: RTPEcho] = [:]
     /// Echo media of this shard's calls served on the in-process inner path (by loop 0).
     private var innerMedia: Set<String> = []
+    /// The UDP socket the message being handled came in on, and its sender: what we send that
+    /// peer meanwhile (its responses) leaves from it (RFC 3581 §4: from the address and port
+    /// the request was received on).
+    private var arrival: (peer: SIPPeer, socket: UDPSendHandle)?
     /// The deadline the timer is armed for.
     private var armedDeadline: Double?
     public private(set) var events: [IMSEvent] = []
@@ -46,10 +50,13 @@ public final class IMSHost: ServiceHandler, Service, @unchecked Sendable {
     // MARK: input (on this loop)
 
     /// A whole SIP message (UDP datagram, a message framed from TCP, or from the in-process
-    /// path with the IMSI that owns the tunnel).
-    func receive(_ bytes: [UInt8], from peer: SIPPeer, owner: String?) {
+    /// path with the IMSI that owns the tunnel); `local`: the `sip_addr` address it came to;
+    /// `socket`: the UDP socket it came in on.
+    func receive(_ bytes: [UInt8], from peer: SIPPeer, owner: String?, local: String? = nil, socket: UDPSendHandle? = nil) {
         evidence?.sip(bytes, peer: peer, outgoing: false, imsi: owner)
-        perform(core.receive(datagram: bytes, from: peer, now: Self.seconds()))
+        arrival = socket.map { (peer, $0) }
+        defer { arrival = nil }
+        perform(core.receive(datagram: bytes, from: peer, to: local, now: Self.seconds()))
     }
 
     /// Another shard changed a registration this shard's reg-event subscribers watch.
@@ -81,7 +88,9 @@ public final class IMSHost: ServiceHandler, Service, @unchecked Sendable {
                 let owner = cluster.innerOwner(of: to)
                 if let e = evidence { e.sip(bytes, peer: to, outgoing: true, imsi: owner) }
                 else { logger.debug(.sip, "\(Self.firstLine(bytes))", dir: .to, ue: to.description) }
-                if !cluster.send(bytes, to: to, innerOwner: owner) {
+                if let a = arrival, a.peer == to, owner == nil, let dst = try? SocketAddress(host: to.address, port: to.port) {
+                    _ = a.socket.send(bytes, to: dst)
+                } else if !cluster.send(bytes, to: to, innerOwner: owner) {
                     logger.error(.sip, "no transport toward \(to) for \(Self.firstLine(bytes))")
                 }
             case let .openMedia(session):

@@ -34,6 +34,8 @@ extension IMSStreamTransport {
             streamByPeer[peer] = s
             peerByStream[s] = peer
             outgoing[s] = .init(peer: peer, messages: [bytes])
+            lastActivity[s] = IMSHost.seconds()
+            applyKeepalive(s)
             bytes.withUnsafeBytes { context.write(s, $0) }   // buffered until connected
             context.armTimer(key: IMSOutgoingTCP.timerBase + s.rawValue, after: IMSOutgoingTCP.connectTimeout)
             logger.info(.sip, "TCP connect to \(addr) for \(IMSHost.firstLine(bytes)) (\(bytes.count) bytes, RFC 3261 §18.1.1)",

@@ -5,6 +5,12 @@ import SIP
 /// toward phones for large requests (IMSStreamTransport+Outgoing.swift), frames each byte
 /// stream by Content-Length, and hands every message to its Call-ID's shard; shards' writes
 /// come back here. A connection the framer cannot follow is closed.
+///
+/// Every connection gets TCP keepalive (`tcp_keepalive`, `tcp_keepcount`: the kernel ends a
+/// connection to a phone that vanished). One that carried no SIP either way for
+/// `tcp_idle_timeout` is closed unless a registration binding or a transaction is with its
+/// peer: a phone registered over TCP keeps its connection (the RFC 5626 flow it expects to be
+/// reached on), whatever the idle time (IMSStreamTransport+Idle.swift).
 final class IMSStreamTransport: ServiceHandler, @unchecked Sendable {
     // @unchecked: loop-0 confined.
     unowned let cluster: IMSCluster
@@ -15,6 +21,10 @@ final class IMSStreamTransport: ServiceHandler, @unchecked Sendable {
     var framers: [StreamID: SIPStreamFramer] = [:]
     /// Connections we are opening for large requests, until they are up.
     var outgoing: [StreamID: IMSOutgoingTCP.Pending] = [:]
+    /// When each connection last carried SIP (either way), in `IMSHost.seconds()`.
+    var lastActivity: [StreamID: Double] = [:]
+    /// The `sip_addr` address each accepted connection came to.
+    var servedAddress: [StreamID: String] = [:]
 
     init(cluster: IMSCluster, loop: EventLoop, logger: Logger) {
         self.cluster = cluster
@@ -31,15 +41,25 @@ final class IMSStreamTransport: ServiceHandler, @unchecked Sendable {
         let p = SIPPeer(address: peer.host, port: peer.port, transport: .tcp)
         streamByPeer[p] = stream; peerByStream[stream] = p
         framers[stream] = SIPStreamFramer()
+        lastActivity[stream] = IMSHost.seconds()
+        servedAddress[stream] = cluster.servedAddress(forLocal: context.connection(stream)?.localAddress)
+        applyKeepalive(stream)
     }
 
     func stream(_ stream: StreamID, received bytes: UnsafeRawBufferPointer, context: ServiceContext) {
         guard let p = peerByStream[stream], var f = framers[stream] else { return }
+        // RFC 5626 §4.4.1: a CRLFCRLF "ping" between messages gets a CRLF "pong" (the phone
+        // checks its flow with it); it keeps the connection alive but is not SIP activity.
+        if f.bufferedCount == 0, bytes.count >= 4, bytes.starts(with: [0x0D, 0x0A, 0x0D, 0x0A]) {
+            IMSStreamTransport.pong.withUnsafeBytes { context.write(stream, $0) }
+        }
         f.append(bytes)
+        let local = servedAddress[stream]
         while true {
             do {
                 guard let msg = try f.nextMessage() else { break }
-                cluster.dispatch(msg, from: p, owner: nil, key: msg.withUnsafeBytes { IMSCluster.callIDKey($0) })
+                lastActivity[stream] = IMSHost.seconds()
+                cluster.dispatch(msg, from: p, owner: nil, key: msg.withUnsafeBytes { IMSCluster.callIDKey($0) }, local: local)
             } catch {
                 logger.error(.sip, "TCP stream from \(p) cannot be framed (\(error)): closing it", ue: p.description)
                 framers[stream] = nil
@@ -52,6 +72,8 @@ final class IMSStreamTransport: ServiceHandler, @unchecked Sendable {
 
     func streamClosed(_ stream: StreamID, error: RuntimeError?, context: ServiceContext) {
         framers[stream] = nil
+        lastActivity[stream] = nil
+        servedAddress[stream] = nil
         outgoingClosed(stream, error: error)
         guard let p = peerByStream.removeValue(forKey: stream) else { return }
         streamByPeer[p] = nil
@@ -60,6 +82,7 @@ final class IMSStreamTransport: ServiceHandler, @unchecked Sendable {
     /// Writes to the connection with `peer`, opening one when there is none (RFC 3261 §18.1.1).
     func write(_ bytes: [UInt8], to peer: SIPPeer) {
         if let s = streamByPeer[peer] {
+            lastActivity[s] = IMSHost.seconds()
             outgoing[s]?.messages.append(bytes)
             bytes.withUnsafeBytes { context.write(s, $0) }
             return
@@ -67,7 +90,11 @@ final class IMSStreamTransport: ServiceHandler, @unchecked Sendable {
         connect(bytes, to: peer)
     }
 
-    func timerFired(_ key: UInt64, context: ServiceContext) { connectTimerFired(key) }
+    static let pong: [UInt8] = [0x0D, 0x0A]
+
+    func timerFired(_ key: UInt64, context: ServiceContext) {
+        if key == IMSStreamIdle.sweepKey { sweepIdle() } else { connectTimerFired(key) }
+    }
 
     func close(_ peer: SIPPeer) {
         if let s = streamByPeer[peer] { context.close(s) }
