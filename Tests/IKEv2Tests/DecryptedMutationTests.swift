@@ -1,3 +1,4 @@
+import TestSupport
 import XCTest
 import Crypto
 import Wire
@@ -12,19 +13,7 @@ import Wire
 final class DecryptedMutationTests: XCTestCase {
     typealias H = AttachHarness
 
-    /// A deterministic generator, so a failure names a reproducible seed.
-    struct SplitMix: RandomNumberGenerator {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-    }
-
-    static func mutate(_ body: [UInt8], _ rng: inout SplitMix) -> [UInt8] {
+    static func mutate(_ body: [UInt8], _ rng: inout SeededRandom) -> [UInt8] {
         var b = body
         switch rng.next() % 5 {
         case 0 where !b.isEmpty: // a few bit flips
@@ -50,7 +39,7 @@ final class DecryptedMutationTests: XCTestCase {
     }
 
     /// The payload list with payload `i`'s body replaced by a mutation (sent with its own type).
-    static func mutated(_ payloads: [Payload], _ rng: inout SplitMix) -> [Payload] {
+    static func mutated(_ payloads: [Payload], _ rng: inout SeededRandom) -> [Payload] {
         var p = payloads
         let i = Int(rng.next() % UInt64(p.count))
         p[i] = .unknown(type: p[i].type, critical: false, body: mutate(body(p[i]), &rng))
@@ -58,7 +47,7 @@ final class DecryptedMutationTests: XCTestCase {
     }
 
     func testMutatedFirstAuthRequests() throws {
-        var rng = SplitMix(state: 0x5EED_0001)
+        var rng = SeededRandom(seed: 0x5EED_0001)
         var refused = 0
         for n in 0..<400 {
             let h = try H()
@@ -74,7 +63,7 @@ final class DecryptedMutationTests: XCTestCase {
     }
 
     func testMutatedEAPResponses() throws {
-        var rng = SplitMix(state: 0x5EED_0002)
+        var rng = SeededRandom(seed: 0x5EED_0002)
         for n in 0..<400 {
             let h = try H()
             try h.makeUE()
@@ -95,7 +84,7 @@ final class DecryptedMutationTests: XCTestCase {
     }
 
     func testMutatedFinalAuthThenAnotherPhoneAttaches() throws {
-        var rng = SplitMix(state: 0x5EED_0003)
+        var rng = SeededRandom(seed: 0x5EED_0003)
         for n in 0..<400 {
             let h = try H()
             try h.makeUE()

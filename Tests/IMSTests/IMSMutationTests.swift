@@ -1,3 +1,4 @@
+import TestSupport
 import XCTest
 import AKA
 import SIP
@@ -12,22 +13,11 @@ final class IMSMutationTests: XCTestCase {
         TestUE(imsi: "00101000000000\(i)", address: "2001:db8:3000:1::\(i + 1)", usim: try! USIM(algorithm: milenage()))
     }
 
-    struct SplitMix: RandomNumberGenerator {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-    }
-
     /// Numbers a header may carry, from harmless to hostile.
     static let extremes = ["0", "-1", "4294967295", "4294967296", "18446744073709551616", "99999999999999999999999",
                            "2147483648", "65536", "-9223372036854775808", "1e9", "", " ", "0x10"]
 
-    static func mutate(_ text: [UInt8], _ rng: inout SplitMix) -> [UInt8] {
+    static func mutate(_ text: [UInt8], _ rng: inout SeededRandom) -> [UInt8] {
         var b = text
         switch rng.next() % 6 {
         case 0: // replace one run of digits by an extreme number
@@ -57,7 +47,7 @@ final class IMSMutationTests: XCTestCase {
     }
 
     func testMutatedRequestsNeverTrapAndTheIMSKeepsWorking() throws {
-        var rng = SplitMix(state: 0x51B_0001)
+        var rng = SeededRandom(seed: 0x51B_0001)
         let (ims, _) = makeIMS()
         let a = ue(1), b = ue(2)
         try registerUE(ims, a)

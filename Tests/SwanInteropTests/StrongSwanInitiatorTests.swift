@@ -6,23 +6,8 @@ import XCTest
 /// certificate authentication on both sides (Debian's strongSwan has no USIM, so it cannot run
 /// EAP-AKA as a phone). Namespace "a" runs our whole core as `vowifi run` would (TUN vowifi0
 /// with the P-CSCF addresses, routes to the pools); namespace "b" runs charon.
-final class StrongSwanInitiatorTests: XCTestCase {
-    var net: NetnsPair?
-    var dir = ""
-    var epdg: Process?
-    var charon: Charon?
-    var capture: Process?
-
+final class StrongSwanInitiatorTests: SwanEPDGTestCase {
     static let pcscf4 = "198.18.1.1", pcscf6 = "2001:db8:18::1"
-
-    override func tearDown() {
-        charon?.stop()
-        EPDGChild.stop(epdg)
-        if let c = capture, c.isRunning { c.interrupt(); _ = Shell.waitUntil(5) { !c.isRunning } }
-        net?.destroy()
-        if !dir.isEmpty, ProcessInfo.processInfo.environment["SWAN_KEEP"] == nil { try? FileManager.default.removeItem(atPath: dir) }
-        super.tearDown()
-    }
 
     /// The ePDG's config: the "ims" PDN with pools from 198.18.0.0/15 and 2001:db8:18::/48.
     static func mmeConfig(dir: String, dpd: Int, espDuration: Int, ikeDuration: Int = 3600) -> String {

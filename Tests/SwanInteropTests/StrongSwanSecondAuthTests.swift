@@ -6,24 +6,9 @@ import XCTest
 /// certificate (`local-1 { auth = pubkey }`) and round 2 with `local-2 { auth = eap-md5 }` or
 /// `eap-gtc`, toward our ePDG with `additional_ue_auth_type` chap or pap and the PDN's
 /// username/password. Namespace "a" runs our core (TUN), "b" runs charon (kernel-libipsec).
-final class StrongSwanSecondAuthTests: XCTestCase {
-    var net: NetnsPair?
-    var dir = ""
-    var epdg: Process?
-    var charon: Charon?
-    var capture: Process?
-
+final class StrongSwanSecondAuthTests: SwanEPDGTestCase {
     static let pcscf4 = "198.18.1.1"
     static let user = "pdnuser", password = "pdn-Secret-1"
-
-    override func tearDown() {
-        charon?.stop()
-        EPDGChild.stop(epdg)
-        if let c = capture, c.isRunning { c.interrupt(); _ = Shell.waitUntil(5) { !c.isRunning } }
-        net?.destroy()
-        if !dir.isEmpty, ProcessInfo.processInfo.environment["SWAN_KEEP"] == nil { try? FileManager.default.removeItem(atPath: dir) }
-        super.tearDown()
-    }
 
     static func mmeConfig(dir: String, method: String) -> String {
         """
