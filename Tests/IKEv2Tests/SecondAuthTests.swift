@@ -230,8 +230,20 @@ final class SecondAuthTests: XCTestCase {
         XCTAssertTrue(short.contains { $0.hasSuffix("malformed MD5-Challenge response (5 bytes)") }, "\(short)")
         let wrongType = try answer(.pap) { [.eap(EAPPacket(code: .response, identifier: $0, type: EAPType.md5Challenge, typeData: [16] + [UInt8](repeating: 0, count: 16)).serialize())] }
         XCTAssertTrue(wrongType.contains { $0.hasSuffix("EAP-Response of type EAP-MD5-Challenge, expected EAP-GTC") }, "\(wrongType)")
-        let wrongID = try answer(.pap) { [.eap(EAPGTC.response(identifier: $0 &+ 1, token: Array("s3cret-pdn".utf8)).serialize())] }
-        XCTAssertTrue(wrongID.contains { $0.contains(": EAP identifier ") }, "\(wrongID)")
+        // RFC 3748 §4.1: a Response with another Identifier (or a Length beyond its octets) is
+        // silently discarded; the SA waits for the phone's retransmission.
+        for bad in [EAPGTC.response(identifier: 0, token: Array("s3cret-pdn".utf8)).serialize(), [2, 0, 0, 200, 6, 1]] {
+            let (h, sa) = try stopAtSecondEAP(.pap)
+            guard case let .secondEAPSent(id) = sa.phase else { return XCTFail("not in round 2") }
+            var pkt = bad
+            pkt[1] = bad.count > 6 ? id &+ 1 : id
+            let hdr = IKEHeader(spiI: sa.spiI, spiR: sa.spiR, exchangeType: .IKE_AUTH, isInitiator: true, isResponse: false, messageID: 5)
+            sa.handleRequest(hdr, [.eap(pkt)], now: h.now)
+            let logs = AttachHarness.logs(sa.drain())
+            XCTAssertFalse(sa.isDead, "\(logs)")
+            XCTAssertTrue(logs.contains { $0.contains("EAP packet discarded") }, "\(logs)")
+            guard case .secondEAPSent = sa.phase else { return XCTFail("left round 2: \(logs)") }
+        }
         let noEAP = try answer(.pap) { _ in [.auth(AuthPayload(method: .SHARED_KEY_MIC, data: [UInt8](repeating: 0, count: 32)))] }
         XCTAssertTrue(noEAP.contains { $0.hasSuffix("IKE_AUTH without a valid EAP-Response") }, "\(noEAP)")
     }

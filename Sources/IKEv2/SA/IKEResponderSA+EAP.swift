@@ -139,6 +139,29 @@ extension IKEResponderSA {
         expectedPeerRequestID = h.messageID
     }
 
+    /// The EAP-Response of an IKE_AUTH request, framed per RFC 3748 §4.1: octets beyond the
+    /// EAP Length are padding; a Length beyond the octets received, or an Identifier that does
+    /// not match the outstanding Request, means the packet is silently discarded (the phone
+    /// may retransmit a good one); no EAP-Response at all ends the exchange. Returns the packet
+    /// and its octets (without padding, for AT_MAC), or nil when already handled.
+    func eapResponse(_ h: IKEHeader, _ payloads: [Payload], expectedID: UInt8, what: String) -> (EAPPacket, [UInt8])? {
+        guard var bytes = payloads.eap, bytes.count >= 4 else {
+            reject(h, [NotifyPayload(.AUTHENTICATION_FAILED)], reason: "\(what) without a valid EAP-Response"); return nil
+        }
+        let eapLength = Int(bytes[2]) << 8 | Int(bytes[3])
+        if eapLength > bytes.count || eapLength < 4 {
+            discardEAP(h, "EAP Length \(eapLength) but the EAP payload has \(bytes.count) octets"); return nil
+        }
+        bytes = Array(bytes.prefix(eapLength))
+        guard let pkt = try? EAPPacket(parsing: bytes), pkt.code == .response else {
+            reject(h, [NotifyPayload(.AUTHENTICATION_FAILED)], reason: "\(what) without a valid EAP-Response"); return nil
+        }
+        guard pkt.identifier == expectedID else {
+            discardEAP(h, "EAP identifier \(pkt.identifier), expected \(expectedID)"); return nil
+        }
+        return (pkt, bytes)
+    }
+
     func eapFailure(_ h: IKEHeader, id: UInt8, reason: String) {
         reject(h, [NotifyPayload(.AUTHENTICATION_FAILED)], reason: reason,
                extra: [.eap(EAPPacket(code: .failure, identifier: id).serialize())])
@@ -149,23 +172,7 @@ extension IKEResponderSA {
     func handleEAP(_ h: IKEHeader, _ payloads: [Payload], expectedID: UInt8) {
         if inject(.ike_auth_step2, h, apn: apn) { return }
         noteDeviceIdentity(payloads)
-        guard var bytes = payloads.eap else {
-            reject(h, [NotifyPayload(.AUTHENTICATION_FAILED)], reason: "IKE_AUTH without a valid EAP-Response"); return
-        }
-        // RFC 3748 §4.1: octets beyond the EAP Length are padding; a Length beyond the octets
-        // received means the packet is silently discarded (the phone may retransmit a good one).
-        let eapLength = Int(bytes[2]) << 8 | Int(bytes[3])
-        if eapLength > bytes.count || eapLength < 4 {
-            discardEAP(h, "EAP Length \(eapLength) but the EAP payload has \(bytes.count) octets"); return
-        }
-        bytes = Array(bytes.prefix(eapLength))
-        guard let pkt = try? EAPPacket(parsing: bytes), pkt.code == .response else {
-            reject(h, [NotifyPayload(.AUTHENTICATION_FAILED)], reason: "IKE_AUTH without a valid EAP-Response"); return
-        }
-        guard pkt.identifier == expectedID else {
-            // RFC 3748 §4.1: a Response that does not match the outstanding Request is silently discarded.
-            discardEAP(h, "EAP identifier \(pkt.identifier), expected \(expectedID)"); return
-        }
+        guard let (pkt, bytes) = eapResponse(h, payloads, expectedID: expectedID, what: "IKE_AUTH") else { return }
         if pkt.type == EAPType.nak {
             eapFailure(h, id: expectedID, reason: "EAP-Response/Nak: phone wants EAP types \(pkt.typeData.map(Int.init)), the ePDG offers only AKA/AKA'"); return
         }

@@ -121,10 +121,7 @@ extension IKEResponderSA {
         func fail(_ why: String) {
             eapFailure(h, id: expectedID, reason: "second authentication failed: \(who): \(why)")
         }
-        guard let bytes = payloads.eap, let pkt = try? EAPPacket(parsing: bytes), pkt.code == .response else {
-            reject(h, [NotifyPayload(.AUTHENTICATION_FAILED)], reason: "second authentication: \(who): IKE_AUTH without a valid EAP-Response"); return
-        }
-        guard pkt.identifier == expectedID else { fail("EAP identifier \(pkt.identifier), expected \(expectedID)"); return }
+        guard let (pkt, _) = eapResponse(h, payloads, expectedID: expectedID, what: "second authentication: \(who): IKE_AUTH") else { return }
         if pkt.type == EAPType.nak {
             fail("phone refused the method (EAP-Nak, wants \(pkt.typeData.map { EAPType.name($0) ?? "type \($0)" }))"); return
         }
