@@ -96,4 +96,34 @@ final class IMSShardingTests: XCTestCase {
         XCTAssertEqual(sent(acts).first?.0.method, "INVITE")
         XCTAssertEqual(sent(acts).first?.1, a.peer)
     }
+
+    /// A binding expires once, on whichever shard ticks first past its deadline; the reg-event
+    /// subscriber on the other shard hears of it through `registrationChanged`.
+    func testBindingExpiryOnOneShardNotifiesTheOther() throws {
+        let (s0, s1) = makeShards()
+        let a = ue(1)
+        try registerUE(s0, a, now: 0, expires: 600)
+        let sub = Array([
+            "SUBSCRIBE sip:001010000000001@\(domain) SIP/2.0",
+            "Via: \(a.via("z9hG4bKsubx"))", "Max-Forwards: 70",
+            "From: <sip:001010000000001@\(domain)>;tag=subx", "To: <sip:001010000000001@\(domain)>",
+            "Call-ID: sub-x", "CSeq: 1 SUBSCRIBE", "Event: reg", "Expires: 600000",
+            "Contact: <\(a.contactURI)>", "Content-Length: 0", "", "",
+        ].joined(separator: "\r\n").utf8)
+        XCTAssertEqual(sent(s0.receive(datagram: sub, from: a.peer, now: 1)).map { $0.0.method }, [nil, "NOTIFY"])
+        XCTAssertFalse(events(s1.tick(now: 300)).contains { if case .deregistered = $0 { return true }; return false }, "not due yet")
+        // Shard 1 passes the deadline first: it expires the binding and points at shard 0.
+        let out = s1.tick(now: 601)
+        XCTAssertTrue(events(out).contains { if case .deregistered(a.impi, _) = $0 { return true }; return false }, "\(out)")
+        XCTAssertTrue(out.contains(.registrationChanged(impi: a.impi, shards: [0])), "\(out)")
+        XCTAssertEqual(s0.currentRegistrations.map(\.impi), [], "the store is shared")
+        // Shard 0 notifies its subscriber (the test never answered the first NOTIFY, so shard 0
+        // is told before its own timers run out that transaction).
+        let n = sent(s0.registrationChanged(impi: a.impi, now: 601.5))
+        XCTAssertEqual(n.map { $0.0.method }, ["NOTIFY"])
+        // Shard 0's own tick finds nothing left to expire (no second deregistration).
+        let t0 = s0.tick(now: 602)
+        XCTAssertFalse(events(t0).contains { if case .deregistered = $0 { return true }; return false }, "\(t0)")
+        XCTAssertTrue(String(decoding: n.first?.0.body ?? [], as: UTF8.self).contains("state=\"terminated\""))
+    }
 }
