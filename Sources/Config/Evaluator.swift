@@ -65,8 +65,11 @@ enum Evaluator {
             case "*": let (r, o) = i.multipliedReportingOverflow(by: j); if !o { return ConfigValue(.integer(r), at: at) }
             case "/", "%":
                 if j == 0 { throw ConfigError(.expression, at: loc, "division by zero") }
-                if op == "%" { return ConfigValue(.integer(i % j), at: at) }
-                if i % j == 0 { return ConfigValue(.integer(i / j), at: at) }
+                // Int64.min / -1 and Int64.min % -1 overflow (and would trap): the reporting forms do not.
+                let (rem, remOverflow) = i.remainderReportingOverflow(dividingBy: j)
+                if op == "%" { return ConfigValue(.integer(remOverflow ? 0 : rem), at: at) }
+                let (q, o) = i.dividedReportingOverflow(by: j)
+                if !o && rem == 0 { return ConfigValue(.integer(q), at: at) }
             default: break
             }
         }
