@@ -19,9 +19,10 @@ public final class DHKeyPair: @unchecked Sendable {
         let key: OpaquePointer
         switch group.kind {
         case .modp:
-            let domain = try pkeyFromData(type: "DH", selection: KeySelection.parameters, Self.modpDomain(group))
-            defer { EVP_PKEY_free(domain) }
-            guard let ctx = EVP_PKEY_CTX_new_from_pkey(nil, domain, nil) else {
+            // From the domain parameters built once per group (not a named-group lookup per key).
+            let built = modpTemplates.pkey[group] == nil ? try pkeyFromData(type: "DH", selection: KeySelection.parameters, Self.modpDomain(group)) : nil
+            defer { if let built { EVP_PKEY_free(built) } }
+            guard let domain = modpTemplates.pkey[group] ?? built, let ctx = EVP_PKEY_CTX_new_from_pkey(nil, domain, nil) else {
                 throw CryptoError.openssl(operation: "EVP_PKEY_CTX_new_from_pkey(DH)", detail: opensslErrorString())
             }
             defer { EVP_PKEY_CTX_free(ctx) }
@@ -79,7 +80,7 @@ public final class DHKeyPair: @unchecked Sendable {
             switch group.kind {
             case .modp:
                 publicValue = try pkeyBigEndianParam(key, "pub", length: group.publicValueLength)
-                prime = try pkeyBigEndianParam(key, "p", length: group.publicValueLength)
+                prime = try modpTemplates.prime[group] ?? pkeyBigEndianParam(key, "p", length: group.publicValueLength)
             case .ecp:
                 var buf = [UInt8](repeating: 0, count: group.publicValueLength + 1)
                 var len = 0
@@ -178,6 +179,9 @@ public final class DHKeyPair: @unchecked Sendable {
         return secret
     }
 
+    /// Domain parameters of a MODP group (for the per-process templates).
+    static func modpParameters(_ group: DHGroup) throws -> OSSLParamList { try modpDomain(group) }
+
     /// Domain parameters: OpenSSL's named group, or p and g = 2 of RFC 2409 groups 1 and 2.
     private static func modpDomain(_ group: DHGroup) throws -> OSSLParamList {
         let params = OSSLParamList()
@@ -260,3 +264,23 @@ private final class ECTemplates: @unchecked Sendable {
     }
 }
 private let ecTemplates = ECTemplates()
+
+/// Domain parameters (and the prime p as KE-length bytes) of the MODP groups, built once per
+/// process: a keygen then copies them instead of resolving the named group each time, and the
+/// prime for the 1 < y < p-1 check is not exported from every key.
+private final class MODPTemplates: @unchecked Sendable {
+    // @unchecked: parameter-only keys and byte arrays, never modified after init.
+    let pkey: [DHGroup: OpaquePointer]
+    let prime: [DHGroup: [UInt8]]
+    init() {
+        var d: [DHGroup: OpaquePointer] = [:], p: [DHGroup: [UInt8]] = [:]
+        for g in DHGroup.allCases where g.kind == .modp {
+            guard let params = try? DHKeyPair.modpParameters(g),
+                  let k = try? pkeyFromData(type: "DH", selection: KeySelection.parameters, params) else { continue }
+            guard let prime = try? pkeyBigEndianParam(k, "p", length: g.publicValueLength) else { EVP_PKEY_free(k); continue }
+            d[g] = k; p[g] = prime
+        }
+        pkey = d; prime = p
+    }
+}
+private let modpTemplates = MODPTemplates()
