@@ -122,10 +122,20 @@ public final class DHKeyPair: @unchecked Sendable {
             guard one.lexicographicallyPrecedes(peer), peer.lexicographicallyPrecedes(pMinus1) else {
                 throw CryptoError.invalidPublicValue("\(group): not 1 < y < p-1")
             }
-            let params = try Self.modpDomain(group)
-            params.bigEndianInteger("pub", peer)
-            do { peerKey = try pkeyFromData(type: "DH", selection: KeySelection.publicKey, params) } catch {
-                throw CryptoError.invalidPublicValue("\(group): \(error)")
+            if let t = modpTemplates.pkey[group], let k = EVP_PKEY_new(), EVP_PKEY_copy_parameters(k, t) == 1 {
+                // The group's parameters copied from the template, y set as its encoded public key.
+                guard EVP_PKEY_set1_encoded_public_key(k, peer, peer.count) == 1 else {
+                    EVP_PKEY_free(k)
+                    throw CryptoError.invalidPublicValue("\(group): \(opensslErrorString())")
+                }
+                peerKey = k
+            } else {
+                _ = opensslErrorString()
+                let params = try Self.modpDomain(group)
+                params.bigEndianInteger("pub", peer)
+                do { peerKey = try pkeyFromData(type: "DH", selection: KeySelection.publicKey, params) } catch {
+                    throw CryptoError.invalidPublicValue("\(group): \(error)")
+                }
             }
         case .ecp:
             // A copy of the cached domain parameters plus the point; EC_KEY_oct2key checks that
