@@ -110,6 +110,9 @@ final class StrongSwanSecondAuthTests: SwanEPDGTestCase {
             capture = try Shell.spawn(NetnsPair.exec(net.a, ["tshark", "-i", net.vethA, "-w", dir + "/outer.pcapng", "-f", "udp"]),
                                       logPath: dir + "/tshark.out")
             _ = Shell.waitUntil(10) { Shell.read(self.dir + "/tshark.out").contains("Capturing") }
+            // tshark says "Capturing" a moment before dumpcap's filter sees packets: a capture
+            // that missed the IKE_SA_INIT/IKE_AUTH (ESP only) failed this test in CI.
+            usleep(1_000_000)
         }
         epdg = try EPDGChild.start(ns: net.a, dir: dir, testID: testID)
         let c = try Charon(ns: net.b, dir: dir + "/charon",
