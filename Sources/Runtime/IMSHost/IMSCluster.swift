@@ -154,9 +154,7 @@ public final class IMSCluster: @unchecked Sendable {
     /// Hands a message to the shard owning `key` (from loop 0: TCP, in-process path).
     func dispatch(_ bytes: [UInt8], from peer: SIPPeer, owner: String?, key: UInt64, local: String?) {
         let i = group.shard(for: key)
-        let loop = group.loops[i]
-        if loop.inEventLoop { shards[i].receive(bytes, from: peer, owner: owner, local: local) }
-        else { _ = loop.execute { [self] in shards[i].receive(bytes, from: peer, owner: owner, local: local) } }
+        onLoop(i) { [self] in shards[i].receive(bytes, from: peer, owner: owner, local: local) }
     }
 
     /// The `sip_addr` address a connection accepted on local address `a` serves: the socket
@@ -219,9 +217,7 @@ public final class IMSCluster: @unchecked Sendable {
     /// sent it (the one owning its Call-ID): retried over UDP after a reset, else a transport error.
     func tcpDeliveryFailed(_ bytes: [UInt8], to peer: SIPPeer, refused: Bool, error: String) {
         let i = group.shard(for: bytes.withUnsafeBytes { IMSCluster.callIDKey($0) })
-        let loop = group.loops[i]
-        let body: @Sendable () -> Void = { [self] in shards[i].perform(shards[i].core.tcpDeliveryFailed(bytes, to: peer, refused: refused, error: error, now: IMSHost.seconds())) }
-        if loop.inEventLoop { body() } else { _ = loop.execute(body) }
+        onLoop(i) { [self] in shards[i].perform(shards[i].core.tcpDeliveryFailed(bytes, to: peer, refused: refused, error: error, now: IMSHost.seconds())) }
     }
 
     func closeConnection(_ peer: SIPPeer) {
@@ -236,8 +232,11 @@ public final class IMSCluster: @unchecked Sendable {
         }
     }
 
-    private func onLoop0(_ body: @escaping @Sendable () -> Void) {
-        let loop = group.loops[0]
+    private func onLoop0(_ body: @escaping @Sendable () -> Void) { onLoop(0, body) }
+
+    /// Runs `body` on loop `i`: at once when already there, else posted to it.
+    private func onLoop(_ i: Int, _ body: @escaping @Sendable () -> Void) {
+        let loop = group.loops[i]
         if loop.inEventLoop { body() } else { _ = loop.execute(body) }
     }
 
