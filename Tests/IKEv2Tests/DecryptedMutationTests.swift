@@ -56,7 +56,6 @@ final class DecryptedMutationTests: XCTestCase {
             _ = try? h.sendProtected(f.header, Self.mutated(f.payloads, &rng), from: f.from, to: f.to)
             h.run(start: false)
             if h.ue.state != .established { refused += 1 }
-            XCTAssertNotEqual(h.epdg.count, -1, "iteration \(n)") // reached: no trap
         }
         // The mutations reach the parsers: most of them spoil the attach.
         XCTAssertGreaterThan(refused, 130)
@@ -64,7 +63,8 @@ final class DecryptedMutationTests: XCTestCase {
 
     func testMutatedEAPResponses() throws {
         var rng = SeededRandom(seed: 0x5EED_0002)
-        for n in 0..<400 {
+        var refused = 0
+        for _ in 0..<400 {
             let h = try H()
             try h.makeUE()
             let f = try h.firstAuthOfPhone()
@@ -79,12 +79,15 @@ final class DecryptedMutationTests: XCTestCase {
             }
             _ = try? h.sendProtected(r.header, p, from: r.from, to: r.to)
             h.run(start: false)
-            XCTAssertNotEqual(h.epdg.count, -1, "iteration \(n)")
+            if h.ue.state != .established { refused += 1 }
         }
+        // The mutations reach the EAP-AKA parsing and checks: most spoil the attach (317 of 400 with this seed).
+        XCTAssertGreaterThan(refused, 200)
     }
 
     func testMutatedFinalAuthThenAnotherPhoneAttaches() throws {
         var rng = SeededRandom(seed: 0x5EED_0003)
+        var refused = 0
         for n in 0..<400 {
             let h = try H()
             try h.makeUE()
@@ -96,6 +99,7 @@ final class DecryptedMutationTests: XCTestCase {
             let last = try h.nextRequestOfPhone()
             _ = try? h.sendProtected(last.header, Self.mutated(last.payloads, &rng), from: last.from, to: last.to)
             h.run(start: false)
+            if h.ue.state != .established { refused += 1 }
             if n % 100 == 0 {
                 // The same responder still serves a clean attach from another phone.
                 try h.makeUE()
@@ -103,5 +107,7 @@ final class DecryptedMutationTests: XCTestCase {
                 XCTAssertEqual(h.ue.state, .established, "iteration \(n): \(H.logs(h.ueActions + h.epdgActions).suffix(2000))")
             }
         }
+        // The mutations reach AUTH, CP, SA and TS handling: most spoil the attach (386 of 400 with this seed).
+        XCTAssertGreaterThan(refused, 250)
     }
 }
