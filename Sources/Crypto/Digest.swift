@@ -27,9 +27,24 @@ public enum Digest {
         var out = [UInt8](repeating: 0, count: Int(EVP_MAX_MD_SIZE))
         var len: UInt32 = 0
         let rc = data.withUnsafeBytes { d in
-            EVP_Digest(d.baseAddress, d.count, &out, &len, algorithm.evp, nil)
+            EVP_Digest(d.baseAddress, d.count, &out, &len, fetchedDigests.md[algorithm] ?? algorithm.evp, nil)
         }
         precondition(rc == 1, "EVP_Digest cannot fail for a built-in hash: \(opensslErrorString())")
         return Array(out.prefix(Int(len)))
     }
 }
+
+/// The digests fetched from the default provider once per process: a static `EVP_sha256()`
+/// makes OpenSSL 3 fetch the implementation by name on every EVP_Digest call.
+private final class FetchedDigests: @unchecked Sendable {
+    // @unchecked: filled in init, only read afterwards; fetched EVP_MDs are immutable.
+    let md: [DigestAlgorithm: OpaquePointer]
+    init() {
+        var d: [DigestAlgorithm: OpaquePointer] = [:]
+        for a in DigestAlgorithm.allCases {
+            if let m = EVP_MD_fetch(nil, a.openSSLName, nil) { d[a] = m }
+        }
+        md = d
+    }
+}
+private let fetchedDigests = FetchedDigests()

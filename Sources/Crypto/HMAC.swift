@@ -1,23 +1,28 @@
 import COpenSSL
+import Synchronization
 
 /// HMAC (RFC 2104) over OpenSSL's one-shot `HMAC()`; the building block of the IKEv2
 /// PRFs, ESP integrity, EAP-AKA AT_MAC and Milenage-independent key derivations.
 public enum HMAC {
     public static func mac(_ algorithm: DigestAlgorithm, key: [UInt8], data: [UInt8]) -> [UInt8] {
-        if let t = hmacTemplates.ctx[algorithm], let c = EVP_MAC_CTX_dup(t) {
-            defer { EVP_MAC_CTX_free(c) }
-            var out = [UInt8](repeating: 0, count: Int(EVP_MAX_MD_SIZE))
-            var len = 0
+        if let c = hmacTemplates.take(algorithm) {
+            defer { hmacTemplates.give(c, algorithm) }
             var zero: UInt8 = 0
-            let ok = key.withUnsafeBytes { k in
-                data.withUnsafeBytes { d in
-                    EVP_MAC_init(c, k.baseAddress?.assumingMemoryBound(to: UInt8.self) ?? withUnsafePointer(to: &zero) { $0 }, k.count, nil) == 1
-                        && EVP_MAC_update(c, d.baseAddress?.assumingMemoryBound(to: UInt8.self), d.count) == 1
-                        && EVP_MAC_final(c, &out, &len, out.count) == 1
+            var ok = true
+            let out = [UInt8](unsafeUninitializedCapacity: algorithm.size) { buf, n in
+                var len = 0
+                ok = key.withUnsafeBytes { k in
+                    data.withUnsafeBytes { d in
+                        // A non-NULL key re-keys the context: the pads of the previous user are replaced.
+                        EVP_MAC_init(c, k.baseAddress?.assumingMemoryBound(to: UInt8.self) ?? withUnsafePointer(to: &zero) { $0 }, k.count, nil) == 1
+                            && EVP_MAC_update(c, d.baseAddress?.assumingMemoryBound(to: UInt8.self), d.count) == 1
+                            && EVP_MAC_final(c, buf.baseAddress, &len, buf.count) == 1
+                    }
                 }
+                n = ok ? len : 0
             }
             precondition(ok, "HMAC cannot fail for a built-in hash: \(opensslErrorString())")
-            return Array(out.prefix(len))
+            return out
         }
         var out = [UInt8](repeating: 0, count: Int(EVP_MAX_MD_SIZE))
         var len: UInt32 = 0
@@ -41,14 +46,8 @@ public final class KeyedHMAC {
     public init(_ algorithm: DigestAlgorithm, key: [UInt8]) {
         self.algorithm = algorithm
         self.key = key
-        var c = hmacTemplates.ctx[algorithm].flatMap { EVP_MAC_CTX_dup($0) }
-        var zero: UInt8 = 0
-        let ok = c.map { c in
-            key.withUnsafeBytes { k in
-                EVP_MAC_init(c, k.baseAddress?.assumingMemoryBound(to: UInt8.self) ?? withUnsafePointer(to: &zero) { $0 }, k.count, nil) == 1
-            }
-        } ?? false
-        if !ok { EVP_MAC_CTX_free(c); c = nil; _ = opensslErrorString() }
+        let c = hmacContext(algorithm, key: key)
+        if c == nil { _ = opensslErrorString() }
         ctx = c
     }
 
@@ -71,23 +70,70 @@ public final class KeyedHMAC {
     }
 }
 
-/// One HMAC context per digest with the digest already fetched; each call duplicates it, so
-/// the provider look-ups (EVP_MAC_fetch, EVP_MD_fetch by name) run once per process.
-private final class HMACTemplates: @unchecked Sendable {
-    // @unchecked: the templates are only ever read (duplicated), never initialised or updated.
-    let ctx: [DigestAlgorithm: OpaquePointer]
+/// A new HMAC context keyed with `key`, from the digest's template (no provider look-up);
+/// nil if OpenSSL refuses. The caller frees it.
+func hmacContext(_ algorithm: DigestAlgorithm, key: [UInt8]) -> OpaquePointer? {
+    guard let c = hmacTemplates.duplicate(algorithm) else { return nil }
+    var zero: UInt8 = 0
+    let ok = key.withUnsafeBytes { k in
+        EVP_MAC_init(c, k.baseAddress?.assumingMemoryBound(to: UInt8.self) ?? withUnsafePointer(to: &zero) { $0 }, k.count, nil) == 1
+    }
+    if ok { return c }
+    EVP_MAC_CTX_free(c)
+    return nil
+}
+
+/// One HMAC context per digest with the digest already fetched, plus a few idle keyed
+/// contexts per digest for one-shot MACs: a one-shot call re-keys an idle context instead of
+/// duplicating and freeing one (two allocations and three digest-context copies each), and the
+/// provider look-ups (EVP_MAC_fetch, EVP_MD_fetch by name) run once per process.
+private final class HMACTemplates: Sendable {
+    /// An EVP_MAC_CTX owned by whoever holds the value (idle list or one caller at a time).
+    private struct Owned: @unchecked Sendable { let ctx: OpaquePointer }
+    private struct Idle: ~Copyable { var ctx: [DigestAlgorithm: [Owned]] = [:] }
+    /// Idle contexts kept per digest; more concurrent users duplicate and free their own.
+    private static let idleLimit = 8
+    private let templates: Mutex<[DigestAlgorithm: Owned]>
+    private let idle = Mutex(Idle())
+
     init() {
-        var d: [DigestAlgorithm: OpaquePointer] = [:]
+        var d: [DigestAlgorithm: Owned] = [:]
         if let mac = EVP_MAC_fetch(nil, "HMAC", nil) {
             for a in DigestAlgorithm.allCases {
                 guard let c = EVP_MAC_CTX_new(mac) else { continue }
                 let p = OSSLParamList()
                 p.utf8("digest", a.rawValue.uppercased())
-                if p.with({ EVP_MAC_CTX_set_params(c, $0) }) == 1 { d[a] = c } else { EVP_MAC_CTX_free(c) }
+                if p.with({ EVP_MAC_CTX_set_params(c, $0) }) == 1 { d[a] = Owned(ctx: c) } else { EVP_MAC_CTX_free(c) }
             }
             EVP_MAC_free(mac)
         }
-        ctx = d
+        templates = Mutex(d)
+    }
+
+    /// A fresh duplicate of the template (the caller keys and frees it).
+    func duplicate(_ a: DigestAlgorithm) -> OpaquePointer? {
+        let copy: Owned? = templates.withLock { t in
+            guard let template = t[a], let c = EVP_MAC_CTX_dup(template.ctx) else { return nil }
+            return Owned(ctx: c)
+        }
+        return copy?.ctx
+    }
+
+    /// An idle context or a new duplicate; to be keyed with a non-NULL key before use.
+    func take(_ a: DigestAlgorithm) -> OpaquePointer? {
+        if let c = idle.withLock({ $0.ctx[a]?.popLast() }) { return c.ctx }
+        return duplicate(a)
+    }
+
+    /// Returns a context taken with `take`.
+    func give(_ c: OpaquePointer, _ a: DigestAlgorithm) {
+        let owned = Owned(ctx: c)
+        let kept = idle.withLock { s -> Bool in
+            guard s.ctx[a, default: []].count < Self.idleLimit else { return false }
+            s.ctx[a, default: []].append(owned)
+            return true
+        }
+        if !kept { EVP_MAC_CTX_free(c) }
     }
 }
 private let hmacTemplates = HMACTemplates()

@@ -98,6 +98,7 @@ public final class IntegrityContext: @unchecked Sendable {
 
 /// An EVP_MAC_CTX keyed once: HMAC over `digest`, or AES-128-CMAC when `digest` is nil.
 func makeMACContext(digest: DigestAlgorithm?, key: [UInt8]) throws -> OpaquePointer {
+    if let digest, let c = hmacContext(digest, key: key) { return c }
     let impl = digest == nil ? MACImplementations.cmac : MACImplementations.hmac
     guard let mac = impl.pointer, let ctx = EVP_MAC_CTX_new(mac) else {
         throw CryptoError.openssl(operation: "EVP_MAC_CTX_new", detail: opensslErrorString())

@@ -1,4 +1,6 @@
 import XCTest
+import Foundation
+import Synchronization
 import Crypto
 
 final class BaseCryptoTests: XCTestCase {
@@ -14,6 +16,29 @@ final class BaseCryptoTests: XCTestCase {
     func testHMACSHA256RFC4231Case2() {
         let mac = HMAC.mac(.sha256, key: Array("Jefe".utf8), data: Array("what do ya want for nothing?".utf8))
         XCTAssertEqual(mac.hex, "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843")
+    }
+
+    /// One-shot HMACs re-key pooled contexts: alternating keys and digests, from several
+    /// threads at once, must each give the RFC 4231 / RFC 2202 answer (no key left over from
+    /// the previous user of a context).
+    func testHMACPooledContextsAcrossKeysAndThreads() {
+        let cases: [(DigestAlgorithm, [UInt8], [UInt8], String)] = [
+            (.sha256, [UInt8](repeating: 0x0b, count: 20), Array("Hi There".utf8),
+             "b0344c61d8db38535ca8afceaf0bf12b881dc200c9833da726e9376c2e32cff7"),
+            (.sha256, Array("Jefe".utf8), Array("what do ya want for nothing?".utf8),
+             "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"),
+            (.sha1, Array("Jefe".utf8), Array("what do ya want for nothing?".utf8),
+             "effcdf6ae5eb2fa2d27416d5f184df9c259a7c79"),
+            (.sha256, [], [], "b613679a0814d9ec772f95d778c35fc5ff1697c493715653c6c712144292c5ad"),
+        ]
+        let wrong = Mutex(0)
+        DispatchQueue.concurrentPerform(iterations: 8) { t in
+            for i in 0..<500 {
+                let (d, key, data, want) = cases[(i + t) % cases.count]
+                if HMAC.mac(d, key: key, data: data).hex != want { wrong.withLock { $0 += 1 } }
+            }
+        }
+        XCTAssertEqual(wrong.withLock { $0 }, 0)
     }
 
     /// FIPS 197 appendix C.1.

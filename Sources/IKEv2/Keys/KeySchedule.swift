@@ -79,7 +79,13 @@ public enum AuthComputation {
     /// AUTH = prf(prf(Shared Secret, "Key Pad for IKEv2"), <SignedOctets>); with EAP the shared
     /// secret is the MSK (or SK_pi/SK_pr for methods without one).
     public static func sharedKeyAuth(prf: PseudoRandomFunction, sharedSecret: [UInt8], signedOctets: [UInt8]) -> [UInt8] {
-        let pad = prf.prf(key: sharedSecret, data: Array("Key Pad for IKEv2".utf8))
-        return prf.prf(key: pad, data: signedOctets)
+        prf.prf(key: keyPad(prf: prf, sharedSecret: sharedSecret), data: signedOctets)
     }
+
+    /// prf(Shared Secret, "Key Pad for IKEv2"): the key of both AUTH computations.
+    public static func keyPad(prf: PseudoRandomFunction, sharedSecret: [UInt8]) -> [UInt8] {
+        prf.prf(key: sharedSecret, data: keyPadLabel)
+    }
+
+    private static let keyPadLabel = Array("Key Pad for IKEv2".utf8)
 }

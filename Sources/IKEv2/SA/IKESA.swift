@@ -42,6 +42,8 @@ public class IKESA {
     /// RealMessage1 / RealMessage2 for AUTH (RFC 7296 §2.15).
     var initRequestBytes: [UInt8] = []
     var initResponseBytes: [UInt8] = []
+    /// prf(MSK, "Key Pad for IKEv2") of the last MSK used for AUTH (see `mskAuth`).
+    var mskKeyPad: (msk: [UInt8], pad: [UInt8])?
 
     // Peer's requests.
     var expectedPeerRequestID: UInt32 = 0
@@ -420,9 +422,18 @@ public class IKESA {
             : AuthComputation.signedOctets(prf: suite.prf, message: initResponseBytes, peerNonce: ni, skP: keys.SK_pr, idPrime: idPrime)
     }
 
+    /// AUTH from the MSK (RFC 7296 §2.16). Both AUTHs of an exchange share the key pad
+    /// prf(MSK, "Key Pad for IKEv2"): it is computed once per MSK.
     func mskAuth(msk: [UInt8], ofInitiator: Bool, idPrime: [UInt8]) -> [UInt8]? {
         guard let suite, let octets = authOctets(ofInitiator: ofInitiator, idPrime: idPrime) else { return nil }
-        return AuthComputation.sharedKeyAuth(prf: suite.prf, sharedSecret: msk, signedOctets: octets)
+        let pad: [UInt8]
+        if let memo = mskKeyPad, memo.msk == msk {
+            pad = memo.pad
+        } else {
+            pad = AuthComputation.keyPad(prf: suite.prf, sharedSecret: msk)
+            mskKeyPad = (msk, pad)
+        }
+        return suite.prf.prf(key: pad, data: octets)
     }
 }
 
