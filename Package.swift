@@ -28,7 +28,7 @@ let package = Package(
         .target(name: "UESim", dependencies: ["IKEv2", "ESP", "SIP", "AKA", "Crypto", "Wire"]),
         .executableTarget(name: "vowifi", dependencies: ["Runtime", "UESim", "Analysis", "Config"]),
 
-        .target(name: "TestSupport", path: "Tests/TestSupport"),
+        .target(name: "TestSupport", dependencies: ["Wire"], path: "Tests/TestSupport"),
         .testTarget(name: "CryptoTests", dependencies: ["Crypto", "TestSupport"]),
         .testTarget(name: "AKATests", dependencies: ["AKA", "TestSupport"]),
         .testTarget(name: "ConfigTests", dependencies: ["Config", "TestSupport"]),

@@ -49,7 +49,7 @@ final class DecryptedMutationTests: XCTestCase {
     func testMutatedFirstAuthRequests() throws {
         var rng = SeededRandom(seed: 0x5EED_0001)
         var refused = 0
-        for n in 0..<400 {
+        for _ in 0..<400 {
             let h = try H()
             try h.makeUE()
             let f = try h.firstAuthOfPhone()

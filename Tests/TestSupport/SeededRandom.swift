@@ -1,13 +1,4 @@
-/// A deterministic generator (SplitMix64) for mutation tests, so a failure names a
-/// reproducible seed.
-public struct SeededRandom: RandomNumberGenerator {
-    public var state: UInt64
-    public init(seed: UInt64) { state = seed }
-    public mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
+import Wire
+
+/// The deterministic generator of mutation tests, so a failure names a reproducible seed.
+public typealias SeededRandom = SplitMix64

@@ -1,19 +1,14 @@
+import Wire
+
 /// Tags, branches, Call-IDs and cnonces for one user agent (RFC 3261 §19.3 asks only that they
-/// be unique, not secret). A seeded splitmix64 keeps tests byte-for-byte reproducible; the
+/// be unique, not secret). A seeded SplitMix64 keeps tests byte-for-byte reproducible; the
 /// Phone seeds it from the CSPRNG so simulated UEs never collide.
 public struct SIPUAIdentifiers: Sendable {
-    private var state: UInt64
+    private var generator: SplitMix64
 
-    public init(seed: UInt64) { state = seed }
+    public init(seed: UInt64) { generator = SplitMix64(seed: seed) }
 
-    /// splitmix64 (Steele, Lea, Flood 2014): good spread, one 64-bit state word.
-    public mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
+    public mutating func next() -> UInt64 { generator.next() }
 
     /// 16 lowercase hex digits.
     public mutating func hex() -> String {

@@ -121,37 +121,32 @@ final class PhoneDriver {
         NetnsSocket.send(s4500, esp, to: c.remote.address.description, port: c.remote.port)
     }
 
-    /// ICMP echo requests from the inner address to `dst` through the tunnel; the number of
-    /// matching echo replies that came back decrypted.
+    /// ICMP echo requests from the inner IPv4 address to `dst` through the tunnel; the number
+    /// of matching echo replies that came back decrypted.
     func ping(_ dst: [UInt8], count: Int) -> Int {
         guard let src = ike.assigned?.ipv4?.bytes else { return 0 }
-        var ok = 0
-        for seq in 0..<count {
-            let payload = Array("swan-phone-\(seq)".utf8) + SecureRandomBytes.make(24)
-            let packet = ICMP.echo4(src: src, dst: dst, id: 0x5157, seq: UInt16(seq), payload: payload)
-            inner.removeAll()
-            sendInner(packet)
-            if run(seconds: 3, until: { inner.contains { ICMP.isEchoReply4($0, from: dst, to: src, id: 0x5157, seq: UInt16(seq), payload: payload) } }) {
-                ok += 1
-            }
-        }
-        return ok
+        return echoes(count: count, tag: "swan-phone",
+                      request: { ICMP.echo4(src: src, dst: dst, id: 0x5157, seq: $0, payload: $1) },
+                      isReply: { ICMP.isEchoReply4($0, from: dst, to: src, id: 0x5157, seq: $1, payload: $2) })
     }
-}
 
-extension PhoneDriver {
     /// ICMPv6 echo requests from the inner IPv6 address to `dst` through the tunnel.
     func ping6(_ dst: [UInt8], count: Int) -> Int {
         guard let src = ike.assigned?.ipv6?.bytes else { return 0 }
+        return echoes(count: count, tag: "swan-phone6",
+                      request: { ICMP.echo6(src: src, dst: dst, id: 0x5158, seq: $0, payload: $1) },
+                      isReply: { ICMP.isEchoReply6($0, from: dst, to: src, id: 0x5158, seq: $1, payload: $2) })
+    }
+
+    /// `count` echo requests one after another, each waiting up to 3 s for its reply.
+    private func echoes(count: Int, tag: String, request: (UInt16, [UInt8]) -> [UInt8],
+                        isReply: ([UInt8], UInt16, [UInt8]) -> Bool) -> Int {
         var ok = 0
         for seq in 0..<count {
-            let payload = Array("swan-phone6-\(seq)".utf8) + SecureRandomBytes.make(24)
-            let packet = ICMP.echo6(src: src, dst: dst, id: 0x5158, seq: UInt16(seq), payload: payload)
+            let payload = Array("\(tag)-\(seq)".utf8) + SecureRandomBytes.make(24)
             inner.removeAll()
-            sendInner(packet)
-            if run(seconds: 3, until: { inner.contains { ICMP.isEchoReply6($0, from: dst, to: src, id: 0x5158, seq: UInt16(seq), payload: payload) } }) {
-                ok += 1
-            }
+            sendInner(request(UInt16(seq), payload))
+            if run(seconds: 3, until: { inner.contains { isReply($0, UInt16(seq), payload) } }) { ok += 1 }
         }
         return ok
     }
