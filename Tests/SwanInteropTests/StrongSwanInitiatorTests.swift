@@ -121,12 +121,7 @@ final class StrongSwanInitiatorTests: SwanEPDGTestCase {
         let net = try NetnsPair(tag: "i")
         self.net = net
         if wantCapture, Shell.which("tshark") != nil {
-            capture = try Shell.spawn(NetnsPair.exec(net.a, ["tshark", "-i", net.vethA, "-w", dir + "/outer.pcapng", "-f", "udp"]),
-                                      logPath: dir + "/tshark.out")
-            _ = Shell.waitUntil(10) { Shell.read(self.dir + "/tshark.out").contains("Capturing") }
-            // tshark says "Capturing" a moment before dumpcap's filter sees packets: a capture
-            // that missed the IKE_SA_INIT/IKE_AUTH (ESP only) failed this test in CI.
-            usleep(1_000_000)
+            capture = try CaptureDecode.start(ns: net.a, iface: net.vethA, path: dir + "/outer.pcapng", log: dir + "/tshark.out", peer: NetnsPair.addressB)
         }
         epdg = try EPDGChild.start(ns: net.a, dir: dir + "", testID: testID)
 

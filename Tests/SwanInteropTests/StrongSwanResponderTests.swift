@@ -155,12 +155,7 @@ final class StrongSwanResponderTests: XCTestCase {
         guard let charon, let net else { return }
         var capture: Process?
         if Shell.which("tshark") != nil {
-            capture = try Shell.spawn(NetnsPair.exec(net.b, ["tshark", "-i", net.vethB, "-w", dir + "/phone.pcapng", "-f", "udp"]),
-                                      logPath: dir + "/tshark.out")
-            _ = Shell.waitUntil(10) { Shell.read(self.dir + "/tshark.out").contains("Capturing") }
-            // tshark says "Capturing" a moment before dumpcap's filter sees packets: a capture
-            // that missed the IKE_SA_INIT/IKE_AUTH (ESP only) failed this test in CI.
-            usleep(1_000_000)
+            capture = try CaptureDecode.start(ns: net.b, iface: net.vethB, path: dir + "/phone.pcapng", log: dir + "/tshark.out", peer: NetnsPair.addressA)
         }
         defer { if let c = capture, c.isRunning { c.interrupt(); c.waitUntilExit() } }
         let phone = try makePhone()
