@@ -144,7 +144,11 @@ public enum Payload: Hashable, Sendable {
 /// Convenience look-ups over a payload list.
 extension Array where Element == Payload {
     public var notifies: [NotifyPayload] { compactMap { if case let .notify(n) = $0 { n } else { nil } } }
-    public func notify(_ t: NotifyType) -> NotifyPayload? { notifies.first { $0.type == t } }
+    /// The first notify of type `t` (a scan, no intermediate array: handlers ask many times).
+    public func notify(_ t: NotifyType) -> NotifyPayload? {
+        for p in self { if case let .notify(n) = p, n.type == t { return n } }
+        return nil
+    }
     public func has(_ t: NotifyType) -> Bool { notify(t) != nil }
     public var sa: SAPayload? { lazy.compactMap { if case let .sa(x) = $0 { x } else { nil } }.first }
     public var ke: KEPayload? { lazy.compactMap { if case let .ke(x) = $0 { x } else { nil } }.first }
