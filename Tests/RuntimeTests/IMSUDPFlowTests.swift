@@ -18,12 +18,14 @@ final class IMSUDPFlowTests: XCTestCase {
         let (p1, p2) = (ims.ports[0], ims.ports[1])
         let flowA = "127.0.0.2:\(p2)", flowB = "127.0.0.1:\(p1)"
         let a = try LoopbackUDPPhone(user: "user1"), b = try LoopbackUDPPhone(user: "user2")
-        XCTAssertEqual(try a.register(to: "127.0.0.2", port: p2)?.statusCode, 200)
+        // A registers on shard 1; its subscription and the calls to and from it are on shard 0.
+        let regA = ims.callID("reg-a", onShard: 1)
+        XCTAssertEqual(try a.register(to: "127.0.0.2", port: p2, callID: regA)?.statusCode, 200)
         XCTAssertEqual(try b.register(to: "127.0.0.1", port: p1)?.statusCode, 200)
 
         // A's reg-event subscription: the immediate NOTIFY names and comes from A's flow.
         let aor = "sip:user1@\(LoopbackIMSCluster.domain)"
-        try a.send(try a.request("SUBSCRIBE", uri: aor, to: aor, callID: "sub-\(a.port)", extra: [("Event", "reg"), ("Expires", "600")]),
+        try a.send(try a.request("SUBSCRIBE", uri: aor, to: aor, callID: ims.callID("sub-a", onShard: 0), extra: [("Event", "reg"), ("Expires", "600")]),
                    to: "127.0.0.2", port: p2)
         let (n1, from1) = try XCTUnwrap(try a.receive { $0.method == "NOTIFY" }, "no NOTIFY")
         XCTAssertEqual("\(from1)", flowA)
@@ -32,7 +34,7 @@ final class IMSUDPFlowTests: XCTestCase {
 
         // B (through 127.0.0.1) calls A: the relayed INVITE comes from A's flow, Via and
         // Record-Route name it; A's 486 goes back to B from B's flow.
-        let invite = try b.request("INVITE", uri: aor, to: aor, callID: "call-\(b.port)")
+        let invite = try b.request("INVITE", uri: aor, to: aor, callID: ims.callID("call-b", onShard: 0))
         try b.send(invite, to: "127.0.0.1", port: p1)
         let (inv, from2) = try XCTUnwrap(try a.receive { $0.method == "INVITE" }, "INVITE not relayed")
         XCTAssertEqual("\(from2)", flowA)
@@ -46,7 +48,7 @@ final class IMSUDPFlowTests: XCTestCase {
         // A's MESSAGE to B: B answers to 127.0.0.1 (where the MESSAGE came from); the 200 is
         // relayed to A from A's flow, not from the address it arrived on.
         let bAOR = "sip:user2@\(LoopbackIMSCluster.domain)"
-        var msg = try a.request("MESSAGE", uri: bAOR, to: bAOR, callID: "msg-\(a.port)", extra: [("Content-Type", "text/plain")])
+        var msg = try a.request("MESSAGE", uri: bAOR, to: bAOR, callID: ims.callID("msg-a", onShard: 0), extra: [("Content-Type", "text/plain")])
         msg.body = Array("hi".utf8)
         try a.send(msg, to: "127.0.0.2", port: p2)
         let (m, from4) = try XCTUnwrap(try b.receive { $0.method == "MESSAGE" }, "MESSAGE not relayed")
@@ -58,9 +60,9 @@ final class IMSUDPFlowTests: XCTestCase {
 
         // A refreshes for 1 s (a NOTIFY, answered by `receive`), then the binding expires on a timer: the terminated
         // NOTIFY, sent by whichever shard holds the subscription, comes from A's flow too.
-        XCTAssertEqual(try a.register(to: "127.0.0.2", port: p2, expires: 1, cseq: 2)?.statusCode, 200)
+        XCTAssertEqual(try a.register(to: "127.0.0.2", port: p2, expires: 1, cseq: 2, callID: regA)?.statusCode, 200)
         let (n3, from6) = try XCTUnwrap(try a.receive { $0.method == "NOTIFY" && String(decoding: $0.body, as: UTF8.self).contains("terminated") },
-                                        "no NOTIFY after expiry")
+                                        "no NOTIFY after expiry\n\(ims.log)")
         XCTAssertEqual("\(from6)", flowA)
         XCTAssertEqual(try n3.topVia().sentBy, flowA)
         a.socket.send(a.respond(to: n3, 200).serialized(), to: from6)

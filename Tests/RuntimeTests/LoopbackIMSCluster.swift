@@ -15,6 +15,9 @@ final class LoopbackIMSCluster {
     let cluster: IMSCluster
     let addresses: [String]
     let ports: [UInt16]
+    /// The log lines (debug: every SIP message in and out), for failure messages.
+    let lines = Collector<String>()
+    var log: String { lines.values.suffix(60).joined(separator: "\n") }
 
     init(addresses: [String] = ["127.0.0.1"], loops: Int = 2, users: Int = 2, configure: (inout IMSConfig) -> Void = { _ in }) throws {
         self.addresses = addresses
@@ -23,17 +26,25 @@ final class LoopbackIMSCluster {
         for (a, p) in zip(addresses, ports) { config.sipPorts[a] = p }
         configure(&config)
         group = try EventLoopGroup(loopCount: loops, name: "ims-loopback")
-        let logger = try Logger(defaultLevel: .info, destination: .lines { _ in })
+        let lines = self.lines
+        let logger = try Logger(defaultLevel: .debug, destination: .lines { lines.append($0) })
         cluster = IMSCluster(group: group, socketAddresses: try zip(addresses, ports).map { try SocketAddress(host: $0, port: $1) },
                              inner: nil, logger: logger)
         let shared = config
-        try cluster.start(evidence: nil) { _, store in
+        try cluster.start(evidence: nil) { i, store in
             let subs = IMSMemorySubscribers(domain: Self.domain)
             for i in 1...users {
                 subs.add(.init(subscriber: IMSSubscriber(impi: "user\(i)", impus: ["user\(i)"], authentType: .none), algorithm: nil))
             }
-            return IMSCore(config: shared, subscribers: subs, store: store)
+            return IMSCore(config: IMSCluster.shardConfig(shared, shard: i, of: loops), subscribers: subs, store: store, shard: i)
         }
+    }
+
+    /// A Call-ID starting with `prefix` that the cluster hands to shard `shard`.
+    func callID(_ prefix: String, onShard shard: Int) -> String {
+        var n = 0
+        while group.shard(for: IMSCluster.callIDKey(prefix + "-\(n)")) != shard { n += 1 }
+        return prefix + "-\(n)"
     }
 
     func stop() {
@@ -114,9 +125,9 @@ final class LoopbackUDPPhone {
     }
 
     /// REGISTER (no authentication) sent to `address`:`port`; the 200.
-    func register(to address: String, port: UInt16, expires: Int = 600, cseq: UInt32 = 1) throws -> SIPMessage? {
+    func register(to address: String, port: UInt16, expires: Int = 600, cseq: UInt32 = 1, callID: String? = nil) throws -> SIPMessage? {
         let aor = "sip:\(user)@\(LoopbackIMSCluster.domain)"
-        let m = try request("REGISTER", uri: "sip:" + LoopbackIMSCluster.domain, to: aor, callID: "reg-\(user)-\(port)", cseq: cseq,
+        let m = try request("REGISTER", uri: "sip:" + LoopbackIMSCluster.domain, to: aor, callID: callID ?? "reg-\(user)-\(port)", cseq: cseq,
                             extra: [("Expires", String(expires))])
         try send(m, to: address, port: port)
         return try receive { $0.cseqMethod == "REGISTER" }.map(\.0)
