@@ -67,7 +67,8 @@ public final class IMSRegistrarStore: @unchecked Sendable {
         for b in reg?.bindings ?? [] {
             guard let local = b.local else { continue }
             let n = (flows[b.peer]?.bindings ?? 0) + delta
-            flows[b.peer] = n > 0 ? (delta > 0 ? local : flows[b.peer]?.local ?? local, n) : nil
+            // The newest binding's address wins; a removal leaves the address of those left.
+            flows[b.peer] = n <= 0 ? nil : (delta > 0 ? local : flows[b.peer]?.local ?? local, n)
         }
     }
 
