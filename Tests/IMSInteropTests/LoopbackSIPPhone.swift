@@ -99,16 +99,20 @@ final class LoopbackSIPPhone {
         }
     }
 
-    /// One SIP message read from a TCP connection.
+    /// One SIP message read from a TCP connection. The bytes are peeked and only the message's
+    /// own are taken, so a message that came in the same segment is left for the next call.
     static func readMessage(_ fd: Int32, timeout: Double) -> SIPMessage? {
-        var framer = SIPStreamFramer()
         var buf = [UInt8](repeating: 0, count: 65536)
         let until = Date().addingTimeInterval(timeout)
         while Date() < until, wait(fd, until.timeIntervalSinceNow) {
-            let n = buf.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+            let n = buf.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, Int32(MSG_PEEK)) }
             guard n > 0 else { return nil }
+            var framer = SIPStreamFramer()
             framer.append(buf[0..<n])
-            if let b = try? framer.nextMessage() { return try? SIPMessage(parsing: b) }
+            guard let b = try? framer.nextMessage() else { usleep(1000); continue }   // the rest is on its way
+            let used = n - framer.bufferedCount
+            _ = buf.withUnsafeMutableBytes { recv(fd, $0.baseAddress, used, 0) }
+            return try? SIPMessage(parsing: b)
         }
         return nil
     }
