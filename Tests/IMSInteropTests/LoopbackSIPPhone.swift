@@ -122,9 +122,10 @@ final class LoopbackSIPPhone {
         _ = b.withUnsafeBytes { Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
     }
 
-    /// REGISTER over UDP (or over the TCP connection `tcp`) with MD5 digest (the 401 answered
+    /// REGISTER over UDP to `imsAddress`:`imsPort` (or over the TCP connection `tcp`) with MD5 digest (the 401 answered
     /// once); true on 200.
-    func register(password: String, imsPort: UInt16, domain: String = LoopbackIMS.domain, tcp: Int32? = nil) throws -> Bool {
+    func register(password: String, imsPort: UInt16, imsAddress: String = "127.0.0.1", domain: String = LoopbackIMS.domain,
+                  tcp: Int32? = nil) throws -> Bool {
         var auth: String? = nil
         for cseq in 1...2 {
             var m = SIPMessage.request("REGISTER", uri: try SIPAnyURI("sip:" + domain))
@@ -142,7 +143,7 @@ final class LoopbackSIPPhone {
                 Self.write(m, to: tcp)
                 r = Self.readMessage(tcp, timeout: 5)
             } else {
-                send(m, toPort: imsPort)
+                send(m, toPort: imsPort, address: imsAddress)
                 r = receiveUDP(timeout: 5, where: { ($0.statusCode ?? 0) >= 200 })
             }
             guard let r else { return false }
