@@ -26,17 +26,23 @@ extension IMSCore {
     }
 
     /// The address a UDP message to `peer` must leave from (the runtime sends it from the
-    /// socket serving that address): a request of ours from the address its top Via names
-    /// (we wrote it there, and the answer comes back to it), anything else (a response not
-    /// sent at once from the socket its request came in on: relayed, retransmitted) from the
-    /// flow of `peer`'s registration. Only parsed when the family has several addresses.
+    /// socket serving that address; a response sent while its request is handled leaves from
+    /// the socket the request came in on instead). A request of ours: the address its top Via
+    /// names (we wrote it there, the answer comes back to it). A response in an echo or MT
+    /// dialog (a 183 or 200 retransmitted by the timer): the dialog's address. Other
+    /// responses (relayed between phones): the flow of `peer`'s registration. Only parsed
+    /// when the peer's family has several addresses.
     public func sourceAddress(of bytes: [UInt8], toward peer: SIPPeer) -> String {
         let v6 = peer.address.contains(":")
-        guard config.sipAddresses.lazy.filter({ $0.contains(":") == v6 }).count > 1 else { return localAddress(toward: peer) }
-        if !IMSCore.isResponse(bytes), let m = try? SIPMessage(parsing: bytes, validate: false),
-           let via = try? m.topVia(), isOurBranch(via),
-           let a = config.sipAddresses.first(where: { $0.lowercased() == via.hostAddress.lowercased() && config.sipPort(for: $0) == via.port ?? 5060 }) {
-            return a
+        guard config.sipAddresses.lazy.filter({ $0.contains(":") == v6 }).count > 1,
+              let m = try? SIPMessage(parsing: bytes, validate: false) else { return localAddress(toward: peer) }
+        if m.isRequest {
+            if let via = try? m.topVia(), isOurBranch(via),
+               let a = config.sipAddresses.first(where: { $0.lowercased() == via.hostAddress.lowercased() && config.sipPort(for: $0) == via.port ?? 5060 }) {
+                return a
+            }
+        } else if let id = try? m.callID(), let dialog = echoCalls[id]?.media ?? mtCalls[id]?.media {
+            return dialog.localAddress
         }
         return localAddress(toward: peer)
     }

@@ -17,6 +17,7 @@ final class IMSFlowAddressTests: XCTestCase {
         let (_, subs) = makeIMS()
         var c = IMSConfig(domain: domain, sipAddresses: [pcscf6, pcscfB], timers: SIPTimerValues(t1: 0.5, t2: 4, t4: 5))
         c.sipPorts = [pcscfB: portB]
+        c.precondition = .off
         let s0 = IMSCore(config: c, subscribers: subs)
         return (s0, IMSCore(config: c, subscribers: subs, store: s0.store, shard: 1))
     }
@@ -121,5 +122,26 @@ final class IMSFlowAddressTests: XCTestCase {
         let (one, _) = makeIMS()
         let v4 = TestUE(imsi: "001010000000001", address: "198.51.100.20")
         XCTAssertEqual(one.sourceAddress(of: Array("NOTIFY x".utf8), toward: v4.peer), "198.51.100.1")
+    }
+
+    /// An echo call through A from a phone registered through B: the dialog keeps A (its
+    /// Contact; the 200 the timer retransmits leaves from A), the binding keeps B.
+    func testAnEchoDialogKeepsTheAddressItsINVITECameTo() throws {
+        let (s0, _) = makeShards()
+        let a = ue(1)
+        try register(s0, a, to: pcscfB)
+        let invite = request(a, "INVITE", uri: "tel:666", callID: "echo-f", cseq: 1, branch: "z9hG4bKechof",
+                             sdp: offerSDP(a, local: "sendrecv"))
+        let ok = try XCTUnwrap(sent(s0.receive(datagram: invite, from: a.peer, to: pcscf6, now: 1)).last?.0)
+        XCTAssertEqual(ok.statusCode, 200)
+        XCTAssertEqual(ok.header("Contact"), "<sip:[\(pcscf6)]:5060>")
+        // No ACK: the timer retransmits the 200 from the dialog's address.
+        let again = s0.tick(now: 1.6)
+        guard case let .send(b, to)? = again.first(where: { if case .send = $0 { return true }; return false }) else {
+            return XCTFail("no retransmission: \(again)")
+        }
+        XCTAssertEqual(try SIPMessage(parsing: b).statusCode, 200)
+        XCTAssertEqual(s0.sourceAddress(of: b, toward: to), pcscf6)
+        XCTAssertEqual(s0.localAddress(toward: a.peer), pcscfB)
     }
 }
