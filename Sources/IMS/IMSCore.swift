@@ -165,15 +165,19 @@ public final class IMSCore {
         }
     }
 
-    /// Bytes read from the TCP connection with `peer`; framed by Content-Length.
+    /// Bytes read from the TCP connection with `peer`; framed by Content-Length. A CRLFCRLF
+    /// keep-alive ping between messages is answered with a CRLF pong (RFC 5626 §4.4.1).
     public func receive(stream bytes: [UInt8], from peer: SIPPeer, to local: String? = nil, now: Double) -> [IMSAction] {
         var framer = framers[peer] ?? SIPStreamFramer()
         framer.append(bytes)
         var out: [IMSAction] = []
         while true {
             do {
-                guard let msg = try framer.nextMessage() else { break }
-                out += receive(datagram: msg, from: peer, to: local, now: now)
+                guard let frame = try framer.nextFrame() else { break }
+                switch frame {
+                case .ping: out.append(.send(SIPStreamFramer.pong, to: peer))
+                case .message(let msg): out += receive(datagram: msg, from: peer, to: local, now: now)
+                }
             } catch {
                 framers[peer] = nil
                 return out + [.event(.parseError(peer: peer, error: "\(error)")), .closeConnection(peer)]
@@ -402,11 +406,12 @@ public final class IMSCore {
 
     func isOurBranch(_ via: SIPVia) -> Bool { via.branch?.hasPrefix(IMSCore.branchPrefix) ?? false }
 
-    func ourVia(for peer: SIPPeer, branch: String) -> String {
-        "SIP/2.0/\(peer.transport.rawValue) \(config.localHostPort(for: peer));branch=\(branch)"
+    /// Our Via toward `peer`, naming our address `local` (default: `localAddress(toward:)`).
+    func ourVia(for peer: SIPPeer, branch: String, local: String? = nil) -> String {
+        "SIP/2.0/\(peer.transport.rawValue) \(hostPort(local ?? localAddress(toward: peer)));branch=\(branch)"
     }
 
-    func ourURI(for peer: SIPPeer) -> String { "sip:" + config.localHostPort(for: peer) }
+    func ourURI(for peer: SIPPeer, local: String? = nil) -> String { "sip:" + hostPort(local ?? localAddress(toward: peer)) }
 
     /// The peer to reach a URI by its host and port (IP literals only; no DNS in the core).
     static func peer(for uri: SIPURI, transport: SIPTransport = .udp) -> SIPPeer? {

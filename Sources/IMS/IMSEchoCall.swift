@@ -61,7 +61,7 @@ extension IMSCore {
             return out + respond(tooSmallResponse(to: m, minSE: minSE), now: now, fallback: peer)
         }
         let local = receivingAddress.flatMap { $0.contains(":") == peer.address.contains(":") ? $0 : nil }
-            ?? config.localAddress(for: peer)
+            ?? localAddress(toward: peer)
         guard let port = allocateMediaPort(on: local) else { return out + reply(m, 503, peer: peer, now: now) }
         let sessionID = UInt64(now * 1000) & 0xFFFF_FFFF
         let answer: SDPAnswerer.Answer
@@ -254,7 +254,7 @@ extension IMSCore {
     /// A response inside the echo dialog: our To tag and Contact.
     func dialogResponse(to req: SIPMessage, code: Int, call: EchoCall) -> SIPMessage {
         var r = makeResponse(to: req, code: code, toTag: call.localTag)
-        if code > 100, code < 300 { r.addHeader("Contact", "<" + ourURI(for: call.peer) + ">") }
+        if code > 100, code < 300 { r.addHeader("Contact", "<" + ourURI(for: call.peer, local: call.media.localAddress) + ">") }
         return r
     }
 

@@ -24,11 +24,12 @@ extension IMSCore {
         if reg == nil, let u = try? SIPAnyURI(target) { reg = findRegistration(for: u) }
         if reg == nil { reg = findRegistration(for: .sip(SIPURI(user: target, host: config.domain))) }
         guard let r = reg, let binding = r.bindings.max(by: { $0.expiresAt < $1.expiresAt }),
-              let port = allocateMediaPort(on: config.localAddress(for: binding.peer)) else { return (nil, []) }
+              let port = allocateMediaPort(on: binding.local ?? localAddress(toward: binding.peer)) else { return (nil, []) }
         let peer = binding.peer
-        let local = config.localAddress(for: peer)
-        var callID = newToken() + "@" + config.localHostPort(for: peer)
-        while !ownsCallID(callID) { callID = newToken() + "@" + config.localHostPort(for: peer) }   // sharded: ours
+        // The dialog keeps the address of the phone's flow (media, Via, Contact: `media.localAddress`).
+        let local = binding.local ?? localAddress(toward: peer)
+        var callID = newToken() + "@" + hostPort(local)
+        while !ownsCallID(callID) { callID = newToken() + "@" + hostPort(local) }   // sharded: ours
         let from = caller ?? ("sip:mt@" + config.domain)
         let sessionID = UInt64(now * 1000) & 0xFFFF_FFFF
         let ipv = local.contains(":") ? "IP6" : "IP4"
@@ -43,13 +44,13 @@ extension IMSCore {
             "a=ptime:20", "a=sendrecv",
         ].joined(separator: "\r\n") + "\r\n"
         var inv = SIPMessage.request("INVITE", uri: binding.contact.uri)
-        inv.addHeader("Via", ourVia(for: peer, branch: IMSCore.branchPrefix + newToken()))
+        inv.addHeader("Via", ourVia(for: peer, branch: IMSCore.branchPrefix + newToken(), local: local))
         inv.addHeader("Max-Forwards", "70")
         inv.addHeader("From", "<" + from + ">;tag=" + newToken())
         inv.addHeader("To", "<" + (r.impus.first ?? binding.contact.uri.description) + ">")
         inv.addHeader("Call-ID", callID)
         inv.addHeader("CSeq", "1 INVITE")
-        inv.addHeader("Contact", "<" + ourURI(for: peer) + ">")
+        inv.addHeader("Contact", "<" + ourURI(for: peer, local: local) + ">")
         inv.addHeader("P-Asserted-Identity", "<" + from + ">")
         inv.addHeader("Supported", "100rel")
         inv.addHeader("Allow", IMSCore.allow)
@@ -68,8 +69,7 @@ extension IMSCore {
         guard var call = mtCalls[callID] else { return [] }
         var out: [IMSAction] = []
         if var d = call.dialog, call.state == .active {
-            let bye = d.request("BYE", via: SIPVia(transport: call.peer.transport.rawValue, host: config.localHostPortHost(for: call.peer),
-                                                   port: config.localPort(for: call.peer), branch: IMSCore.branchPrefix + newToken()))
+            let bye = d.request("BYE", via: dialogVia(call.peer, local: call.media.localAddress, branch: IMSCore.branchPrefix + newToken()))
             call.dialog = d
             out += sendRequest(bye, to: call.peer, now: now)
         }
@@ -98,8 +98,7 @@ extension IMSCore {
             call.mediaOpen = true
             out.append(.openMedia(call.media))
         }
-        let via = { SIPVia(transport: call.peer.transport.rawValue, host: self.config.localHostPortHost(for: call.peer),
-                           port: self.config.localPort(for: call.peer), branch: IMSCore.branchPrefix + self.newToken()) }
+        let via = { self.dialogVia(call.peer, local: call.media.localAddress, branch: IMSCore.branchPrefix + self.newToken()) }
         if code < 200 {
             call.state = .early
             if r.optionTags("Require").contains("100rel"), let rs = (try? r.integer("RSeq")) ?? nil,
@@ -136,7 +135,7 @@ extension IMSCore {
             // Re-INVITE / UPDATE from the phone (hold, refresh): answer any offer from our port.
             guard var call = mtCalls[id] else { return [] }
             var r = makeResponse(to: m, code: 200, toTag: (try? call.invite.from().tag) ?? nil)
-            r.addHeader("Contact", "<" + ourURI(for: call.peer) + ">")
+            r.addHeader("Contact", "<" + ourURI(for: call.peer, local: call.media.localAddress) + ">")
             // A session refresh from the phone (RFC 4028 §9): answered with its interval when the
             // phone refreshes; we run no timer of our own on MT calls.
             if SIPSessionExpires(m) != nil {
@@ -167,13 +166,5 @@ extension IMSCore {
         guard let call = mtCalls.removeValue(forKey: id) else { return [] }
         releaseMediaPort(call.media.localRTPPort)
         return (call.mediaOpen ? [.closeMedia(id: id)] : []) + [.event(.callEnded(callID: id, reason: reason))]
-    }
-}
-
-extension IMSConfig {
-    /// Our address in URI host form (IPv6 in brackets), without the port.
-    func localHostPortHost(for peer: SIPPeer) -> String {
-        let a = localAddress(for: peer)
-        return a.contains(":") ? "[" + a + "]" : a
     }
 }

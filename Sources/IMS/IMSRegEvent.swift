@@ -11,6 +11,9 @@ struct RegSubscription: Sendable {
     var remote: String
     var target: SIPAnyURI
     var peer: SIPPeer
+    /// Our address the SUBSCRIBE came to: the NOTIFYs name it and leave from it (the flow the
+    /// subscriber used, even after the registration it watches is gone).
+    var local: String
     var expiresAt: Double
     var cseq: UInt32
     var version: Int
@@ -33,7 +36,7 @@ extension IMSCore {
             guard let owner = IMSIdentity.lookupKeys(to.uri).lazy.compactMap({ self.subscribers.subscriber(impu: $0) }).first
                     ?? identify(to: to.uri, auth: nil) else { return reply(m, 404, peer: peer, now: now) }
             sub = RegSubscription(callID: callID, impi: owner.impi, aor: to.uri.description, localTag: newToken(),
-                                  remote: from, target: contact.uri, peer: peer, expiresAt: now, cseq: 0, version: 0)
+                                  remote: from, target: contact.uri, peer: peer, local: "", expiresAt: now, cseq: 0, version: 0)
         }
         let requested = (try? m.expires()) ?? nil
         var expires = requested ?? 600_000
@@ -41,9 +44,10 @@ extension IMSCore {
         sub.expiresAt = now + Double(expires)
         sub.target = contact.uri
         sub.peer = peer
+        sub.local = receivingAddress.flatMap { $0.contains(":") == peer.address.contains(":") ? $0 : nil } ?? localAddress(toward: peer)
         var r = makeResponse(to: m, code: 200, toTag: sub.localTag)
         r.addHeader("Expires", String(expires))
-        r.addHeader("Contact", "<" + ourURI(for: peer) + ">")
+        r.addHeader("Contact", "<" + ourURI(for: peer, local: sub.local) + ">")
         var out = respond(r, now: now, fallback: peer)
         if expires == 0 {
             setRegSubscription(callID, nil)
@@ -103,13 +107,13 @@ extension IMSCore {
         let body = regInfoXML(impi: s.impi, version: s.version, now: now)
         s.version += 1
         var n = SIPMessage.request("NOTIFY", uri: s.target)
-        n.addHeader("Via", ourVia(for: s.peer, branch: IMSCore.branchPrefix + newToken()))
+        n.addHeader("Via", ourVia(for: s.peer, branch: IMSCore.branchPrefix + newToken(), local: s.local))
         n.addHeader("Max-Forwards", "70")
         n.addHeader("From", "<" + s.aor + ">;tag=" + s.localTag)
         n.addHeader("To", s.remote)
         n.addHeader("Call-ID", s.callID)
         n.addHeader("CSeq", String(s.cseq) + " NOTIFY")
-        n.addHeader("Contact", "<" + ourURI(for: s.peer) + ">")
+        n.addHeader("Contact", "<" + ourURI(for: s.peer, local: s.local) + ">")
         n.addHeader("Event", "reg")
         if let reason {
             n.addHeader("Subscription-State", "terminated;reason=" + reason)

@@ -221,7 +221,8 @@ extension IMSCore {
             if let sa = protected {
                 target = SIPPeer(address: peer.address, port: sa.portUS, transport: peer.transport, localPort: sa.portPC)
             }
-            let binding = IMSBinding(contact: contact, peer: target, expiresAt: now + Double(granted), callID: callID, cseq: cseq)
+            let binding = IMSBinding(contact: contact, peer: target, expiresAt: now + Double(granted), callID: callID, cseq: cseq,
+                                     local: receivingAddress)
             if let i = reg.bindings.firstIndex(where: { IMSCore.contactKey($0.contact.uri) == key }) {
                 reg.bindings[i] = binding
             } else {
@@ -278,7 +279,7 @@ extension IMSCore {
                 return v
             }
             let spiPS = spiPC + 1
-            return IMSGmSecurity(ueAddress: peer.address, pcscfAddress: config.localAddress(for: peer),
+            return IMSGmSecurity(ueAddress: peer.address, pcscfAddress: receivingAddress ?? localAddress(toward: peer),
                                  portUC: portC, portUS: portS, spiUC: spiC, spiUS: spiS,
                                  portPC: config.protectedPortC, portPS: config.protectedPortS, spiPC: spiPC, spiPS: spiPS,
                                  integrityAlgorithm: alg, encryptionAlgorithm: ealg,
@@ -308,6 +309,8 @@ extension IMSCore {
             if let old = s.registrations[impi] {
                 for u in old.impus where reg?.impus.contains(u) != true { s.impuIndex[impuKey(u)] = nil }
             }
+            s.countFlows(s.registrations[impi], delta: -1)
+            s.countFlows(reg, delta: 1)
             s.registrations[impi] = reg
             if let reg { for u in reg.impus { s.impuIndex[impuKey(u)] = impi } }
             // Only ever lowered here; removals leave it early, which costs one extra scan at most.

@@ -1,4 +1,5 @@
 import Glibc
+import SIP
 
 /// The registrar state every IMS shard sees (TS 24.229 S-CSCF registrar, RFC 3680 index):
 /// bindings by IMPI and the IMPU index, digest challenges in flight (by nonce) and the last
@@ -25,6 +26,9 @@ public final class IMSRegistrarStore: @unchecked Sendable {
     var nextSPI: UInt32 = 0x1000
     /// IMPI → shard → how many reg-event subscriptions of that IMPI the shard holds.
     var regEventShards: [String: [Int: Int]] = [:]
+    /// Binding peer → our address its flow came in on, and how many bindings name that peer
+    /// (kept by `IMSCore.storeRegistration`; see `IMSBinding.local`).
+    var flows: [SIPPeer: (local: String, bindings: Int)] = [:]
 
     public init() {
         mutex = .allocate(capacity: 1)
@@ -53,6 +57,19 @@ public final class IMSRegistrarStore: @unchecked Sendable {
     /// Shards other than `shard` holding reg-event subscriptions of `impi`.
     func otherSubscribedShards(_ impi: String, except shard: Int) -> [Int] {
         locked { regEventShards[impi].map { $0.filter { $0.key != shard && $0.value > 0 }.map(\.key).sorted() } ?? [] }
+    }
+
+    /// Our address of the flow registered from `peer`, if a binding has it.
+    func flowAddress(of peer: SIPPeer) -> String? { locked { flows[peer]?.local } }
+
+    /// Counts the flows of `reg`'s bindings in (`delta` 1) or out (-1); locked by the caller.
+    func countFlows(_ reg: IMSRegistration?, delta: Int) {
+        for b in reg?.bindings ?? [] {
+            guard let local = b.local else { continue }
+            let n = (flows[b.peer]?.bindings ?? 0) + delta
+            // The newest binding's address wins; a removal leaves the address of those left.
+            flows[b.peer] = n <= 0 ? nil : (delta > 0 ? local : flows[b.peer]?.local ?? local, n)
+        }
     }
 
     func countSubscription(impi: String, shard: Int, delta: Int) {

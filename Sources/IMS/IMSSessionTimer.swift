@@ -120,8 +120,7 @@ extension IMSCore {
     /// INVITE made, with our Contact.
     func inDialogRequest(_ call: inout EchoCall, _ method: String, branch: String) -> SIPMessage {
         if call.dialog == nil { call.dialog = try? SIPDialog(uas: call.invite, localTag: call.localTag) }
-        let via = SIPVia(transport: call.peer.transport.rawValue, host: config.localHostPortHost(for: call.peer),
-                         port: config.localPort(for: call.peer), branch: branch)
+        let via = dialogVia(call.peer, local: call.media.localAddress, branch: branch)
         var m: SIPMessage
         if var d = call.dialog {
             m = d.request(method, via: via, sequence: method == "ACK" ? d.localSequence : nil)
@@ -134,7 +133,7 @@ extension IMSCore {
             m.addHeader("Call-ID", call.callID)
             m.addHeader("CSeq", "1 " + method)
         }
-        m.addHeader("Contact", "<" + ourURI(for: call.peer) + ">")
+        m.addHeader("Contact", "<" + ourURI(for: call.peer, local: call.media.localAddress) + ">")
         return m
     }
 

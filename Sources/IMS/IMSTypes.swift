@@ -96,6 +96,10 @@ public struct IMSBinding: Sendable, Equatable {
     public var expiresAt: Double
     public var callID: String
     public var cseq: UInt32
+    /// Our `sip_addr` address the REGISTER came to, when the runtime said: the local end of the
+    /// phone's flow (RFC 5626 §5.2). What we send to `peer` names it and leaves from it, as the
+    /// phone, its NAT and its IPsec SAs expect.
+    public var local: String? = nil
 }
 
 /// The registration state of one IMPI (what `users_get` reports).

@@ -180,10 +180,30 @@ extension SIPMessage {
 }
 
 /// Splits a TCP (or TLS) byte stream into SIP messages using Content-Length (RFC 3261 §18.3),
-/// which is mandatory on streams. Keep-alive CRLFs between messages (RFC 5626 §3.5.1) are skipped.
+/// which is mandatory on streams, and finds the keep-alive pings between them.
+///
+/// RFC 5626 §3.5.1: between messages a client may send a double-CRLF "ping", which the server
+/// answers with a single-CRLF "pong" (§4.4.1). TCP does not keep segment boundaries, so a ping
+/// may come in pieces, after the end of a message in one read, or just before the start of the
+/// next one: the framer matches CRLFCRLF byte by byte across reads (`nextFrame`). Other CRs and
+/// LFs between messages are skipped (RFC 3261 §7.5); a message's own CRLFs are never a ping,
+/// since Content-Length says where it ends.
 public struct SIPStreamFramer: Sendable {
+    /// What the stream carried next.
+    public enum Frame: Sendable, Equatable {
+        case message([UInt8])
+        /// A CRLFCRLF between messages: answer with `SIPStreamFramer.pong`.
+        case ping
+    }
+
+    /// RFC 5626 §4.4.1: the answer to a ping.
+    public static let pong: [UInt8] = [0x0D, 0x0A]
+    static let ping: [UInt8] = [0x0D, 0x0A, 0x0D, 0x0A]
+
     private var buffer: [UInt8] = []
     private var scanned = 0
+    /// How many bytes of a CRLFCRLF ping were seen between messages so far (0...3).
+    private var pingMatched = 0
     public let maxMessageSize: Int
 
     public init(maxMessageSize: Int = SIPMessage.defaultMaxSize) { self.maxMessageSize = maxMessageSize }
@@ -193,16 +213,35 @@ public struct SIPStreamFramer: Sendable {
     /// Bytes waiting for the rest of a message.
     public var bufferedCount: Int { buffer.count }
 
-    /// The next complete message's bytes, or nil when more bytes are needed. A stream that
-    /// cannot be framed (no Content-Length, too large) throws; the connection should be closed.
+    /// The next complete message's bytes, or nil when more bytes are needed; pings are skipped.
+    /// A stream that cannot be framed (no Content-Length, too large) throws; the connection
+    /// should be closed.
     public mutating func nextMessage() throws -> [UInt8]? {
-        var start = 0
-        while start < buffer.count, buffer[start] == 0x0D || buffer[start] == 0x0A { start += 1 }
+        while let f = try nextFrame() {
+            if case .message(let m) = f { return m }
+        }
+        return nil
+    }
+
+    /// The next complete message or ping, in stream order; nil when more bytes are needed.
+    /// Throws like `nextMessage`.
+    public mutating func nextFrame() throws -> Frame? {
+        var start = 0, ping = false
+        while start < buffer.count, buffer[start] == 0x0D || buffer[start] == 0x0A {
+            let b = buffer[start]
+            start += 1
+            // A byte off the pattern restarts it (a CR may begin a new CRLF).
+            pingMatched = b == SIPStreamFramer.ping[pingMatched] ? pingMatched + 1 : (b == 0x0D ? 1 : 0)
+            if pingMatched == SIPStreamFramer.ping.count { pingMatched = 0; ping = true; break }
+        }
         if start > 0 {
             buffer.removeFirst(start)
             scanned = max(0, scanned - start)
         }
+        if ping { return .ping }
         if buffer.isEmpty { return nil }
+        // A message starts: CRLFs seen before it were no ping.
+        pingMatched = 0
         guard let (headerEnd, bodyStart) = SIPMessage.findHeaderEnd(buffer, from: max(0, scanned - 3)) else {
             scanned = buffer.count
             if buffer.count > maxMessageSize { throw SIPParseError.messageTooLarge(buffer.count) }
@@ -215,7 +254,7 @@ public struct SIPStreamFramer: Sendable {
         let message = Array(buffer[0..<total])
         buffer.removeFirst(total)
         scanned = 0
-        return message
+        return .message(message)
     }
 
     /// Reads Content-Length (or `l`) from raw header lines without a full parse.

@@ -99,16 +99,20 @@ final class LoopbackSIPPhone {
         }
     }
 
-    /// One SIP message read from a TCP connection.
+    /// One SIP message read from a TCP connection. The bytes are peeked and only the message's
+    /// own are taken, so a message that came in the same segment is left for the next call.
     static func readMessage(_ fd: Int32, timeout: Double) -> SIPMessage? {
-        var framer = SIPStreamFramer()
         var buf = [UInt8](repeating: 0, count: 65536)
         let until = Date().addingTimeInterval(timeout)
         while Date() < until, wait(fd, until.timeIntervalSinceNow) {
-            let n = buf.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+            let n = buf.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, Int32(MSG_PEEK)) }
             guard n > 0 else { return nil }
+            var framer = SIPStreamFramer()
             framer.append(buf[0..<n])
-            if let b = try? framer.nextMessage() { return try? SIPMessage(parsing: b) }
+            guard let b = try? framer.nextMessage() else { usleep(1000); continue }   // the rest is on its way
+            let used = n - framer.bufferedCount
+            _ = buf.withUnsafeMutableBytes { recv(fd, $0.baseAddress, used, 0) }
+            return try? SIPMessage(parsing: b)
         }
         return nil
     }
@@ -118,9 +122,10 @@ final class LoopbackSIPPhone {
         _ = b.withUnsafeBytes { Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
     }
 
-    /// REGISTER over UDP (or over the TCP connection `tcp`) with MD5 digest (the 401 answered
+    /// REGISTER over UDP to `imsAddress`:`imsPort` (or over the TCP connection `tcp`) with MD5 digest (the 401 answered
     /// once); true on 200.
-    func register(password: String, imsPort: UInt16, domain: String = LoopbackIMS.domain, tcp: Int32? = nil) throws -> Bool {
+    func register(password: String, imsPort: UInt16, imsAddress: String = "127.0.0.1", domain: String = LoopbackIMS.domain,
+                  tcp: Int32? = nil) throws -> Bool {
         var auth: String? = nil
         for cseq in 1...2 {
             var m = SIPMessage.request("REGISTER", uri: try SIPAnyURI("sip:" + domain))
@@ -138,7 +143,7 @@ final class LoopbackSIPPhone {
                 Self.write(m, to: tcp)
                 r = Self.readMessage(tcp, timeout: 5)
             } else {
-                send(m, toPort: imsPort)
+                send(m, toPort: imsPort, address: imsAddress)
                 r = receiveUDP(timeout: 5, where: { ($0.statusCode ?? 0) >= 200 })
             }
             guard let r else { return false }

@@ -206,4 +206,26 @@ final class TCPIdleAndSIPAddrTests: XCTestCase {
         XCTAssertEqual(c, "127.0.0.2")
         XCTAssertTrue(rangeB.contains(port), "port \(port) in \(rangeB)")
     }
+
+    /// The whole core from ims.cfg with `sip_addr` 127.0.0.1:P and 127.0.0.2:P2 on two loops: a
+    /// callee registered through 127.0.0.2:P2 gets a call from a phone registered through
+    /// 127.0.0.1:P from 127.0.0.2:P2, named in Via and Record-Route (RFC 5626 §5.2: its flow).
+    func testACalleeRegisteredThroughTheSecondSIPAddrIsCalledFromIt() throws {
+        let port2 = try LoopbackIMS.freePort()
+        let ims = try LoopbackIMS(extraUsers: [SIPpInteropTests.user2], loops: 2, extraSIPAddr: "{ addr: \"127.0.0.2:\(port2)\" }")
+        self.ims = ims
+        let callee = try LoopbackSIPPhone(user: "user2", listenTCP: false)
+        XCTAssertTrue(try callee.register(password: "secret2", imsPort: port2, imsAddress: "127.0.0.2"), ims.log.suffix(3000).description)
+        let caller = try LoopbackSIPPhone(user: "user1", listenTCP: false)
+        XCTAssertTrue(try caller.register(password: "secret", imsPort: ims.port))
+        for i in 0..<4 {   // Call-IDs of both shards
+            caller.send(try caller.largeInvite(to: "sip:user2@\(LoopbackIMS.domain)", callID: "flow\(i)-\(caller.port)", minimumSize: 0),
+                        toPort: ims.port)
+            let (inv, from, fromPort) = try XCTUnwrap(Self.receiveWithSource(callee, timeout: 5), "no INVITE\n\(ims.log.suffix(3000))")
+            XCTAssertEqual(inv.method, "INVITE")
+            XCTAssertEqual("\(from):\(fromPort)", "127.0.0.2:\(port2)", "call \(i)")
+            XCTAssertEqual(try inv.topVia().sentBy, "127.0.0.2:\(port2)")
+            XCTAssertEqual(inv.header("Record-Route"), "<sip:127.0.0.2:\(port2);lr>")
+        }
+    }
 }

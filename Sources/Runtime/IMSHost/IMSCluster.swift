@@ -185,16 +185,18 @@ public final class IMSCluster: @unchecked Sendable {
         return innerPeers.withLock { $0[peer] }
     }
 
-    /// Sends SIP toward `to`: the in-process path, a UDP socket, or its TCP connection.
-    func send(_ bytes: [UInt8], to: SIPPeer, innerOwner owner: String?) -> Bool {
+    /// Sends SIP toward `to`: the in-process path, a UDP socket, or its TCP connection. UDP
+    /// leaves from our address `local` (`IMSCore.sourceAddress`), on any shard: the phone hears
+    /// from the address and port it registered with.
+    func send(_ bytes: [UInt8], to: SIPPeer, from local: String?, innerOwner owner: String?) -> Bool {
         if let owner, let inner, let dst = Self.bytes(to.address), let config = shards.first?.core.config,
-           let src = Self.bytes(config.localAddress(for: to)) {
-            let port = config.localPort(for: to)
+           case let a = local ?? config.localAddress(for: to), let src = Self.bytes(a) {
+            let port = config.sipPort(for: a)
             onLoop0 { inner.send(bytes, from: .init(address: src, port: port), to: .init(address: dst, port: to.port), owner: owner) }
             return true
         }
         if to.transport == .udp, let dst = try? SocketAddress(host: to.address, port: to.port) {
-            guard let d = servingSocket(toward: to) ?? udp.first(where: { $0.localAddress.family == dst.family })
+            guard let d = servingSocket(local) ?? udp.first(where: { $0.localAddress.family == dst.family })
                     ?? udp.first(where: { $0.localAddress.family == AF_INET6 }),
                   let h = d.sendHandle else { return false }
             h.send(bytes, to: dst)
@@ -205,11 +207,11 @@ public final class IMSCluster: @unchecked Sendable {
         return true
     }
 
-    /// With several `sip_addr` sockets: the one bound for the address and port we name toward
-    /// `peer` (Via, Contact), so the peer hears from where we said we are.
-    private func servingSocket(toward peer: SIPPeer) -> UDPDispatcher? {
-        guard served.count > 1, let config = shards.first?.core.config else { return nil }
-        let a = config.localAddress(for: peer), port = config.sipPort(for: a)
+    /// With several `sip_addr` sockets: the one bound for our address `a` and its port, which
+    /// the message names (Via, Contact), so the peer hears from where we said we are.
+    private func servingSocket(_ a: String?) -> UDPDispatcher? {
+        guard served.count > 1, let a, let config = shards.first?.core.config else { return nil }
+        let port = config.sipPort(for: a)
         return served.first { $0.address == a && $0.socket.port == port }.map { udp[$0.udp] }
     }
 

@@ -22,9 +22,9 @@ public final class IMSHost: ServiceHandler, Service, @unchecked Sendable {
     private var echoes: [String: RTPEcho] = [:]
     /// Echo media of this shard's calls served on the in-process inner path (by loop 0).
     private var innerMedia: Set<String> = []
-    /// The UDP socket the message being handled came in on, and its sender: what we send that
-    /// peer meanwhile (its responses) leaves from it (RFC 3581 §4: from the address and port
-    /// the request was received on).
+    /// The UDP socket the message being handled came in on, and its sender: the responses we
+    /// send that peer meanwhile leave from it (RFC 3581 §4: from the address and port the
+    /// request was received on). Other UDP leaves from the address `IMSCore.sourceAddress` names.
     private var arrival: (peer: SIPPeer, socket: UDPSendHandle)?
     /// The deadline the timer is armed for.
     private var armedDeadline: Double?
@@ -88,9 +88,11 @@ public final class IMSHost: ServiceHandler, Service, @unchecked Sendable {
                 let owner = cluster.innerOwner(of: to)
                 if let e = evidence { e.sip(bytes, peer: to, outgoing: true, imsi: owner) }
                 else { logger.debug(.sip, "\(Self.firstLine(bytes))", dir: .to, ue: to.description) }
-                if let a = arrival, a.peer == to, owner == nil, let dst = try? SocketAddress(host: to.address, port: to.port) {
+                if let a = arrival, a.peer == to, owner == nil, IMSCore.isResponse(bytes),
+                   let dst = try? SocketAddress(host: to.address, port: to.port) {
                     _ = a.socket.send(bytes, to: dst)
-                } else if !cluster.send(bytes, to: to, innerOwner: owner) {
+                } else if !cluster.send(bytes, to: to, from: to.transport == .udp ? core.sourceAddress(of: bytes, toward: to) : nil,
+                                        innerOwner: owner) {
                     logger.error(.sip, "no transport toward \(to) for \(Self.firstLine(bytes))")
                 }
             case let .openMedia(session):

@@ -48,18 +48,20 @@ final class IMSStreamTransport: ServiceHandler, @unchecked Sendable {
 
     func stream(_ stream: StreamID, received bytes: UnsafeRawBufferPointer, context: ServiceContext) {
         guard let p = peerByStream[stream], var f = framers[stream] else { return }
-        // RFC 5626 §4.4.1: a CRLFCRLF "ping" between messages gets a CRLF "pong" (the phone
-        // checks its flow with it); it keeps the connection alive but is not SIP activity.
-        if f.bufferedCount == 0, bytes.count >= 4, bytes.starts(with: [0x0D, 0x0A, 0x0D, 0x0A]) {
-            IMSStreamTransport.pong.withUnsafeBytes { context.write(stream, $0) }
-        }
         f.append(bytes)
         let local = servedAddress[stream]
         while true {
             do {
-                guard let msg = try f.nextMessage() else { break }
-                lastActivity[stream] = IMSHost.seconds()
-                cluster.dispatch(msg, from: p, owner: nil, key: msg.withUnsafeBytes { IMSCluster.callIDKey($0) }, local: local)
+                guard let frame = try f.nextFrame() else { break }
+                switch frame {
+                case .ping:
+                    // RFC 5626 §4.4.1: a CRLFCRLF ping between messages gets a CRLF pong (the
+                    // phone checks its flow with it); it keeps the connection but is not SIP activity.
+                    SIPStreamFramer.pong.withUnsafeBytes { context.write(stream, $0) }
+                case .message(let msg):
+                    lastActivity[stream] = IMSHost.seconds()
+                    cluster.dispatch(msg, from: p, owner: nil, key: msg.withUnsafeBytes { IMSCluster.callIDKey($0) }, local: local)
+                }
             } catch {
                 logger.error(.sip, "TCP stream from \(p) cannot be framed (\(error)): closing it", ue: p.description)
                 framers[stream] = nil
@@ -89,8 +91,6 @@ final class IMSStreamTransport: ServiceHandler, @unchecked Sendable {
         }
         connect(bytes, to: peer)
     }
-
-    static let pong: [UInt8] = [0x0D, 0x0A]
 
     func timerFired(_ key: UInt64, context: ServiceContext) {
         if key == IMSStreamIdle.sweepKey { sweepIdle() } else { connectTimerFired(key) }
