@@ -238,18 +238,18 @@ final class IKERekeyCollisionDeleteTests: XCTestCase {
     }
 
     func testEPDGsOwnDeleteOfThePhonesRedundantSAArrivesFirst() throws {
-        // The ePDG deletes the phone's redundant SA itself (operator delete by its SPI) while the
-        // phone's own Delete is lost: the phone answers and forgets it, and stops retransmitting.
+        // The phone's Delete is lost and a Delete of the SA from the ePDG's side arrives (a peer
+        // that deletes the redundant SA itself): the phone answers, forgets it, stops retransmitting.
         let c = try Self.collide(loser: .phone, lost: .request)
         let h = c.h, red = c.redundant
-        let del = h.epdg.delete(spiR: red.spiR, now: h.now)
-        XCTAssertEqual(AttachHarness.sends(del).count, 1, "the ePDG's Delete of it: \(del)")
-        h.route(del, fromUE: false)
-        h.run(start: false)
-        XCTAssertTrue(AttachHarness.logs(h.ueActions).contains("redundant IKE SA \(Self.name(red)) deleted by the peer after the rekey"), "\(AttachHarness.logs(h.ueActions))")
+        let answer = h.ue.handle(datagram: try asResponder(red, response: false, [.delete(DeletePayload(protocolID: .IKE))]),
+                                 from: h.epdgEnd, to: h.ueEnd, now: h.now)
+        h.ueActions += answer
+        let (ah, ap) = try open(try XCTUnwrap(AttachHarness.sends(answer).first, "\(answer)"), red, receiverIsInitiator: false)
+        XCTAssertTrue(ah.isResponse); XCTAssertEqual([ah.spiI, ah.spiR], [red.spiI, red.spiR]); XCTAssertTrue(ap.isEmpty)
+        XCTAssertTrue(AttachHarness.logs(answer).contains("redundant IKE SA \(Self.name(red)) deleted by the peer after the rekey"), "\(AttachHarness.logs(answer))")
         XCTAssertTrue(h.ue.retired.isEmpty)
         XCTAssertNil(h.ue.wakeup, "no retransmission of our Delete is left")
-        XCTAssertEqual(h.epdg.count, 1)
         try assertSurvivorIntact(h)
     }
 }

@@ -186,7 +186,7 @@ public final class IKEResponder {
     /// Deletes one IKE SA by our SPI (operator request): sends Delete, releases Child SAs.
     public func delete(spiR: UInt64, now: Double) -> [IKEAction] {
         guard let sa = sas[spiR] else { return [] }
-        sa.deleteIKESA(now: now, reason: "deleted locally")  // `sa.delete` would drain, and lose, the Delete
+        _ = sa.delete(now: now)
         return collect(sa)
     }
 
