@@ -147,7 +147,8 @@ final class IKERekeyCollisionDeleteTests: XCTestCase {
         let sentAt = try XCTUnwrap(redundant.pending).sentAt
         var retransmitted: [Double] = []
         h.ueActions = []
-        while let w = redundant.wakeup, retransmitted.count < 10 {
+        for _ in 0..<10 {
+            guard let w = redundant.wakeup else { break }
             h.now = w
             let a = h.epdg.poll(now: h.now)
             if !AttachHarness.sends(a).isEmpty { retransmitted.append(h.now - sentAt) }
@@ -221,7 +222,8 @@ final class IKERekeyCollisionDeleteTests: XCTestCase {
         XCTAssertNil(h.epdg.sa(spiI: red.spiI, spiR: red.spiR), "the ePDG answered the Delete")
         let sentAt = try XCTUnwrap(h.ue.retired.first?.pending).sentAt
         var retransmitted: [Double] = []
-        while let w = h.ue.wakeup, retransmitted.count < 10 {
+        for _ in 0..<10 {
+            guard let w = h.ue.wakeup else { break }
             h.now = w
             let a = h.ue.poll(now: h.now)
             if !AttachHarness.sends(a).isEmpty { retransmitted.append(h.now - sentAt) }
