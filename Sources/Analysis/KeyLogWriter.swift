@@ -71,6 +71,7 @@ public final class KeyLogWriter: @unchecked Sendable {
             case let .installChildSA(c): logChildSA(c)
             case let .ikeSAEstablished(i): logIKESA(i)
             case let .ikeSARekeyed(_, _, i): logIKESA(i)      // the new SPIs and keys
+            case let .ikeSARedundant(i): logIKESA(i)          // a simultaneous rekey's redundant SA, for its Delete
             default: break
             }
         }

@@ -97,8 +97,9 @@ final class AttachHarness {
         if fromUE { ueActions += actions } else { epdgActions += actions }
     }
 
-    /// Delivers messages until nobody has anything to say.
-    func run(start: Bool = true) {
+    /// Delivers messages until nobody has anything to say; those `drop` returns true for
+    /// (given the bytes and whether they go to the ePDG) are lost on the way.
+    func run(start: Bool = true, drop: ((_ bytes: [UInt8], _ toEPDG: Bool) -> Bool)? = nil) {
         if start { route(ue.start(now: now), fromUE: true) }
         var rounds = 0
         while (!toEPDG.isEmpty || !toUE.isEmpty) && rounds < 100 {
@@ -106,10 +107,24 @@ final class AttachHarness {
             now += 0.01
             toEPDG = []; toUE = []
             let a = packetsToEPDG; packetsToEPDG = []
-            for m in a { route(epdg.handle(datagram: m.bytes, from: m.from, to: m.to, now: now), fromUE: false) }
+            for m in a where drop?(m.bytes, true) != true { route(epdg.handle(datagram: m.bytes, from: m.from, to: m.to, now: now), fromUE: false) }
             let b = packetsToUE; packetsToUE = []
-            for m in b { route(ue.handle(datagram: m.bytes, from: m.from, to: m.to, now: now), fromUE: true) }
+            for m in b where drop?(m.bytes, false) != true { route(ue.handle(datagram: m.bytes, from: m.from, to: m.to, now: now), fromUE: true) }
         }
+    }
+
+    /// An attached phone whose ePDG rekeys the IKE SA at 90% of `ikeLifetime`, actions cleared.
+    static func attached(ikeLifetime: Int = 100, espLifetime: Int = 300) throws -> AttachHarness {
+        var policy = IKEResponderPolicy(apns: [APNPolicy(name: "ims", dnsServers: [IPAddress("198.51.100.53")!],
+                                                         pcscfAddresses: [IPAddress("198.51.100.1")!])])
+        policy.ikeLifetime = ikeLifetime
+        policy.espLifetime = espLifetime
+        let h = try AttachHarness(policy: policy)
+        try h.makeUE()
+        h.run()
+        XCTAssertEqual(h.ue.state, .established)
+        h.ueActions = []; h.epdgActions = []
+        return h
     }
 
     static func children(_ actions: [IKEAction]) -> [ChildSADescription] {

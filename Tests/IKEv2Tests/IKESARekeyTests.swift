@@ -8,17 +8,7 @@ import Wire
 /// phone's own rekey crossing the ePDG's (§2.8.2); refusals of the ePDG's request.
 final class IKESARekeyTests: XCTestCase {
     /// ike_duration 100 s: the rekey is due at 90 s, before DPD (300 s) and the Child rekey (270 s).
-    func attached(ikeLifetime: Int = 100) throws -> AttachHarness {
-        var policy = IKEResponderPolicy(apns: [APNPolicy(name: "ims", dnsServers: [IPAddress("198.51.100.53")!],
-                                                         pcscfAddresses: [IPAddress("198.51.100.1")!])])
-        policy.ikeLifetime = ikeLifetime
-        let h = try AttachHarness(policy: policy)
-        try h.makeUE()
-        h.run()
-        XCTAssertEqual(h.ue.state, .established)
-        h.ueActions = []; h.epdgActions = []
-        return h
-    }
+    func attached(ikeLifetime: Int = 100) throws -> AttachHarness { try AttachHarness.attached(ikeLifetime: ikeLifetime) }
 
     /// Opens a message of the old/new SA as the receiving side would.
     func open(_ bytes: [UInt8], keys: IKEKeys, suite: IKESuite, receiverIsInitiator: Bool) throws -> (IKEHeader, [Payload]) {

@@ -107,10 +107,11 @@ extension StrongSwanInitiatorTests {
     /// strongSwan starts one while the ePDG's request is held 1.5 s by the relay, so each side
     /// gets the other's request while its own is open. Both answer; the new SA holding the
     /// lowest nonce is deleted by its creator, the winner deletes the old SA, and both sides
-    /// agree: one IKE SA, the same SPIs, the Child SA kept, traffic flows.
+    /// agree: one IKE SA, the same SPIs, the Child SA kept, traffic flows. Whoever lost, the
+    /// Delete of the redundant SA is answered and the capture decrypts with the ePDG's keys.
     func testSimultaneousIKERekeyWithStrongSwan() throws {
         try bringUp(testID: "StrongSwanInitiatorTests/testSimultaneousIKERekeyWithStrongSwan", ueName: "ue.swan.test", trustCA: true,
-                    capture: false, epdgDPD: 300, espDuration: 300, swanDPD: 0, ikeDuration: 20, swanRemote: DelayRelay.address)
+                    capture: true, epdgDPD: 300, espDuration: 300, swanDPD: 0, ikeDuration: 20, swanRemote: DelayRelay.address)
         guard let net, let charon else { return }
         let delayFile = dir + "/relay-delay"
         try "0".write(toFile: delayFile, atomically: true, encoding: .utf8)
@@ -159,5 +160,20 @@ extension StrongSwanInitiatorTests {
         for bad in ["giving up after", "INVALID_SYNTAX", "NO_PROPOSAL_CHOSEN", "AUTHENTICATION_FAILED"] {
             XCTAssertFalse(charon.log.contains(bad), "charon log has '\(bad)':\n\(charon.log.suffix(4000))")
         }
+        // The loser's Delete of its redundant SA is a request like any other: strongSwan answers
+        // the ePDG's, the ePDG answers strongSwan's (both in the ePDG's log).
+        let redundant = Self.firstMatch(#"(?:deleting the redundant IKE SA|the peer deletes its redundant) ([0-9a-f]+)/"#, in: vlog)
+        let answered = epdgWon ? "IKE SA \(redundant ?? "?") deleted: deleted by peer" : "the peer answered the Delete of the redundant IKE SA"
+        XCTAssertTrue(Shell.waitUntil(10) { Shell.read(self.dir + "/vowifi.log").contains(answered) },
+                      "no answered Delete of the redundant SA \(redundant ?? "?"):\n\(Shell.read(dir + "/vowifi.log").suffix(4000))")
+
+        // The capture decrypts with the ePDG's key table: every SK payload, the redundant SA's Delete included.
+        guard let cap = capture else { return }
+        let (rows, text) = try CaptureDecode.rows(dir: dir, capture: cap, charon: charon, filter: "isakmp.enc.data",
+                                                  fields: ["isakmp.ispi", "isakmp.exchangetype", "isakmp.enc.decrypted"])
+        let redundantI = try XCTUnwrap(redundant, vlog.suffix(3000).description)
+        let padded = String(repeating: "0", count: max(0, 16 - redundantI.count)) + redundantI
+        XCTAssertTrue(rows.contains { $0.count >= 2 && $0[0] == padded && $0[1] == "37" }, "no INFORMATIONAL of the redundant SA \(padded) captured:\n\(text.prefix(3000))")
+        XCTAssertEqual(rows.filter { $0.count < 3 || $0[2].isEmpty }.map { $0.joined(separator: "|") }, [], "undecrypted SK payloads")
     }
 }

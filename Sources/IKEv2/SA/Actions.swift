@@ -93,6 +93,10 @@ public enum IKEAction: Sendable, Equatable {
     /// The IKE SA was rekeyed: the same peer and Child SAs now live under new SPIs and keys. The
     /// old SPIs' later `ikeSADeleted` then only ends the old keys, not the session.
     case ikeSARekeyed(oldSPIi: UInt64, oldSPIr: UInt64, new: IKESAInfo)
+    /// A redundant IKE SA of a simultaneous rekey (RFC 7296 §2.8.2): it carries no session and
+    /// lives only until its creator's Delete is answered, but its keys are here, so a
+    /// capture of that Delete decrypts. On the ePDG its end is an `ikeSADeleted` for its SPIs.
+    case ikeSARedundant(IKESAInfo)
     /// The IKE SA is gone (deleted, failed, timed out); `reason` says why.
     case ikeSADeleted(spiI: UInt64, spiR: UInt64, reason: String)
     /// The peer is now at `remote` (NAT rebinding proven by a protected message, RFC 7296

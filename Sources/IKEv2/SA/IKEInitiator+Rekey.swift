@@ -18,6 +18,8 @@ struct IKESAState {
     var lastResponse: (id: UInt32, packets: [[UInt8]])?
     var pending: IKESA.Pending?
     var since: Double
+    /// The redundant SA of a simultaneous rekey (RFC 7296 §2.8.2), not an old one.
+    var redundant = false
 }
 
 extension IKESA {
@@ -37,8 +39,8 @@ extension IKESA {
 }
 
 /// IKE SA rekeying on the phone, both ways. The phone keeps one `IKEInitiator` and switches
-/// it to the new SPIs, keys and role; the old SA is kept aside (`retired`) only to answer
-/// the peer's Delete of it.
+/// it to the new SPIs, keys and role; the old SA, and the redundant one of a simultaneous
+/// rekey, are kept aside (`retired`) only for the Delete of them, ours or the peer's.
 extension IKEInitiator {
     /// Rekeys the IKE SA (same algorithms, fresh DH): CREATE_CHILD_SA with an IKE proposal. On
     /// the answer this object switches to the new SA and sends a Delete for the old one.
@@ -59,14 +61,13 @@ extension IKEInitiator {
             }
             // Simultaneous rekey (RFC 7296 §2.8.2): the SA holding the lowest nonce is redundant.
             if n.lowestNonce.lexicographicallyPrecedes(theirs.lowestNonce) {
-                deleteRedundant(n)
+                log(.info, "IKE SA rekey collision lost: deleting the redundant IKE SA \(n.spiDescription) we created")
                 switchTo(theirs, now: now)
+                retireRedundant(n, deleting: true, now: now)
             } else {
                 log(.info, "IKE SA rekey collision won: \(n.spiDescription) stays, the peer deletes its redundant \(theirs.spiDescription)")
                 deleteOldAndSwitch(to: n, now: now)
-                retired.append(IKESAState(spiI: theirs.spiI, spiR: theirs.spiR, isInitiator: false, suite: theirs.suite, keys: theirs.keys,
-                                          protection: theirs.protection, ni: theirs.ni, nr: theirs.nr, nextRequestID: 0,
-                                          expectedPeerRequestID: 0, lastResponse: nil, pending: nil, since: now))
+                retireRedundant(theirs, deleting: false, now: now)
             }
         case let .refused(err):
             log(.warning, "IKE SA rekey refused with \(err.type.name)")
@@ -77,15 +78,26 @@ extension IKEInitiator {
         }
     }
 
-    /// Sends the Delete of the current (old) SA with its keys, then switches to `n`.
+    /// Sends the Delete of the current (old) SA with its keys, then switches to `n`; the Delete
+    /// stays pending with the retired state (retransmitted by `pollRetired`, its answer recognised).
     func deleteOldAndSwitch(to n: RekeyedIKESA, now: Double) {
-        let id = nextRequestID
-        nextRequestID &+= 1
-        let packets = encode(header(.INFORMATIONAL, response: false, id: id), [.delete(DeletePayload(protocolID: .IKE))])
-        sendPackets(packets)
-        // Kept with the retired state, so the answer is recognised (it is not retransmitted).
-        pending = Pending(id: id, exchange: .INFORMATIONAL, packets: packets, sentAt: now, retries: 0)
+        sendRequest(.INFORMATIONAL, [.delete(DeletePayload(protocolID: .IKE))], now: now)
         switchTo(n, now: now)
+    }
+
+    /// Keeps the redundant SA `n` of a simultaneous rekey (§2.8.2) as a retired state, so what
+    /// arrives for its SPIs reaches it, and announces its keys. `deleting`: we lost, so we
+    /// send INFORMATIONAL {D(IKE)} on it, pending there like any request of ours.
+    func retireRedundant(_ n: RekeyedIKESA, deleting: Bool, now: Double) {
+        let current = currentState(now: now)
+        load(IKESAState(spiI: n.spiI, spiR: n.spiR, isInitiator: n.isInitiator, suite: n.suite, keys: n.keys, protection: n.protection,
+                        ni: n.ni, nr: n.nr, nextRequestID: 0, expectedPeerRequestID: 0, lastResponse: nil, pending: nil, since: now))
+        if let i = info() { actions.append(.ikeSARedundant(i)) }
+        if deleting { sendRequest(.INFORMATIONAL, [.delete(DeletePayload(protocolID: .IKE))], now: now) }
+        var s = currentState(now: now)
+        s.redundant = true
+        retired.append(s)
+        load(current)
     }
 
     /// Makes `n` the current SA; the old one is retired (its Delete is still answered).
@@ -136,23 +148,58 @@ extension IKEInitiator {
         return wanted.map { .wrongKEGroup($0) } ?? .noProposalChosen
     }
 
-    /// A datagram for a retired SA: processed with that SA's keys and message IDs.
+    /// A datagram for a retired SA: processed with that SA's keys and message IDs. The SA is
+    /// forgotten once the peer deleted it or answered our pending request (our Delete of it).
     func receiveOnRetired(_ index: Int, _ raw: [UInt8], message m: IKEMessage, from: IKEEndpoint, to: IKEEndpoint, now: Double) {
-        let current = currentState(now: now)
-        let pendingRekey = ikeRekeyRequest
-        load(retired[index])
-        inRetired = true
-        retiredClosed = false
-        receive(raw, message: m, from: from, to: to, now: now)
-        inRetired = false
-        let after = currentState(now: retired[index].since)
-        load(current)
-        ikeRekeyRequest = pendingRekey
-        if retiredClosed || (m.header.isResponse && after.pending == nil) {
+        let before = retired[index]
+        let after = onRetired(index, now: now) { receive(raw, message: m, from: from, to: to, now: now) }
+        if retiredClosed {
+            log(.info, "\(retiredName(before)) deleted by the peer after the rekey")
+            retired.remove(at: index)
+        } else if m.header.isResponse, let p = before.pending, after.pending == nil {
+            log(.info, "\(retiredName(before)): the peer answered our \(p.exchange) #\(p.id); forgotten")
             retired.remove(at: index)
         } else {
             retired[index] = after
         }
+    }
+
+    /// Retransmits the pending requests of retired SAs (our Delete of the old or redundant SA)
+    /// with the same back-off as any request; one never answered ends only that retired SA.
+    func pollRetired(now: Double) {
+        for index in retired.indices.reversed() {
+            guard let p = retired[index].pending, now >= retransmitDue(p) else { continue }
+            let before = retired[index]
+            let after = onRetired(index, now: now) { pollTimers(now: now) }
+            if retiredClosed {
+                log(.warning, "\(retiredName(before)): no answer to our \(p.exchange) #\(p.id); forgotten, the current IKE SA is kept")
+                retired.remove(at: index)
+            } else {
+                retired[index] = after
+            }
+        }
+    }
+
+    /// Runs `body` as the retired SA `index` (its SPIs, keys, message IDs) and returns its
+    /// state afterwards; `retiredClosed` then tells whether it ended.
+    func onRetired(_ index: Int, now: Double, _ body: () -> Void) -> IKESAState {
+        let current = currentState(now: now)
+        let pendingRekey = ikeRekeyRequest
+        let s = retired[index]
+        load(s)
+        inRetired = true
+        retiredClosed = false
+        body()
+        inRetired = false
+        var after = currentState(now: s.since)
+        after.redundant = s.redundant
+        load(current)
+        ikeRekeyRequest = pendingRekey
+        return after
+    }
+
+    func retiredName(_ s: IKESAState) -> String {
+        "\(s.redundant ? "redundant" : "old") IKE SA \(String(s.spiI, radix: 16))/\(String(s.spiR, radix: 16))"
     }
 
     /// INFORMATIONAL on a retired SA, or a Delete of the old SA while our own rekey is open;
@@ -161,10 +208,7 @@ extension IKEInitiator {
         let deletesIKE = payloads.deletes.contains { $0.protocolID == .IKE }
         if inRetired {
             sendResponse(to: h, [])
-            if deletesIKE {
-                retiredClosed = true
-                log(.info, "old IKE SA \(String(spiI, radix: 16))/\(String(spiR, radix: 16)) deleted by the peer after the rekey")
-            }
+            if deletesIKE { retiredClosed = true }
             return true
         }
         if deletesIKE, let theirs = peerRekeyed {
@@ -180,8 +224,9 @@ extension IKEInitiator {
         return false
     }
 
-    /// Retired SAs the peer never deleted are forgotten after a while.
+    /// Retired SAs the peer never deleted are forgotten after a while (one with a request of
+    /// ours pending ends with its answer or its last retransmission).
     func expireRetired(now: Double) {
-        retired.removeAll { now - $0.since > 60 }
+        retired.removeAll { $0.pending == nil && now - $0.since > 60 }
     }
 }

@@ -123,12 +123,16 @@ public final class IKEInitiator: IKESA {
 
     public func poll(now: Double) -> [IKEAction] {
         pollTimers(now: now)
+        pollRetired(now: now)
         expireRetired(now: now)
         if isDead, case .failed = state {} else if isDead { state = .failed(reason: "peer not responding", notify: nil) }
         return drain()
     }
 
-    public var wakeup: Double? { nextDeadline }
+    public var wakeup: Double? {
+        guard !isDead else { return nil }
+        return ([nextDeadline] + retired.map { $0.pending.map(retransmitDue) }).compactMap { $0 }.min()
+    }
 
     override func handleResponse(_ h: IKEHeader, _ payloads: [Payload], now: Double) {
         if h.exchangeType == .IKE_SA_INIT, state == .initSent, let c = payloads.notify(.COOKIE), cookieRetries < 2 {
@@ -256,6 +260,11 @@ public final class IKEInitiator: IKESA {
     }
 
     override func answerIKERekey(_ h: IKEHeader, _ payloads: [Payload], now: Double) { answerIKERekeyAsPhone(h, payloads, now: now) }
+
+    /// A retired SA's request never answered ends that SA only (`pollRetired`).
+    override func requestUnanswered() {
+        if inRetired { retiredClosed = true } else { super.requestUnanswered() }
+    }
 
     override func handleRequest(_ h: IKEHeader, _ payloads: [Payload], now: Double) {
         if inRetired, h.exchangeType == .CREATE_CHILD_SA {

@@ -53,7 +53,7 @@ extension IKEResponderSA {
                 peerRekeyed = nil
                 guard let theirs, !n.lowestNonce.lexicographicallyPrecedes(theirs.ni.lexicographicallyPrecedes(theirs.nr) ? theirs.ni : theirs.nr) else {
                     // Ours holds the lowest nonce: it is redundant; the peer deletes the old SA.
-                    deleteRedundant(n)
+                    deleteRedundant(n, now: now)
                     return
                 }
                 log(.info, "IKE SA rekey collision won: \(n.spiDescription) keeps the session, the peer deletes its redundant \(String(theirs.spiI, radix: 16))/\(String(theirs.spiR, radix: 16))")
@@ -105,6 +105,22 @@ extension IKEResponderSA {
     func closeAfterRekey(now: Double) {
         closingAfterRekey = true
         sendRequest(.INFORMATIONAL, [.delete(DeletePayload(protocolID: .IKE))], now: now)
+    }
+
+    /// Our rekey lost a collision (§2.8.2): the SA it made is filed under our SPI like any
+    /// other (so what arrives for it reaches it), its keys are announced, and INFORMATIONAL
+    /// {D(IKE)} is sent on it, retransmitted like any request. Its answer, the peer's own Delete
+    /// or the retransmission limit ends that SA alone.
+    func deleteRedundant(_ n: RekeyedIKESA, now: Double) {
+        log(.info, "IKE SA rekey collision lost: deleting the redundant IKE SA \(n.spiDescription) we created")
+        let redundant = successor(n, now: now)
+        redundant.imsi = imsi; redundant.apn = apn
+        redundant.superseded = true
+        redundant.redundant = true
+        if let i = redundant.info() { actions.append(.ikeSARedundant(i)) }
+        redundant.closeAfterRekey(now: now)
+        actions += redundant.drain()
+        spawned = redundant
     }
 
     /// How long to wait before asking again after TEMPORARY_FAILURE (RFC 7296 §2.25: not at once).

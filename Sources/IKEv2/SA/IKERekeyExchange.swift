@@ -133,18 +133,6 @@ extension IKESA {
         }
     }
 
-    /// Sends, once, INFORMATIONAL {D(IKE)} on `sa` (message ID 0 of that SA): the loser of a
-    /// simultaneous rekey closes the redundant SA it created (RFC 7296 §2.8.2).
-    func deleteRedundant(_ sa: RekeyedIKESA) {
-        let h = IKEHeader(spiI: sa.spiI, spiR: sa.spiR, exchangeType: .INFORMATIONAL, isInitiator: sa.isInitiator, isResponse: false, messageID: 0)
-        do {
-            sendPackets([try sa.protection.protect(header: h, payloads: [.delete(DeletePayload(protocolID: .IKE))])])
-            log(.info, "IKE SA rekey collision lost: deleting the redundant IKE SA \(sa.spiDescription) we created")
-        } catch {
-            log(.error, "cannot protect the Delete of the redundant IKE SA: \(error)")
-        }
-    }
-
     /// Log line with the new SA's SK_* (keys are already in the host's key log).
     func logRekeyed(_ n: RekeyedIKESA) {
         log(.info, "IKE SA rekeyed into \(n.spiDescription) (\(n.suite)); this side is its \(n.isInitiator ? "initiator" : "responder")")

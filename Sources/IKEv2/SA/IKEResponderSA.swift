@@ -56,6 +56,8 @@ public final class IKEResponderSA: IKESA {
     var superseded = false
     /// Our own IKE rekey made the successor: we sent the Delete of this SA (RFC 7296 §2.18).
     var closingAfterRekey = false
+    /// Made by our rekey that lost a collision (RFC 7296 §2.8.2): it only carries our Delete of it.
+    var redundant = false
     /// The SA made by the peer's rekey that crossed ours (RFC 7296 §2.8.2), until ours is answered.
     var peerRekeyed: IKEResponderSA?
     /// When to try the IKE rekey again after TEMPORARY_FAILURE.
@@ -195,8 +197,13 @@ public final class IKEResponderSA: IKESA {
                 handleRekeyResponse(payloads, now: now)
             }
         } else if h.exchangeType == .INFORMATIONAL, closingAfterRekey {
-            terminate(reason: "rekeyed; old IKE SA deleted")
+            terminate(reason: redundant ? "the peer answered the Delete of the redundant IKE SA of a simultaneous rekey" : "rekeyed; old IKE SA deleted")
         }
+    }
+
+    override func requestUnanswered() {
+        guard redundant else { return super.requestUnanswered() }
+        terminate(reason: "no answer to the Delete of the redundant IKE SA: forgotten, the surviving IKE SA is kept")
     }
 
     var wakeup: Double? {

@@ -377,13 +377,11 @@ public class IKESA {
 
     /// Retransmits our pending request with exponential back-off, or gives up.
     func pollTimers(now: Double) {
-        guard !isDead, var p = pending else { return }
-        let due = p.sentAt + retransmitBase * Double(1 << min(p.retries, 10))
-        guard now >= due else { return }
+        guard !isDead, var p = pending, now >= retransmitDue(p) else { return }
         if p.retries >= maxRetransmits {
             pending = nil
             log(.warning, "no answer to \(p.exchange) #\(p.id) after \(p.retries) retransmissions")
-            terminate(reason: "peer not responding")
+            requestUnanswered()
             return
         }
         p.retries += 1
@@ -394,10 +392,16 @@ public class IKESA {
         actions.append(.armTimer(at: now + retransmitBase * Double(1 << min(p.retries, 10))))
     }
 
+    /// Our request went unanswered through every retransmission: the SA is given up.
+    func requestUnanswered() { terminate(reason: "peer not responding") }
+
+    /// When `p` is due to be retransmitted (or given up).
+    func retransmitDue(_ p: Pending) -> Double { p.sentAt + retransmitBase * Double(1 << min(p.retries, 10)) }
+
     /// The earliest time `poll` has something to do.
     var nextDeadline: Double? {
         guard let p = pending, !isDead else { return nil }
-        return p.sentAt + retransmitBase * Double(1 << min(p.retries, 10))
+        return retransmitDue(p)
     }
 
     func info() -> IKESAInfo? {

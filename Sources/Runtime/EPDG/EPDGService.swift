@@ -249,12 +249,7 @@ public final class EPDGService: ServiceHandler, @unchecked Sendable {
                 if responder.sa(spiR: info.spiR)?.initialContact == true { onInitialContact?(info.imsi) }
                 logger.info(.ikev2, "IKE SA established with \(info.remote) IMSI \(info.imsi) APN \(info.apn) \(info.suite)", ue: info.imsi)
                 // SK_* with ikev2.key=1: logged by `evidence` right after IKE_SA_INIT.
-                if keyLogging && evidence == nil {
-                    logger.info(.ikev2, "SK_d=\(info.keys.SK_d.hex) SK_ai=\(info.keys.SK_ai.hex) SK_ar=\(info.keys.SK_ar.hex) SK_ei=\(info.keys.SK_ei.hex) SK_er=\(info.keys.SK_er.hex) SK_pi=\(info.keys.SK_pi.hex) SK_pr=\(info.keys.SK_pr.hex)", ue: info.imsi)
-                }
-                keyLog?.ikeSA(WiresharkIKEv2Table.row(spii: info.spiI, spir: info.spiR, encryption: info.suite.encryption,
-                                                      skEi: info.keys.SK_ei, skEr: info.keys.SK_er, integrity: info.suite.integrity,
-                                                      skAi: info.keys.SK_ai, skAr: info.keys.SK_ar))
+                logKeys(info)
             case let .peerAddressChanged(spiI, _, remote, _):
                 // NAT rebinding or MOBIKE: the SA's ESP follows the phone to its new address.
                 guard let to = Self.socketAddress(remote) else { break }
@@ -267,16 +262,25 @@ public final class EPDGService: ServiceHandler, @unchecked Sendable {
                 trafficNotedAt[oldR] = nil; trafficNotedAt[oldI] = nil
                 if let spis = outSPIsByIKE.removeValue(forKey: oldI) { outSPIsByIKE[info.spiI, default: []].formUnion(spis) }
                 logger.info(.ikev2, "IKE SA \(String(oldI, radix: 16))/\(String(oldR, radix: 16)) rekeyed to \(String(info.spiI, radix: 16))/\(String(info.spiR, radix: 16)) \(info.suite), initiated by the \(info.isInitiator ? "ePDG" : "UE")", ue: info.imsi)
-                if keyLogging && evidence == nil {
-                    logger.info(.ikev2, "SK_d=\(info.keys.SK_d.hex) SK_ai=\(info.keys.SK_ai.hex) SK_ar=\(info.keys.SK_ar.hex) SK_ei=\(info.keys.SK_ei.hex) SK_er=\(info.keys.SK_er.hex) SK_pi=\(info.keys.SK_pi.hex) SK_pr=\(info.keys.SK_pr.hex)", ue: info.imsi)
-                }
-                keyLog?.ikeSA(WiresharkIKEv2Table.row(spii: info.spiI, spir: info.spiR, encryption: info.suite.encryption,
-                                                      skEi: info.keys.SK_ei, skEr: info.keys.SK_er, integrity: info.suite.integrity,
-                                                      skAi: info.keys.SK_ai, skAr: info.keys.SK_ar))
+                logKeys(info)
+            case let .ikeSARedundant(info):
+                logger.info(.ikev2, "IKE SA \(String(info.spiI, radix: 16))/\(String(info.spiR, radix: 16)) is redundant (simultaneous rekey): kept until its Delete is answered", ue: info.imsi)
+                logKeys(info)
             case let .ikeSADeleted(spiI, _, reason):
                 logger.info(.ikev2, "IKE SA \(String(spiI, radix: 16)) deleted: \(reason)")
             }
         }
+    }
+
+    /// An IKE SA's SK_* in the log (with key logging, unless `evidence` logs them) and its
+    /// row in the key log, so captures of it decrypt.
+    private func logKeys(_ info: IKESAInfo) {
+        if keyLogging && evidence == nil {
+            logger.info(.ikev2, "SK_d=\(info.keys.SK_d.hex) SK_ai=\(info.keys.SK_ai.hex) SK_ar=\(info.keys.SK_ar.hex) SK_ei=\(info.keys.SK_ei.hex) SK_er=\(info.keys.SK_er.hex) SK_pi=\(info.keys.SK_pi.hex) SK_pr=\(info.keys.SK_pr.hex)", ue: info.imsi)
+        }
+        keyLog?.ikeSA(WiresharkIKEv2Table.row(spii: info.spiI, spir: info.spiR, encryption: info.suite.encryption,
+                                              skEi: info.keys.SK_ei, skEr: info.keys.SK_er, integrity: info.suite.integrity,
+                                              skAi: info.keys.SK_ai, skAr: info.keys.SK_ar))
     }
 
     private func install(_ d: ChildSADescription) {

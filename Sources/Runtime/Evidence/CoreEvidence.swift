@@ -138,6 +138,11 @@ public final class CoreEvidence: @unchecked Sendable {
                 note(spiI: info.spiI, imsi: info.imsi)
                 lock.withLock { _ = rekeyedAway.insert(oldI); _ = established.insert(info.spiI) }
                 if needsOpeners { _ = opener(info.spiI, info.spiR, responder: responder, info: info) }
+            case let .ikeSARedundant(info):
+                // It never carried the session: its end is no detach.
+                note(spiI: info.spiI, imsi: info.imsi)
+                lock.withLock { _ = rekeyedAway.insert(info.spiI) }
+                if needsOpeners { _ = opener(info.spiI, info.spiR, responder: responder, info: info) }
             case let .ikeSADeleted(spiI, _, reason):
                 let (imsi, wasUp, rekeyed, peer) = lock.withLock { () -> (String?, Bool, Bool, String) in
                     let r = (imsiBySPIi[spiI], established.remove(spiI) != nil, rekeyedAway.remove(spiI) != nil, peerBySPIi[spiI] ?? "?")

@@ -68,7 +68,7 @@ extension Phone {
                 if finished == nil, current?.step != .ikeDelete, ike?.state == .established {
                     out += fail("IKE SA closed: \(reason)", now: now)
                 }
-            case .ikeSAEstablished, .ikeSARekeyed, .peerAddressChanged:
+            case .ikeSAEstablished, .ikeSARekeyed, .ikeSARedundant, .peerAddressChanged:
                 break
             }
         }
