@@ -186,7 +186,9 @@ public final class IKEResponder {
     /// Deletes one IKE SA by our SPI (operator request): sends Delete, releases Child SAs.
     public func delete(spiR: UInt64, now: Double) -> [IKEAction] {
         guard let sa = sas[spiR] else { return [] }
-        _ = sa.delete(now: now)
+        // Not `sa.delete(now:)`: that drains the actions (the Delete request, deleteChildSA,
+        // ikeSADeleted), which `collect` must hand to the host.
+        sa.deleteIKESA(now: now, reason: "deleted locally")
         return collect(sa)
     }
 
