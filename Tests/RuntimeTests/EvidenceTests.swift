@@ -291,6 +291,11 @@ final class EvidenceTests: XCTestCase {
                        "Proposal #1 protocol=ESP SPI=0x", "ESN: NO_ESN"] {
             XCTAssertTrue(log.contains(needle), "missing \"\(needle)\"")
         }
+        // The phone's Delete and the ePDG's answer, the SA's last message, both decrypted.
+        XCTAssertTrue(lines.contains { $0.contains("[IKEV2] FROM ") && $0.contains("INFORMATIONAL request #") && $0.hasSuffix("[D]") }, log)
+        XCTAssertTrue(lines.contains { $0.contains("[IKEV2] TO ") && $0.contains("INFORMATIONAL response #") && $0.hasSuffix("[]") },
+                      lines.filter { $0.contains("INFORMATIONAL") }.joined(separator: "\n"))
+        XCTAssertFalse(log.contains("no keys for this IKE SA"), log)
         // The UE column is the IMSI once known.
         XCTAssertTrue(lines.contains { $0.contains("[IKEV2] FROM \(Self.imsi) 127.") && $0.contains("IKE_AUTH request #1") }, log)
         // Add IPsec SA in the tutorial's style, keys included (ipsec.key=1), and the esp_sa rows.

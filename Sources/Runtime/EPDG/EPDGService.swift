@@ -270,6 +270,7 @@ public final class EPDGService: ServiceHandler, @unchecked Sendable {
                 logger.info(.ikev2, "IKE SA \(String(spiI, radix: 16)) deleted: \(reason)")
             }
         }
+        evidence?.actionsCarriedOut(actions)
     }
 
     /// An IKE SA's SK_* in the log (with key logging, unless `evidence` logs them) and its

@@ -147,7 +147,6 @@ public final class CoreEvidence: @unchecked Sendable {
                 let (imsi, wasUp, rekeyed, peer) = lock.withLock { () -> (String?, Bool, Bool, String) in
                     let r = (imsiBySPIi[spiI], established.remove(spiI) != nil, rekeyedAway.remove(spiI) != nil, peerBySPIi[spiI] ?? "?")
                     imsiBySPIi[spiI] = nil; peerBySPIi[spiI] = nil
-                    openers = openers.filter { !$0.key.hasPrefix("\(spiI)-") }
                     return r
                 }
                 if rekeyed { continue }
@@ -165,6 +164,15 @@ public final class CoreEvidence: @unchecked Sendable {
                 events(event)
             }
         }
+    }
+
+    /// After the host has carried out `actions`: the SK openers of the IKE SAs they ended go
+    /// only now, so the last messages of those SAs (the answer to a Delete, our own Delete)
+    /// were still logged decrypted.
+    public func actionsCarriedOut(_ actions: [IKEAction]) {
+        let ended = actions.compactMap { if case let .ikeSADeleted(spiI, _, _) = $0 { "\(spiI)-" } else { nil } }
+        guard !ended.isEmpty else { return }
+        lock.withLock { openers = openers.filter { o in !ended.contains { o.key.hasPrefix($0) } } }
     }
 
     /// A decrypted packet from a UE, or one toward it, on its way to/from the inner path.
