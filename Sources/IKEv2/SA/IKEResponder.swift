@@ -186,8 +186,10 @@ public final class IKEResponder {
     /// Deletes one IKE SA by our SPI (operator request): sends Delete, releases Child SAs.
     public func delete(spiR: UInt64, now: Double) -> [IKEAction] {
         guard let sa = sas[spiR] else { return [] }
-        _ = sa.delete(now: now)
-        return collect(sa)
+        // `delete` drains the SA's actions (the INFORMATIONAL Delete, the Child SA removals):
+        // they must be returned, not dropped; `collect` then removes the dead SA.
+        let deleting = sa.delete(now: now)
+        return deleting + collect(sa)
     }
 
     /// INITIAL_CONTACT seen by another responder of a sharded host: drops, silently, every
