@@ -22,6 +22,13 @@ public enum Hex {
         return out
     }
 
+    /// An SPI with all its digits (16 for IKE, 8 for ESP), as captures and peers print it:
+    /// `String(_:radix:)` drops leading zeros, so one SPI in sixteen would not match its capture.
+    public static func spi<T: FixedWidthInteger & UnsignedInteger>(_ v: T) -> String {
+        let s = String(v, radix: 16)
+        return String(repeating: "0", count: max(0, T.bitWidth / 4 - s.count)) + s
+    }
+
     /// Lower-case hex without separators.
     public static func encode<C: Collection>(_ bytes: C) -> String where C.Element == UInt8 {
         let table = Array("0123456789abcdef".utf8)

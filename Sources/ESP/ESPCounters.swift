@@ -25,7 +25,7 @@ public enum ESPDropReason: String, Error, Sendable, CaseIterable, Hashable {
     case outsideWindow = "sequence number below the replay window"
     case icvMismatch = "ICV mismatch"
     case badPadding = "bad padding"
-    case badLength = "ciphertext not a multiple of the block size"
+    case badLength = "ciphertext length not a multiple of the block size or of 4 octets (RFC 4303 §2.4)"
     case sourceNotAllowed = "inner source address outside the SA's traffic selector"
     case unsupportedInner = "inner packet is not IPv4 or IPv6"
     case sequenceExhausted = "sequence number space exhausted"

@@ -5,6 +5,14 @@ import Crypto
 
 final class BaseCryptoTests: XCTestCase {
     /// FIPS 180 "abc" vectors.
+    /// SPIs keep their leading zeros (16 digits for IKE, 8 for ESP), as captures print them.
+    func testSPIHexKeepsLeadingZeros() {
+        XCTAssertEqual(Hex.spi(UInt64(0x0c14_67da_389e_9c5b)), "0c1467da389e9c5b")
+        XCTAssertEqual(Hex.spi(UInt64(1)), "0000000000000001")
+        XCTAssertEqual(Hex.spi(UInt64.max), "ffffffffffffffff")
+        XCTAssertEqual(Hex.spi(UInt32(0x00ab_0001)), "00ab0001")
+    }
+
     func testDigests() {
         let abc = Array("abc".utf8)
         XCTAssertEqual(Digest.hash(.sha1, abc).hex, "a9993e364706816aba3e25717850c26c9cd0d89d")

@@ -81,6 +81,27 @@ final class ESPRoundTripTests: XCTestCase {
         XCTAssertEqual(p.withUnsafeMutableBytes { ESPPacket.open($0, sa: inb) }, .dropped(.badPadding))
     }
 
+    /// RFC 4303 §2.4: Pad Length and Next Header end on a 4-octet boundary, with NULL encryption
+    /// too. The SWu-IKEv2 emulator sends NULL-encrypted ESP without padding (SPI, sequence,
+    /// inner packet, pad length 0, next header, ICV); it is dropped with that reason, counted,
+    /// and the SA still takes the next well-formed packet.
+    func testNullESPWithoutFourOctetAlignmentIsDropped() throws {
+        let ik = SecureRandom.bytes(20)
+        let t = try ESPTransform(encryption: .ENCR_NULL, encryptionKey: [], integrity: .AUTH_HMAC_SHA1_96, integrityKey: ik)
+        let out = ESPSecurityAssociation(spi: 9, direction: .outbound, transform: t)
+        let inb = ESPSecurityAssociation(spi: 9, direction: .inbound, transform: t)
+        let inner = innerPacket(3) // 31 octets: with the 2-octet trailer, 33 is not a multiple of 4
+        var p: [UInt8] = [0, 0, 0, 9, 0, 0, 0, 1] + inner + [0, 4]
+        p += try IntegrityContext(algorithm: .AUTH_HMAC_SHA1_96, key: ik).mac(p)
+        XCTAssertEqual(p.withUnsafeMutableBytes { ESPPacket.open($0, sa: inb) }, .dropped(.badLength))
+        XCTAssertTrue(ESPDropReason.badLength.rawValue.contains("4 octets"))
+        XCTAssertEqual(inb.counters.drops[.badLength], 1)
+        var good = try inner.withUnsafeBytes { ESPPacket.seal($0, nextHeader: 4, sa: out) }.get()
+        guard case let .inner(range, _, seq) = good.withUnsafeMutableBytes({ ESPPacket.open($0, sa: inb) }) else { return XCTFail("good packet lost") }
+        XCTAssertEqual(Array(good[range]), inner)
+        XCTAssertEqual(seq, 1)
+    }
+
     func testSpoofedInnerSourceIsDropped() throws {
         let (out, inb) = try pair(.ENCR_AES_GCM_16(keyBits: 128), nil)
         let spoofed = IPPacket.udp4(src: [198, 51, 100, 8], dst: [198, 51, 100, 1], sport: 1, dport: 2, payload: [1])

@@ -197,6 +197,34 @@ final class AttachTests: XCTestCase {
         XCTAssertTrue(h.epdgActions.contains { if case .ikeSADeleted(_, _, "deleted by peer") = $0 { true } else { false } })
     }
 
+    /// The ePDG deletes an IKE SA (`vowifi run` stopping, RFC 7296 §1.4.1): the INFORMATIONAL
+    /// Delete goes to the phone, the Child SA and the address go away, and the phone answers.
+    /// The Delete was built and then dropped, so the SWu-IKEv2 emulator never heard of the
+    /// ePDG's shutdown and kept sending ESP into the void.
+    func testEPDGDeleteIsSentToThePhone() throws {
+        let h = try AttachHarness()
+        try h.makeUE()
+        h.run()
+        XCTAssertEqual(h.ue.state, .established)
+        let sa = try XCTUnwrap(h.epdg.allSAs.first)
+        let child = try XCTUnwrap(AttachHarness.children(h.epdgActions).first)
+        h.epdgActions = []
+        h.route(h.epdg.delete(spiR: sa.localSPI, now: h.now), fromUE: false)
+        XCTAssertEqual(h.toUE.count, 1, "\(AttachHarness.logs(h.epdgActions))")
+        let del = try IKEMessage(parsing: XCTUnwrap(h.toUE.first))
+        XCTAssertEqual(del.header.exchangeType, .INFORMATIONAL)
+        XCTAssertFalse(del.header.isResponse)
+        XCTAssertTrue(h.epdgActions.contains(.deleteChildSA(inboundSPI: child.inboundSPI, outboundSPI: child.outboundSPI)))
+        XCTAssertTrue(h.epdgActions.contains { if case .ikeSADeleted(_, _, "deleted locally") = $0 { true } else { false } })
+        XCTAssertEqual(h.epdg.count, 0)
+        XCTAssertEqual(h.pool.releases, 1)
+        // The phone takes the Delete: it answers and drops its side.
+        h.ueActions = []
+        h.run(start: false)
+        XCTAssertEqual(AttachHarness.sends(h.ueActions).count, 1, "the phone answers the Delete")
+        XCTAssertTrue(h.ueActions.contains { if case .ikeSADeleted = $0 { true } else { false } }, "\(AttachHarness.logs(h.ueActions))")
+    }
+
     func testDeadPeerIsDroppedAfterRetransmissions() throws {
         let h = try AttachHarness()
         try h.makeUE()

@@ -32,6 +32,17 @@ final class ConformanceHeaderTests: XCTestCase {
         XCTAssertEqual(h.epdg.count, 1)
     }
 
+    /// Log lines name the IKE SA by its SPIi with all 16 digits, as the header, Wireshark and
+    /// the phone print it. Against the SWu-IKEv2 emulator, SPIi 03d33cfb7c67b57d was logged as
+    /// 3d33cfb7c67b57d, so one SA in sixteen could not be found in a capture by its log lines.
+    func testLogLinesCarryEvery16DigitsOfTheSPI() throws {
+        let h = try H()
+        _ = try h.initReply(h.initRequest(spiI: 0x0c14_67da_389e_9c5b, sa: Self.goodSA, group: .modp2048))
+        let lines = h.epdgActions.compactMap { if case let .log(l) = $0 { l.description } else { nil } }
+        XCTAssertFalse(lines.isEmpty)
+        for l in lines { XCTAssertTrue(l.hasPrefix("[IKEV2] 0c1467da389e9c5b "), l) }
+    }
+
     /// §2.5: major version 3 is dropped and answered with an unprotected INVALID_MAJOR_VERSION
     /// in a 2.0 header; nothing is kept.
     func testHigherMajorVersionGetsInvalidMajorVersion() throws {

@@ -41,7 +41,7 @@ public struct ChildSADescription: Sendable, Equatable, CustomStringConvertible {
     public var apn: String
 
     public var description: String {
-        "Child SA in=0x\(String(inboundSPI, radix: 16)) out=0x\(String(outboundSPI, radix: 16)) \(suite) local=\(localTS.map(\.description)) remote=\(remoteTS.map(\.description))"
+        "Child SA in=0x\(Hex.spi(inboundSPI)) out=0x\(Hex.spi(outboundSPI)) \(suite) local=\(localTS.map(\.description)) remote=\(remoteTS.map(\.description))"
     }
 }
 
@@ -57,7 +57,7 @@ public struct IKELogEvent: Sendable, Equatable, CustomStringConvertible {
     public var layer: String
     public var spiI: UInt64
     public var message: String
-    public var description: String { "[\(layer.uppercased())] \(String(spiI, radix: 16)) \(message)" }
+    public var description: String { "[\(layer.uppercased())] \(Hex.spi(spiI)) \(message)" }
 }
 
 /// Facts about an IKE SA for the runtime and the operator.

@@ -97,7 +97,7 @@ public final class IKEResponder {
         }
         guard let sa = self.sa(spiI: h.spiI, spiR: h.spiR) else {
             var out: [IKEAction] = [.log(IKELogEvent(level: .info, layer: "ikev2", spiI: h.spiI,
-                                                     message: "no IKE SA for SPIs \(String(h.spiI, radix: 16))/\(String(h.spiR, radix: 16)) (\(h.exchangeType) #\(h.messageID) from \(from))"))]
+                                                     message: "no IKE SA for SPIs \(Hex.spi(h.spiI))/\(Hex.spi(h.spiR)) (\(h.exchangeType) #\(h.messageID) from \(from))"))]
             if !h.isResponse {
                 // RFC 7296 §2.21.4: an unprotected response with INVALID_IKE_SPI tells a phone
                 // that still holds an SA from before a restart to start over.

@@ -176,7 +176,7 @@ public final class IKEResponderSA: IKESA {
                   now >= (ikeRekeyRetryAt ?? t + ikeRekeyAge) {
             startIKERekey(now: now)
         } else if isEstablished, pending == nil, rekey == nil, let (spi, t) = oldestChild, policy.espLifetime > 0, now - t >= childRekeyAge {
-            log(.info, "Child SA in=0x\(String(spi, radix: 16)) reached esp lifetime \(policy.espLifetime) s: rekeying")
+            log(.info, "Child SA in=0x\(Hex.spi(spi)) reached esp lifetime \(policy.espLifetime) s: rekeying")
             startChildRekey(now: now, inboundSPI: spi, pfsGroup: nil)
         } else if isEstablished, pending == nil, policy.dpdInterval > 0, now - lastActivity >= Double(policy.dpdInterval) {
             sendDPD(now: now)

@@ -142,9 +142,9 @@ public final class EPDGService: ServiceHandler, @unchecked Sendable {
                     }
                 }
             case let .dropped(spi, reason):
-                logger.debug(.ipsec, "drop ESP from \(peer) spi=\(spi.map { "0x" + String($0, radix: 16) } ?? "-"): \(reason.rawValue)", dir: .from)
+                logger.debug(.ipsec, "drop ESP from \(peer) spi=\(spi.map { "0x" + Hex.spi($0) } ?? "-"): \(reason.rawValue)", dir: .from)
             case let .rekeyNeeded(spi):
-                logger.info(.ipsec, "SA 0x\(String(spi, radix: 16)) reached its soft byte lifetime")
+                logger.info(.ipsec, "SA 0x\(Hex.spi(spi)) reached its soft byte lifetime")
             case .ike, .keepalive: break
             }
         }
@@ -233,7 +233,7 @@ public final class EPDGService: ServiceHandler, @unchecked Sendable {
                 plainESP.remove(outSPI)
                 for k in outSPIsByIKE.keys where outSPIsByIKE[k]?.remove(outSPI) != nil && outSPIsByIKE[k]?.isEmpty == true { outSPIsByIKE[k] = nil }
                 if let r = routesBySPI.removeValue(forKey: outSPI) { onInnerRoute?(r, false) }
-                logger.info(.ipsec, "Delete IPsec SA in=0x\(String(inSPI, radix: 16)) out=0x\(String(outSPI, radix: 16))")
+                logger.info(.ipsec, "Delete IPsec SA in=0x\(Hex.spi(inSPI)) out=0x\(Hex.spi(outSPI))")
             case let .armTimer(at):
                 if pollTimerArmed == nil || at < pollTimerArmed! {
                     pollTimerArmed = at
@@ -243,7 +243,7 @@ public final class EPDGService: ServiceHandler, @unchecked Sendable {
             case let .log(e):
                 let layer: LogLayer = e.layer == "eap" ? .eap : .ikev2
                 let level: LogLevel = e.level == .error ? .error : e.level == .debug ? .debug : .info
-                logger.log(layer, level, e.message, ue: String(e.spiI, radix: 16))
+                logger.log(layer, level, e.message, ue: Hex.spi(e.spiI))
             case let .ikeSAEstablished(info):
                 established += 1
                 if responder.sa(spiR: info.spiR)?.initialContact == true { onInitialContact?(info.imsi) }
@@ -255,19 +255,19 @@ public final class EPDGService: ServiceHandler, @unchecked Sendable {
                 guard let to = Self.socketAddress(remote) else { break }
                 var moved = 0
                 for spi in outSPIsByIKE[spiI] ?? [] where outerBySPI[spi] != nil { outerBySPI[spi] = to; moved += 1 }
-                logger.info(.ipsec, "peer now at \(remote): \(moved) outbound SA(s) follow", ue: String(spiI, radix: 16))
+                logger.info(.ipsec, "peer now at \(remote): \(moved) outbound SA(s) follow", ue: Hex.spi(spiI))
             case let .ikeSARekeyed(oldI, oldR, info):
                 // Our SPI of the old SA was SPIr or (if the ePDG had rekeyed it) SPIi.
                 for (k, v) in ikeSPIrByInboundSPI where v == oldR || v == oldI { ikeSPIrByInboundSPI[k] = info.localSPI }
                 trafficNotedAt[oldR] = nil; trafficNotedAt[oldI] = nil
                 if let spis = outSPIsByIKE.removeValue(forKey: oldI) { outSPIsByIKE[info.spiI, default: []].formUnion(spis) }
-                logger.info(.ikev2, "IKE SA \(String(oldI, radix: 16))/\(String(oldR, radix: 16)) rekeyed to \(String(info.spiI, radix: 16))/\(String(info.spiR, radix: 16)) \(info.suite), initiated by the \(info.isInitiator ? "ePDG" : "UE")", ue: info.imsi)
+                logger.info(.ikev2, "IKE SA \(Hex.spi(oldI))/\(Hex.spi(oldR)) rekeyed to \(Hex.spi(info.spiI))/\(Hex.spi(info.spiR)) \(info.suite), initiated by the \(info.isInitiator ? "ePDG" : "UE")", ue: info.imsi)
                 logKeys(info)
             case let .ikeSARedundant(info):
-                logger.info(.ikev2, "IKE SA \(String(info.spiI, radix: 16))/\(String(info.spiR, radix: 16)) is redundant (simultaneous rekey): kept until its Delete is answered", ue: info.imsi)
+                logger.info(.ikev2, "IKE SA \(Hex.spi(info.spiI))/\(Hex.spi(info.spiR)) is redundant (simultaneous rekey): kept until its Delete is answered", ue: info.imsi)
                 logKeys(info)
             case let .ikeSADeleted(spiI, _, reason):
-                logger.info(.ikev2, "IKE SA \(String(spiI, radix: 16)) deleted: \(reason)")
+                logger.info(.ikev2, "IKE SA \(Hex.spi(spiI)) deleted: \(reason)")
             }
         }
         evidence?.actionsCarriedOut(actions)
@@ -311,7 +311,7 @@ public final class EPDGService: ServiceHandler, @unchecked Sendable {
             ikeSPIrByInboundSPI[d.inboundSPI] = responder.sa(spiI: d.ikeSPIi, spiR: d.ikeSPIr)?.localSPI ?? d.ikeSPIr
             if !d.udpEncapsulation {
                 if transmitRawESP == nil {
-                    logger.error(.ipsec, "Child SA 0x\(String(d.outboundSPI, radix: 16)) uses plain ESP (no NAT, ports 500/500) but this ePDG has no raw ESP socket (needs root or CAP_NET_RAW): the phone should force NAT-T", ue: d.imsi)
+                    logger.error(.ipsec, "Child SA 0x\(Hex.spi(d.outboundSPI)) uses plain ESP (no NAT, ports 500/500) but this ePDG has no raw ESP socket (needs root or CAP_NET_RAW): the phone should force NAT-T", ue: d.imsi)
                 }
                 plainESP.insert(d.outboundSPI)
             }

@@ -100,7 +100,7 @@ public final class CoreEvidence: @unchecked Sendable {
         if full {
             text += "\n" + tree.lines(m, inner: inner, undecryptedReason: why).map { "  " + $0 }.joined(separator: "\n")
         }
-        logger.log(.ikev2, full ? .debug : .info, text, dir: incoming ? .from : .to, ue: imsi ?? String(h.spiI, radix: 16))
+        logger.log(.ikev2, full ? .debug : .info, text, dir: incoming ? .from : .to, ue: imsi ?? Hex.spi(h.spiI))
     }
 
     /// The ePDG's actions for one input, before they are carried out: keys, maps, events.
@@ -234,7 +234,7 @@ public final class CoreEvidence: @unchecked Sendable {
         guard let o = try? SKOpener(row: row) else { return nil }
         lock.withLock { openers[k] = o }
         if options.key(.ikev2) && logger.isEnabled(.ikev2, .info) {
-            let ue = lock.withLock { imsiBySPIi[spiI] } ?? String(spiI, radix: 16)
+            let ue = lock.withLock { imsiBySPIi[spiI] } ?? Hex.spi(spiI)
             logger.info(.ikev2, """
                 IKE SA keys SPIi=0x\(hex16(spiI)) SPIr=0x\(hex16(spiR)) \(suite)
                   SK_d=\(Hex.encode(keys.SK_d))
