@@ -59,7 +59,7 @@ public struct FlowAnalyzer: Sendable {
             if let o = openers[k] { return o }
             var o: SKOpener?
             if let row = options.keys.ikeRow(spiI: i, spiR: r) {
-                do { o = try SKOpener(row: row) } catch { notes.append("key row for SPIs \(hex16(i))/\(hex16(r)) unusable: \(error)") }
+                do { o = try SKOpener(row: row) } catch { notes.append("key row for SPIs \(Hex.spi(i))/\(Hex.spi(r)) unusable: \(error)") }
             }
             openers[k] = o
             return o
@@ -111,7 +111,7 @@ public struct FlowAnalyzer: Sendable {
                         }
                     } catch { undecrypted = "\(error)" }
                 } else {
-                    undecrypted = "no key row for SPIs \(hex16(h.spiI))/\(hex16(h.spiR))"
+                    undecrypted = "no key row for SPIs \(Hex.spi(h.spiI))/\(Hex.spi(h.spiR))"
                 }
             }
             flow.ike.append(IKERecord(time: p.time, frame: p.index, header: h, fromUE: fromInitiator,
@@ -207,7 +207,6 @@ struct Endpoint: Hashable {
 }
 
 func be32(_ b: [UInt8]) -> UInt32 { b.prefix(4).reduce(UInt32(0)) { $0 << 8 | UInt32($1) } }
-func hex16(_ v: UInt64) -> String { let s = String(v, radix: 16); return String(repeating: "0", count: max(0, 16 - s.count)) + s }
 func hex8(_ v: UInt32) -> String { let s = String(v, radix: 16); return String(repeating: "0", count: max(0, 8 - s.count)) + s }
 
 struct IKERecord {

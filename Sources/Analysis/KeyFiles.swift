@@ -59,7 +59,7 @@ public struct IKEv2KeyRow: Sendable, Equatable {
         let names = UAT.fields(Substring(WiresharkIKEv2Table.row(spii: spiI, spir: spiR, encryption: encryption, skEi: skEi, skEr: skEr,
                                                                  integrity: integrity, skAi: skAi, skAr: skAr))) ?? []
         let enc = names.count == 8 ? names[4] : "", integ = names.count == 8 ? names[7] : ""
-        return [hex16(spiI), hex16(spiR), skEi.hex, skEr.hex, "\"\(enc)\"", skAi.hex, skAr.hex, "\"\(integ)\""].joined(separator: ",")
+        return [Hex.spi(spiI), Hex.spi(spiR), skEi.hex, skEr.hex, "\"\(enc)\"", skAi.hex, skAr.hex, "\"\(integ)\""].joined(separator: ",")
     }
 
     /// The row for an IKE SA's keys in Wireshark's format (see `line`).

@@ -7,13 +7,8 @@ public enum WiresharkIKEv2Table {
     public static func row(spii: UInt64, spir: UInt64, encryption: EncryptionAlgorithm, skEi: [UInt8], skEr: [UInt8],
                            integrity: IntegrityAlgorithm?, skAi: [UInt8], skAr: [UInt8]) -> String {
         // Hex-bytes fields are bare in a UAT file; only the enumerated names are quoted.
-        [hex16(spii), hex16(spir), skEi.hex, skEr.hex, "\"\(encryptionName(encryption))\"",
+        [Hex.spi(spii), Hex.spi(spir), skEi.hex, skEr.hex, "\"\(encryptionName(encryption))\"",
          skAi.hex, skAr.hex, "\"\(integrityName(integrity, aead: encryption.isAEAD))\""].joined(separator: ",")
-    }
-
-    static func hex16(_ v: UInt64) -> String {
-        let s = String(v, radix: 16)
-        return String(repeating: "0", count: max(0, 16 - s.count)) + s
     }
 
     static func encryptionName(_ e: EncryptionAlgorithm) -> String {

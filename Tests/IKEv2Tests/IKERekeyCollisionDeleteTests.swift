@@ -72,7 +72,7 @@ final class IKERekeyCollisionDeleteTests: XCTestCase {
             payloads: payloads)
     }
 
-    static func name(_ i: IKESAInfo) -> String { "\(String(i.spiI, radix: 16))/\(String(i.spiR, radix: 16))" }
+    static func name(_ i: IKESAInfo) -> String { "\(Hex.spi(i.spiI))/\(Hex.spi(i.spiR))" }
 
     /// The surviving SA carries the session on both sides and works (DPD answered).
     func assertSurvivorIntact(_ h: AttachHarness, file: StaticString = #filePath, line: UInt = #line) throws {

@@ -151,7 +151,7 @@ extension IKESA {
         children.append(child)
         childCreatedAt[mySPI] = now
         actions.append(.installChildSA(child))
-        let what = old.map { "rekeyed (old in=0x\(String($0.inboundSPI, radix: 16)))" } ?? "new"
+        let what = old.map { "rekeyed (old in=0x\(Hex.spi($0.inboundSPI)))" } ?? "new"
         log(.info, "\(what) \(child.description)" + (shared == nil ? "" : " with PFS"))
         sendResponse(to: h, out)
     }

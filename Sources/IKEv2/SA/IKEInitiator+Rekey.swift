@@ -199,7 +199,7 @@ extension IKEInitiator {
     }
 
     func retiredName(_ s: IKESAState) -> String {
-        "\(s.redundant ? "redundant" : "old") IKE SA \(String(s.spiI, radix: 16))/\(String(s.spiR, radix: 16))"
+        "\(s.redundant ? "redundant" : "old") IKE SA \(Hex.spi(s.spiI))/\(Hex.spi(s.spiR))"
     }
 
     /// INFORMATIONAL on a retired SA, or a Delete of the old SA while our own rekey is open;

@@ -56,7 +56,7 @@ extension IKEResponderSA {
                     deleteRedundant(n, now: now)
                     return
                 }
-                log(.info, "IKE SA rekey collision won: \(n.spiDescription) keeps the session, the peer deletes its redundant \(String(theirs.spiI, radix: 16))/\(String(theirs.spiR, radix: 16))")
+                log(.info, "IKE SA rekey collision won: \(n.spiDescription) keeps the session, the peer deletes its redundant \(Hex.spi(theirs.spiI))/\(Hex.spi(theirs.spiR))")
                 let next = successor(n, now: now)
                 theirs.handOver(to: next)
                 theirs.spawned = nil

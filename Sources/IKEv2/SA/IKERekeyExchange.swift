@@ -29,7 +29,7 @@ struct RekeyedIKESA {
     /// The lower of its two nonces: of two SAs made by simultaneous rekeys, the one holding
     /// the lowest of the four nonces is redundant (RFC 7296 §2.8.1, octet-by-octet order).
     var lowestNonce: [UInt8] { ni.lexicographicallyPrecedes(nr) ? ni : nr }
-    var spiDescription: String { "\(String(spiI, radix: 16))/\(String(spiR, radix: 16))" }
+    var spiDescription: String { "\(Hex.spi(spiI))/\(Hex.spi(spiR))" }
 }
 
 /// How our IKE SA rekey request ended.

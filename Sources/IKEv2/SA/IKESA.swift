@@ -292,7 +292,7 @@ public class IKESA {
                         childCreatedAt[c.inboundSPI] = nil
                         ours.append(be32(c.inboundSPI))
                         actions.append(.deleteChildSA(inboundSPI: c.inboundSPI, outboundSPI: c.outboundSPI))
-                        log(.info, "peer deleted Child SA out=0x\(String(c.outboundSPI, radix: 16))")
+                        log(.info, "peer deleted Child SA out=0x\(Hex.spi(c.outboundSPI))")
                     }
                 }
                 if !ours.isEmpty { reply.append(.delete(DeletePayload(protocolID: d.protocolID, spis: ours))) }

@@ -236,7 +236,7 @@ public final class CoreEvidence: @unchecked Sendable {
         if options.key(.ikev2) && logger.isEnabled(.ikev2, .info) {
             let ue = lock.withLock { imsiBySPIi[spiI] } ?? Hex.spi(spiI)
             logger.info(.ikev2, """
-                IKE SA keys SPIi=0x\(hex16(spiI)) SPIr=0x\(hex16(spiR)) \(suite)
+                IKE SA keys SPIi=0x\(Hex.spi(spiI)) SPIr=0x\(Hex.spi(spiR)) \(suite)
                   SK_d=\(Hex.encode(keys.SK_d))
                   SK_ai=\(Hex.encode(keys.SK_ai))
                   SK_ar=\(Hex.encode(keys.SK_ar))
@@ -256,5 +256,4 @@ public final class CoreEvidence: @unchecked Sendable {
         String(decoding: b.prefix { $0 != 0x0D && $0 != 0x0A }.prefix(200), as: UTF8.self)
     }
 
-    private func hex16(_ v: UInt64) -> String { let s = String(v, radix: 16); return String(repeating: "0", count: max(0, 16 - s.count)) + s }
 }

@@ -26,7 +26,7 @@ public struct IKEMessageTree: Sendable {
         if h.isInitiator { flags.append("I") }
         if h.higherVersion { flags.append("V") }
         if h.isResponse { flags.append("R") }
-        out.append("IKE header: SPIi=0x\(hex16(h.spiI)) SPIr=0x\(hex16(h.spiR)) version=\(h.majorVersion).\(h.minorVersion)")
+        out.append("IKE header: SPIi=0x\(Hex.spi(h.spiI)) SPIr=0x\(Hex.spi(h.spiR)) version=\(h.majorVersion).\(h.minorVersion)")
         out.append("  exchange_type=\(h.exchangeType) (\(h.exchangeType.rawValue)) flags=0x\(String(h.flags, radix: 16)) (\(flags.joined(separator: ","))) message_id=\(h.messageID) length=\(h.length)")
         for p in m.payloads {
             switch p {
@@ -270,5 +270,4 @@ public struct IKEMessageTree: Sendable {
                                    22: "MODP_1024_160", 23: "MODP_2048_224", 24: "MODP_2048_256", 31: "CURVE25519", 32: "CURVE448"]
         return n[id] ?? "GROUP(\(id))"
     }
-    func hex16(_ v: UInt64) -> String { let s = String(v, radix: 16); return String(repeating: "0", count: max(0, 16 - s.count)) + s }
 }

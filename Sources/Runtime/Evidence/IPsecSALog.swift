@@ -18,7 +18,7 @@ public enum IPsecSALog {
             for v4 in families {
                 let s = srcTS.filter { $0.isIPv4 == v4 }.map(selector).joined(separator: ","),
                     t = dstTS.filter { $0.isIPv4 == v4 }.map(selector).joined(separator: ",")
-                var line = "Add IPsec SA \(outbound ? "out" : "in"): Tunnel src=\(src) dst=\(dst) src=\(s.isEmpty ? "-" : s) dst=\(t.isEmpty ? "-" : t) spi=0x\(String(spi, radix: 16))"
+                var line = "Add IPsec SA \(outbound ? "out" : "in"): Tunnel src=\(src) dst=\(dst) src=\(s.isEmpty ? "-" : s) dst=\(t.isEmpty ? "-" : t) spi=0x\(Hex.spi(spi))"
                 let ek = outbound ? d.outboundEncryptionKey : d.inboundEncryptionKey
                 let ak = outbound ? d.outboundIntegrityKey : d.inboundIntegrityKey
                 line += " auth=\(authName(d.suite.integrity))" + (keys && !ak.isEmpty ? " 0x\(Hex.encode(ak))" : "")

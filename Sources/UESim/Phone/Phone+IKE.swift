@@ -107,7 +107,7 @@ extension Phone {
         }
         innerAddress = chosen.0
         pcscf = chosen.1
-        let detail = "ESP \(c.suite) in=0x\(String(c.inboundSPI, radix: 16)) out=0x\(String(c.outboundSPI, radix: 16)), "
+        let detail = "ESP \(c.suite) in=0x\(Hex.spi(c.inboundSPI)) out=0x\(Hex.spi(c.outboundSPI)), "
             + "inner \(chosen.0), P-CSCF \(chosen.1)" + (c.udpEncapsulation ? ", UDP-encapsulated" : "")
         if config.scenario == .attach { return pass(detail, now: now) + complete(now: now) }
         var out = pass(detail, now: now, next: .register)
