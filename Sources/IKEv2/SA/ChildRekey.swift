@@ -46,7 +46,8 @@ extension IKESA {
         rekey = nil
         if let err = payloads.notifies.first(where: { $0.type.isError }) {
             log(.warning, "Child SA rekey refused: \(err.type)")
-            childCreatedAt[r.old.inboundSPI] = now // try again one lifetime later
+            // Retried shortly; the SA's age is kept, so its hard lifetime still ends it in time.
+            childRekeyDeferredUntil[r.old.inboundSPI] = now + Self.childRekeyRetryDelay
             return
         }
         guard let suite, let keys, let p = payloads.sa?.proposals.first, p.spi.count == 4, let peerNonce = payloads.nonce else {
@@ -73,6 +74,7 @@ extension IKESA {
         children.append(child)
         childCreatedAt[child.inboundSPI] = now
         childCreatedAt[r.old.inboundSPI] = nil
+        childRekeyDeferredUntil[r.old.inboundSPI] = nil
         actions.append(.installChildSA(child))
         log(.info, "Child SA rekeyed: \(child.description)")
         actions.append(.deleteChildSA(inboundSPI: r.old.inboundSPI, outboundSPI: r.old.outboundSPI))

@@ -165,10 +165,14 @@ extension IKEResponderSA {
             var c = c; c.ikeSPIi = next.spiI; c.ikeSPIr = next.spiR; return c
         }
         next.childCreatedAt = childCreatedAt
+        next.childRekeyDeferredUntil = childRekeyDeferredUntil
+        next.expiredChildDeletes = expiredChildDeletes
         // This SA keeps nothing that its deletion would release.
         addresses = nil
         children = []
         childCreatedAt = [:]
+        childRekeyDeferredUntil = [:]
+        expiredChildDeletes = []
         superseded = true
         spawned = next
         if let i = next.info() { actions.append(.ikeSARekeyed(oldSPIi: spiI, oldSPIr: spiR, new: i)) }

@@ -175,7 +175,13 @@ public final class IKEResponderSA: IKESA {
         } else if isEstablished, pending == nil, rekey == nil, ikeRekeyRequest == nil, let t = establishedAt, policy.ikeLifetime > 0,
                   now >= (ikeRekeyRetryAt ?? t + ikeRekeyAge) {
             startIKERekey(now: now)
-        } else if isEstablished, pending == nil, rekey == nil, let (spi, t) = oldestChild, policy.espLifetime > 0, now - t >= childRekeyAge {
+        } else if isEstablished, hardExpiredChild(now: now) != nil || (pending == nil && !expiredChildDeletes.isEmpty) {
+            while let c = hardExpiredChild(now: now) { expireChild(c) }
+            if pending == nil {
+                sendRequest(.INFORMATIONAL, [.delete(DeletePayload(protocolID: .ESP, spis: expiredChildDeletes.map(be32)))], now: now)
+                expiredChildDeletes = []
+            }
+        } else if isEstablished, pending == nil, rekey == nil, let spi = childDueForRekey(now: now) {
             log(.info, "Child SA in=0x\(Hex.spi(spi)) reached esp lifetime \(policy.espLifetime) s: rekeying")
             startChildRekey(now: now, inboundSPI: spi, pfsGroup: nil)
         } else if isEstablished, pending == nil, policy.dpdInterval > 0, now - lastActivity >= Double(policy.dpdInterval) {
@@ -186,7 +192,43 @@ public final class IKEResponderSA: IKESA {
     /// Child SAs are rekeyed at 90% of `espLifetime`, before the ESP layer's hard expiry.
     var childRekeyAge: Double { Double(policy.espLifetime) * 0.9 }
 
-    var oldestChild: (UInt32, Double)? { childCreatedAt.min { $0.value < $1.value }.map { ($0.key, $0.value) } }
+    /// When a Child SA may next be asked to rekey: at 90 % of its lifetime, or after a refusal.
+    func childRekeyTime(_ spi: UInt32, createdAt: Double) -> Double {
+        max(createdAt + childRekeyAge, childRekeyDeferredUntil[spi] ?? 0)
+    }
+
+    /// The oldest Child SA whose rekey is due now.
+    func childDueForRekey(now: Double) -> UInt32? {
+        guard policy.espLifetime > 0 else { return nil }
+        return childCreatedAt.filter { now >= childRekeyTime($0.key, createdAt: $0.value) }.min { $0.value < $1.value }?.key
+    }
+
+    /// A Child SA past esp_duration, its hard lifetime (RFC 4301 §4.4.2.1), that no rekey in
+    /// flight is replacing.
+    func hardExpiredChild(now: Double) -> ChildSADescription? {
+        guard policy.espLifetime > 0 else { return nil }
+        return children.first { c in
+            guard let t = childCreatedAt[c.inboundSPI], now - t >= Double(policy.espLifetime) else { return false }
+            return rekey?.old.inboundSPI != c.inboundSPI
+        }
+    }
+
+    /// When the next Child SA reaches its hard lifetime (one being rekeyed waits for the answer).
+    var nextChildHardExpiry: Double? {
+        guard policy.espLifetime > 0 else { return nil }
+        return childCreatedAt.filter { $0.key != rekey?.old.inboundSPI }.values.min().map { $0 + Double(policy.espLifetime) }
+    }
+
+    /// Ends a Child SA at its hard lifetime: ESP stops using it now; the peer gets a Delete as
+    /// soon as no other request of ours is outstanding.
+    func expireChild(_ c: ChildSADescription) {
+        log(.warning, "Child SA in=0x\(Hex.spi(c.inboundSPI)) reached esp_duration \(policy.espLifetime) s without a successful rekey: deleting it")
+        children.removeAll { $0.inboundSPI == c.inboundSPI }
+        childCreatedAt[c.inboundSPI] = nil
+        childRekeyDeferredUntil[c.inboundSPI] = nil
+        actions.append(.deleteChildSA(inboundSPI: c.inboundSPI, outboundSPI: c.outboundSPI))
+        expiredChildDeletes.append(c.inboundSPI)
+    }
 
     override func handleResponse(_ h: IKEHeader, _ payloads: [Payload], now: Double) {
         if h.exchangeType == .CREATE_CHILD_SA {
@@ -208,12 +250,17 @@ public final class IKEResponderSA: IKESA {
 
     var wakeup: Double? {
         if isDead { return nil }
-        if let t = nextDeadline { return isEstablished ? t : min(t, createdAt + policy.halfOpenTimeout) }
+        let hardExpiry = nextChildHardExpiry
+        if let t = nextDeadline { return isEstablished ? min(t, hardExpiry ?? t) : min(t, createdAt + policy.halfOpenTimeout) }
         if superseded { return lastActivity + policy.halfOpenTimeout }
         if !isEstablished { return createdAt + policy.halfOpenTimeout }
         var times: [Double] = []
         if policy.dpdInterval > 0 { times.append(lastActivity + Double(policy.dpdInterval)) }
-        if policy.espLifetime > 0, let (_, c) = oldestChild { times.append(c + childRekeyAge) }
+        if policy.espLifetime > 0 {
+            times += childCreatedAt.map { childRekeyTime($0.key, createdAt: $0.value) }
+            if let h = hardExpiry { times.append(h) }
+        }
+        if !expiredChildDeletes.isEmpty { times.append(lastActivity) }
         if policy.ikeLifetime > 0, let e = establishedAt {
             times.append(e + Double(policy.ikeLifetime))
             if ikeRekeyRequest == nil { times.append(ikeRekeyRetryAt ?? e + ikeRekeyAge) }

@@ -73,6 +73,12 @@ public class IKESA {
     var ikeRekeyRequest: IKERekeyRequest?
     /// When each Child SA (by inbound SPI) was installed, for lifetime-driven rekeys.
     var childCreatedAt: [UInt32: Double] = [:]
+    /// Child SAs whose rekey the peer refused: not asked again before this time.
+    var childRekeyDeferredUntil: [UInt32: Double] = [:]
+    /// Seconds before a refused Child SA rekey is tried again.
+    static let childRekeyRetryDelay: Double = 5
+    /// Child SAs ended at their hard lifetime whose Delete the peer has not been sent yet.
+    var expiredChildDeletes: [UInt32] = []
     /// The datagram being processed (RealMessage1/2 are kept from it).
     var lastReceivedRaw: [UInt8] = []
     var retransmitBase: Double = 2
@@ -290,6 +296,7 @@ public class IKESA {
                     if let i = children.firstIndex(where: { $0.outboundSPI == v }) {
                         let c = children.remove(at: i)
                         childCreatedAt[c.inboundSPI] = nil
+                        childRekeyDeferredUntil[c.inboundSPI] = nil
                         ours.append(be32(c.inboundSPI))
                         actions.append(.deleteChildSA(inboundSPI: c.inboundSPI, outboundSPI: c.outboundSPI))
                         log(.info, "peer deleted Child SA out=0x\(Hex.spi(c.outboundSPI))")
