@@ -29,8 +29,7 @@ let package = Package(
         .executableTarget(name: "vowifi", dependencies: ["Runtime", "UESim", "Analysis", "Config"]),
         // Fuzz harnesses (docs/FUZZING.md): `make fuzz` builds this with -sanitize=fuzzer and
         // -D VOWIFI_LIBFUZZER so libFuzzer drives it; the normal build only replays inputs.
-        .target(name: "CLibFuzzer", path: "Fuzz/CLibFuzzer"),
-        .executableTarget(name: "vowifi-fuzz", dependencies: ["CLibFuzzer", "IKEv2", "ESP", "SIP", "IMS", "AAA", "HSS", "Analysis",
+        .executableTarget(name: "vowifi-fuzz", dependencies: ["IKEv2", "ESP", "SIP", "IMS", "AAA", "HSS", "Analysis",
                                                               "Config", "AKA", "Crypto", "Wire"],
                           path: "Fuzz/Harnesses"),
 

@@ -1,7 +1,4 @@
 import Foundation
-#if VOWIFI_LIBFUZZER
-import CLibFuzzer
-#endif
 
 /// One fuzz harness: a name and a function of one input. Rejected input (a thrown error) is
 /// fine; a trap, an ASan report or a failed `require` is a bug in the product.
@@ -23,12 +20,35 @@ let allHarnesses: [Harness] = [
     sipHarness, sdpHarness, imsCoreHarness, radiusHarness, pcapngHarness, espHarness, configHarness,
 ]
 
-/// The harness libFuzzer's C callback runs (a C function pointer cannot capture it).
+#if VOWIFI_LIBFUZZER
+/// The harness libFuzzer runs, chosen once by `LLVMFuzzerInitialize`.
 nonisolated(unsafe) var selectedHarness: Harness?
 
-/// `vowifi-fuzz <harness> [libFuzzer options] [corpus dirs]` under `make fuzz` (built with
-/// -sanitize=fuzzer and -D VOWIFI_LIBFUZZER); in a normal build `vowifi-fuzz <harness> paths…`
-/// replays files (or every file in a directory) through the harness without libFuzzer.
+/// `vowifi-fuzz <harness> [libFuzzer options] [corpus dirs]`: libFuzzer's own main (linked by
+/// -sanitize=fuzzer) calls this first; it takes the harness name out of argv.
+@_cdecl("LLVMFuzzerInitialize")
+public func fuzzerInitialize(_ argc: UnsafeMutablePointer<CInt>,
+                             _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?>) -> CInt {
+    let n = Int(argc.pointee)
+    guard n >= 2, let args = argv.pointee, let name = args[1].map({ String(cString: $0) }),
+          let h = allHarnesses.first(where: { $0.name == name }) else {
+        FileHandle.standardError.write(Data(usage.utf8))
+        exit(2)
+    }
+    selectedHarness = h
+    for i in 1..<n { args[i] = args[i + 1] }
+    argc.pointee -= 1
+    return 0
+}
+
+@_cdecl("LLVMFuzzerTestOneInput")
+public func fuzzerTestOneInput(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
+    selectedHarness!.run(size == 0 || data == nil ? [] : Array(UnsafeBufferPointer(start: data, count: size)))
+    return 0
+}
+#else
+/// In a normal build, `vowifi-fuzz <harness> paths…` replays files (or every file of a
+/// directory) through the harness without libFuzzer; `vowifi-fuzz seeds DIR` writes seeds.
 @main
 enum FuzzMain {
     static func main() {
@@ -38,25 +58,9 @@ enum FuzzMain {
             exit(0)
         }
         guard args.count >= 2, let harness = allHarnesses.first(where: { $0.name == args[1] }) else {
-            var text = "usage: vowifi-fuzz <harness> [libFuzzer options | files and directories to replay]\n       vowifi-fuzz seeds <corpus dir>\nharnesses:\n"
-            for h in allHarnesses { text += "  \(h.name.padding(toLength: 16, withPad: " ", startingAt: 0)) \(h.summary)\n" }
-            FileHandle.standardError.write(Data(text.utf8))
+            FileHandle.standardError.write(Data(usage.utf8))
             exit(args.count >= 2 && args[1] == "list" ? 0 : 2)
         }
-        selectedHarness = harness
-        #if VOWIFI_LIBFUZZER
-        // libFuzzer sees argv without the harness name.
-        var cArgs: [UnsafeMutablePointer<CChar>?] = ([args[0]] + args.dropFirst(2)).map { strdup($0) } + [nil]
-        var argc = CInt(cArgs.count - 1)
-        let rc = cArgs.withUnsafeMutableBufferPointer { buf -> CInt in
-            var argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>? = buf.baseAddress
-            return LLVMFuzzerRunDriver(&argc, &argv) { data, size in
-                selectedHarness!.run(size == 0 ? [] : Array(UnsafeBufferPointer(start: data, count: size)))
-                return 0
-            }
-        }
-        exit(rc)
-        #else
         var inputs = 0
         for path in args.dropFirst(2) {
             for file in files(at: path) {
@@ -66,7 +70,6 @@ enum FuzzMain {
             }
         }
         print("\(harness.name): \(inputs) inputs replayed, no failure")
-        #endif
     }
 
     /// A file, or the files of a directory (not recursive), sorted.
@@ -77,4 +80,12 @@ enum FuzzMain {
         let names = (try? FileManager.default.contentsOfDirectory(atPath: path)) ?? []
         return names.sorted().map { path + "/" + $0 }
     }
+}
+#endif
+
+var usage: String {
+    var text = "usage: vowifi-fuzz <harness> [libFuzzer options and corpus dirs, in the make fuzz build | files and directories to replay]\n"
+        + "       vowifi-fuzz seeds <corpus dir>   (normal build)\nharnesses:\n"
+    for h in allHarnesses { text += "  \(h.name.padding(toLength: 16, withPad: " ", startingAt: 0)) \(h.summary)\n" }
+    return text
 }

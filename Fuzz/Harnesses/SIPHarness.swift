@@ -8,7 +8,10 @@ let sipHarness = Harness(name: "sip", summary: "SIP datagram parse + accessors +
     if let m = try? SIPMessage(parsing: data, validate: false) {
         let wire = m.serialized()
         guard let again = try? SIPMessage(parsing: wire, validate: false) else { fatalError("re-serialized SIP message does not parse") }
-        require(again == m, "SIP message changed in a parse/serialize/parse round trip")
+        // Serialization writes a Content-Length that matches the body (adding one if absent).
+        var a = m, b = again
+        a.removeHeaders("Content-Length"); b.removeHeaders("Content-Length")
+        require(a == b, "SIP message changed in a parse/serialize/parse round trip")
         require(again.serialized() == wire, "SIP serialization is not a fixed point")
         readHeaders(m)
     }
