@@ -3,7 +3,7 @@
 # shared cores), SECONDS each. Usage: fuzz.sh BINARY SECONDS "EXTRA LIBFUZZER FLAGS" HARNESS...
 # Seeds are read from Fuzz/corpus/<harness>; what libFuzzer adds goes to .fuzz/corpus/<harness>;
 # crashes / leaks / timeouts to .fuzz/artifacts/<harness>/; logs to .fuzz/logs/. Exits 1 if
-# any harness found something.
+# any harness found something. Every run is also appended to .fuzz/history.txt.
 set -uo pipefail
 bin=$1; seconds=$2; flags=$3; shift 3
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -29,6 +29,7 @@ for h in "$@"; do
     result="FAILED (rc $rc): $(grep -m1 -E 'ERROR: |Fatal error|invariant' "$log" | cut -c1-120); see $log"
   fi
   printf '%-16s %8s %12s %8s %8s %s\n' "$h" "$seconds" "${execs:-?}" "${cov:-?}" "${ft:-?}" "$result" | tee -a "$summary"
+  printf '%s %-16s %8s %12s %8s %8s %s\n' "$(date -u +%FT%TZ)" "$h" "$seconds" "${execs:-?}" "${cov:-?}" "${ft:-?}" "$result" >>"$root/.fuzz/history.txt"
 done
 ls -1 "$root"/.fuzz/artifacts/*/ 2>/dev/null | grep -qE 'crash-|leak-|timeout-|oom-' && echo "artefacts: $root/.fuzz/artifacts"
 exit $failed
