@@ -31,11 +31,11 @@ FUZZ_HARNESSES ?= ike-codec ike-responder ike-established eap sip sdp ims-core r
 FUZZ_FLAGS ?=
 FUZZ_BUILD := .build-fuzz
 
-# -sanitize-coverage is explicit: with -O, swiftc 6.3's -sanitize=fuzzer alone instruments nothing.
+# -sanitize-coverage as clang -fsanitize=fuzzer has it: with -O, swiftc 6.3 -sanitize=fuzzer alone instruments nothing.
 .PHONY: fuzz fuzz-build
 fuzz-build: setup
 	$(SWIFT) build -c release --build-path $(FUZZ_BUILD) --product vowifi-fuzz \
-		--sanitize fuzzer --sanitize address -Xswiftc -sanitize-coverage=edge,trace-cmp -Xswiftc -DVOWIFI_LIBFUZZER
+		--sanitize fuzzer --sanitize address -Xswiftc -sanitize-coverage=edge,inline-8bit-counters,pc-table,trace-cmp -Xswiftc -DVOWIFI_LIBFUZZER
 
 fuzz: fuzz-build
 	./scripts/fuzz.sh $(FUZZ_BUILD)/release/vowifi-fuzz "$(FUZZ_SECONDS)" "$(FUZZ_FLAGS)" $(FUZZ_HARNESSES)
