@@ -92,6 +92,9 @@ public struct SDPSession: Sendable, Equatable {
             // line-end noise (dropping only one made "x\r\r\n" lose a CR per re-serialization).
             var line = raw
             while line.hasSuffix("\r") { line = line.dropLast() }
+            // A CR inside a line is no SDP text (RFC 4566 §9 byte-string) and would end the
+            // line early once re-serialized ("a\r b" → "a\r" + CRLF).
+            guard !line.contains("\r") else { throw SDPError.badLine("bare CR in " + String(line.prefix(40)).debugDescription) }
             if line.isEmpty { continue }
             guard line.count >= 2, let t = line.first, t.isASCII, t.isLetter, line.dropFirst().first == "=" else {
                 throw SDPError.badLine(String(line.prefix(40)))

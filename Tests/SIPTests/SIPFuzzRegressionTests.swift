@@ -17,3 +17,15 @@ final class SIPFuzzRegressionTests: XCTestCase {
         XCTAssertEqual(again.serialized(), sdp.serialized())
     }
 }
+
+extension SIPFuzzRegressionTests {
+    /// sdp harness: a CR inside a line ("RTP/AVP13\r " before the LF) became a line end once
+    /// re-serialized; RFC 4566 text holds no CR, so such a line is refused, precisely.
+    func testSDPLineWithBareCRInsideIsRefused() {
+        let text = "v=0\r\no=mhandley-\r\nc= I 4INP192.0.2.4\r\nt=#0 0\r\nm=auido 49217 RTP/AVP \0\0\0\0\0\0\0\0video 3227 RTP/AVP13\r \na=rtpmap:31 LPC\r\n"
+        XCTAssertThrowsError(try SDPSession(parsing: Array(text.utf8))) { e in
+            guard case let .badLine(l)? = e as? SDPError else { return XCTFail("\(e)") }
+            XCTAssertTrue(l.hasPrefix("bare CR in \"m=auido"), l)
+        }
+    }
+}
