@@ -27,6 +27,11 @@ let package = Package(
         .target(name: "Runtime", dependencies: ["Crypto", "AKA", "Config", "Wire", "IKEv2", "ESP", "SIP", "IMS", "HSS", "AAA", "Analysis"]),
         .target(name: "UESim", dependencies: ["IKEv2", "ESP", "SIP", "AKA", "Crypto", "Wire"]),
         .executableTarget(name: "vowifi", dependencies: ["Runtime", "UESim", "Analysis", "Config"]),
+        // Fuzz harnesses (docs/FUZZING.md): `make fuzz` builds this with -sanitize=fuzzer and
+        // -D VOWIFI_LIBFUZZER so libFuzzer drives it; the normal build only replays inputs.
+        .executableTarget(name: "vowifi-fuzz", dependencies: ["IKEv2", "ESP", "SIP", "IMS", "AAA", "HSS", "Analysis",
+                                                              "Config", "AKA", "Crypto", "Wire"],
+                          path: "Fuzz/Harnesses"),
 
         .target(name: "TestSupport", dependencies: ["Wire"], path: "Tests/TestSupport"),
         .testTarget(name: "CryptoTests", dependencies: ["Crypto", "TestSupport"]),

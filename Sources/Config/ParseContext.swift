@@ -5,6 +5,12 @@ final class ParseContext {
     var defines: [String: ConfigValue] = [:]
     /// Files being parsed, to report include cycles.
     var includeStack: [String] = []
+    /// Nesting of values across every parser of this load (an included file and `${}` continue
+    /// the count of their site), so includes cannot multiply the parser's depth bound.
+    var depth = 0
+    /// Includes deeper than this are refused: distinct paths (`sub/x.cfg` including
+    /// `sub/x.cfg` through a directory link) are no cycle, yet would recurse without end.
+    static let maxIncludeDepth = 16
 
     init(readFile: @escaping (String) throws -> [UInt8]) {
         self.readFile = readFile
@@ -20,6 +26,9 @@ final class ParseContext {
     /// Reads an included file, naming the include site if it cannot.
     func read(_ written: String, from site: SourceLocation) throws -> (path: String, bytes: [UInt8]) {
         let path = ParseContext.resolve(written, relativeTo: site.file)
+        if includeStack.count > ParseContext.maxIncludeDepth {
+            throw ConfigError(.include, at: site, "includes nested more than \(ParseContext.maxIncludeDepth) deep (via \(includeStack.joined(separator: " -> ")))")
+        }
         if includeStack.contains(path) {
             throw ConfigError(.include, at: site, "include cycle: '\(path)' includes itself (via \(includeStack.joined(separator: " -> ")))")
         }

@@ -147,14 +147,18 @@ final class Parser {
 
     // MARK: expressions
 
-    /// Nesting of values, parentheses and unary operators, bounded so that hostile input
-    /// gets an error instead of exhausting the stack.
-    private var depth = 0
+    /// Nesting of values, parentheses and unary operators (counted in `context.depth`, across
+    /// included files), bounded so that hostile input gets an error instead of exhausting the stack.
     private static let maxDepth = 200
+    private var depth: Int {
+        get { context.depth }
+        set { context.depth = newValue }
+    }
 
     private func enter() throws {
         depth += 1
         if depth > Parser.maxDepth {
+            depth -= 1   // the caller's `defer` is not armed yet
             throw ConfigError(.syntax, at: token.location, "values nested more than \(Parser.maxDepth) levels deep")
         }
     }

@@ -88,7 +88,13 @@ public struct SDPSession: Sendable, Equatable {
         var session: [SDPLine] = []
         var medias: [SDPMedia] = []
         for raw in text.split(omittingEmptySubsequences: true, whereSeparator: { $0 == "\n" || $0 == "\r\n" }) {
-            let line = raw.hasSuffix("\r") ? raw.dropLast() : raw
+            // "\r\n" is one Character, so CRs left at a line's end are stray: all of them are
+            // line-end noise (dropping only one made "x\r\r\n" lose a CR per re-serialization).
+            var line = raw
+            while line.hasSuffix("\r") { line = line.dropLast() }
+            // A CR inside a line is no SDP text (RFC 4566 §9 byte-string) and would end the
+            // line early once re-serialized ("a\r b" → "a\r" + CRLF).
+            guard !line.contains("\r") else { throw SDPError.badLine("bare CR in " + String(line.prefix(40)).debugDescription) }
             if line.isEmpty { continue }
             guard line.count >= 2, let t = line.first, t.isASCII, t.isLetter, line.dropFirst().first == "=" else {
                 throw SDPError.badLine(String(line.prefix(40)))
