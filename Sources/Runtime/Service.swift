@@ -99,9 +99,9 @@ public final class ServiceContext: @unchecked Sendable {
     }
 
     /// Connects out; `streamOpened` follows when connected, `streamClosed` on failure.
-    public func connectTCP(_ address: SocketAddress) throws(RuntimeError) -> StreamID {
+    public func connectTCP(_ address: SocketAddress, from source: SocketAddress? = nil) throws(RuntimeError) -> StreamID {
         var id = StreamID(rawValue: 0)
-        let c = try TCPConnection.connect(to: address, on: loop) { [unowned self] conn in
+        let c = try TCPConnection.connect(to: address, from: source, on: loop) { [unowned self] conn in
             self.handler?.streamOpened(id, peer: conn.peerAddress, context: self)
         }
         id = adopt(c)

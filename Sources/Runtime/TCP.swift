@@ -100,10 +100,15 @@ public final class TCPConnection: LoopHandler, @unchecked Sendable {
     }
 
     /// Starts a non-blocking connect (loop thread); `onConnect` or `onClose` follows.
-    public static func connect(to address: SocketAddress, on loop: EventLoop,
+    /// `source`, when given, is bound first (port 0: an ephemeral port) so the peer sees the
+    /// connection come from that address; an address we cannot bind is left to the kernel.
+    public static func connect(to address: SocketAddress, from source: SocketAddress? = nil, on loop: EventLoop,
                                onConnect: @escaping (TCPConnection) -> Void) throws(RuntimeError) -> TCPConnection {
         loop.assertInLoop()
         let fd = try Sock.make(family: address.family, type: SOCK_STREAM, transport: "TCP")
+        if let source, source.family == address.family {
+            _ = source.withSockAddr { Glibc.bind(fd, $0, $1) }
+        }
         let rc = address.withSockAddr { Glibc.connect(fd, $0, $1) }
         if rc != 0 && errno != EINPROGRESS {
             let e = errno

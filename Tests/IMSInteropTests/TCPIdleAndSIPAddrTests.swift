@@ -228,4 +228,27 @@ final class TCPIdleAndSIPAddrTests: XCTestCase {
             XCTAssertEqual(inv.header("Record-Route"), "<sip:127.0.0.2:\(port2);lr>")
         }
     }
+    /// A large request toward a callee registered through the second `sip_addr` goes over a TCP
+    /// connection the IMS opens from that address (RFC 3261 §18.1.1 with the flow of RFC 5626
+    /// §5.2), its Via naming it with transport TCP.
+    func testTCPConnectionToACalleeOfTheSecondSIPAddrComesFromIt() throws {
+        let port2 = try LoopbackIMS.freePort()
+        let ims = try LoopbackIMS(extraUsers: [SIPpInteropTests.user2], loops: 2, extraSIPAddr: "{ addr: \"127.0.0.2:\(port2)\" }")
+        self.ims = ims
+        let callee = try LoopbackSIPPhone(user: "user2", listenTCP: true)
+        XCTAssertTrue(try callee.register(password: "secret2", imsPort: port2, imsAddress: "127.0.0.2"), ims.log.suffix(3000).description)
+        let caller = try LoopbackSIPPhone(user: "user1", listenTCP: false)
+        XCTAssertTrue(try caller.register(password: "secret", imsPort: ims.port))
+        caller.send(try caller.largeInvite(to: "sip:user2@\(LoopbackIMS.domain)", callID: "tcpflow-\(caller.port)"), toPort: ims.port)
+        let conn = try XCTUnwrap(callee.acceptTCP(timeout: 5), "no TCP connection to the callee\n\(ims.log.suffix(3000))")
+        defer { close(conn) }
+        var a = sockaddr_in()
+        var len = socklen_t(MemoryLayout<sockaddr_in>.size)
+        XCTAssertEqual(withUnsafeMutablePointer(to: &a) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getpeername(conn, $0, &len) } }, 0)
+        XCTAssertEqual(String(cString: inet_ntoa(a.sin_addr)), "127.0.0.2", "the connection comes from the callee's sip_addr")
+        let got = try XCTUnwrap(LoopbackSIPPhone.readMessage(conn, timeout: 5), "no INVITE on the connection")
+        XCTAssertEqual(got.method, "INVITE")
+        XCTAssertEqual(try got.topVia().transport, "TCP")
+        XCTAssertEqual(try got.topVia().sentBy, "127.0.0.2:\(port2)")
+    }
 }

@@ -187,7 +187,7 @@ public final class IMSCluster: @unchecked Sendable {
 
     /// Sends SIP toward `to`: the in-process path, a UDP socket, or its TCP connection. UDP
     /// leaves from our address `local` (`IMSCore.sourceAddress`), on any shard: the phone hears
-    /// from the address and port it registered with.
+    /// from the address and port it registered with; a TCP connection we open is bound to it.
     func send(_ bytes: [UInt8], to: SIPPeer, from local: String?, innerOwner owner: String?) -> Bool {
         if let owner, let inner, let dst = Self.bytes(to.address), let config = shards.first?.core.config,
            case let a = local ?? config.localAddress(for: to), let src = Self.bytes(a) {
@@ -203,7 +203,7 @@ public final class IMSCluster: @unchecked Sendable {
             return true
         }
         guard let t = stream else { return false }
-        onLoop0 { t.write(bytes, to: to) }
+        onLoop0 { t.write(bytes, to: to, from: local) }
         return true
     }
 

@@ -91,8 +91,7 @@ public final class IMSHost: ServiceHandler, Service, @unchecked Sendable {
                 if let a = arrival, a.peer == to, owner == nil, IMSCore.isResponse(bytes),
                    let dst = try? SocketAddress(host: to.address, port: to.port) {
                     _ = a.socket.send(bytes, to: dst)
-                } else if !cluster.send(bytes, to: to, from: to.transport == .udp ? core.sourceAddress(of: bytes, toward: to) : nil,
-                                        innerOwner: owner) {
+                } else if !cluster.send(bytes, to: to, from: core.sourceAddress(of: bytes, toward: to), innerOwner: owner) {
                     logger.error(.sip, "no transport toward \(to) for \(Self.firstLine(bytes))")
                 }
             case let .openMedia(session):

@@ -23,14 +23,17 @@ enum IMSOutgoingTCP {
 }
 
 extension IMSStreamTransport {
-    /// Opens a connection to `peer` and queues `bytes` on it (written once connected).
-    func connect(_ bytes: [UInt8], to peer: SIPPeer) {
+    /// Opens a connection to `peer` and queues `bytes` on it (written once connected). It
+    /// leaves from our address `local` (the `sip_addr` the peer's flow uses, which the request's
+    /// Via names), from an ephemeral port.
+    func connect(_ bytes: [UInt8], to peer: SIPPeer, from local: String? = nil) {
         guard peer.transport == .tcp, let addr = try? SocketAddress(host: peer.address, port: peer.port) else {
             logger.error(.sip, "no transport toward \(peer) for \(IMSHost.firstLine(bytes))")
             return
         }
         do {
-            let s = try context.connectTCP(addr)
+            let source = local.flatMap { try? SocketAddress(host: $0, port: 0) }
+            let s = try context.connectTCP(addr, from: source)
             streamByPeer[peer] = s
             peerByStream[s] = peer
             outgoing[s] = .init(peer: peer, messages: [bytes])

@@ -81,15 +81,16 @@ final class IMSStreamTransport: ServiceHandler, @unchecked Sendable {
         streamByPeer[p] = nil
     }
 
-    /// Writes to the connection with `peer`, opening one when there is none (RFC 3261 §18.1.1).
-    func write(_ bytes: [UInt8], to peer: SIPPeer) {
+    /// Writes to the connection with `peer`, opening one from our address `local` when there is
+    /// none (RFC 3261 §18.1.1).
+    func write(_ bytes: [UInt8], to peer: SIPPeer, from local: String? = nil) {
         if let s = streamByPeer[peer] {
             lastActivity[s] = IMSHost.seconds()
             outgoing[s]?.messages.append(bytes)
             bytes.withUnsafeBytes { context.write(s, $0) }
             return
         }
-        connect(bytes, to: peer)
+        connect(bytes, to: peer, from: local)
     }
 
     func timerFired(_ key: UInt64, context: ServiceContext) {
