@@ -54,7 +54,7 @@ extension IMSCore {
         var out: [IMSAction] = []
         if proxiedCalls[callID] != nil { proxiedCalls[callID] = now }
         if initial && method == "INVITE" {
-            fwd.prependHeader("Record-Route", "<" + ourURI(for: dest) + ";lr>")
+            for rr in recordRoute(from: peer, to: dest).reversed() { fwd.prependHeader("Record-Route", rr) }
             if proxiedCalls.updateValue(now, forKey: callID) == nil {
                 let from = (try? m.from().uri.description) ?? ""
                 out.append(.event(.callStarted(callID: callID, from: from, to: m.requestURI?.description ?? "", kind: "proxy")))
@@ -73,6 +73,24 @@ extension IMSCore {
         guard (try? r.removeFirstValue("Via")) != nil, let next = try? r.topVia() else { return [] }
         proxySessionTimerResponse(&r)
         return [.send(r.serialized(), to: IMSCore.peer(for: next))]
+    }
+
+    /// Record-Route values for an INVITE relayed from `peer` to `dest`, top first. RFC 5658 §4:
+    /// when it leaves from another address or transport than it came in on (a callee registered
+    /// through another `sip_addr`, IPv4 on one side and IPv6 on the other, UDP and TCP), two
+    /// entries: the callee's route set starts with the one it can reach, the caller's (reversed)
+    /// with the one it sent to. Both are ours, so in-dialog requests consume both (`isOurURI`).
+    func recordRoute(from peer: SIPPeer, to dest: SIPPeer) -> [String] {
+        let arrival = receivingAddress.flatMap { $0.contains(":") == peer.address.contains(":") ? $0 : nil }
+        let inbound = recordRouteURI(arrival ?? localAddress(toward: peer), peer.transport)
+        let outbound = recordRouteURI(localAddress(toward: dest), dest.transport)
+        return inbound == outbound ? [outbound] : [outbound, inbound]
+    }
+
+    /// `<sip:host:port;lr>` of our address `local`, with `transport=tcp` for a TCP side (a URI
+    /// without one means UDP to the phone, RFC 3263 §4.1).
+    func recordRouteURI(_ local: String, _ transport: SIPTransport) -> String {
+        "<sip:" + hostPort(local) + (transport == .udp ? "" : ";transport=" + transport.rawValue.lowercased()) + ";lr>"
     }
 
     func isOurURI(_ u: SIPAnyURI) -> Bool {

@@ -225,7 +225,8 @@ final class TCPIdleAndSIPAddrTests: XCTestCase {
             XCTAssertEqual(inv.method, "INVITE")
             XCTAssertEqual("\(from):\(fromPort)", "127.0.0.2:\(port2)", "call \(i)")
             XCTAssertEqual(try inv.topVia().sentBy, "127.0.0.2:\(port2)")
-            XCTAssertEqual(inv.header("Record-Route"), "<sip:127.0.0.2:\(port2);lr>")
+            XCTAssertEqual(inv.headerLines("Record-Route"), ["<sip:127.0.0.2:\(port2);lr>", "<sip:127.0.0.1:\(ims.port);lr>"],
+                           "RFC 5658: the callee's side, then the caller's")
         }
     }
     /// A large request toward a callee registered through the second `sip_addr` goes over a TCP

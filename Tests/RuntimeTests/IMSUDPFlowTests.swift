@@ -33,13 +33,13 @@ final class IMSUDPFlowTests: XCTestCase {
         a.socket.send(a.respond(to: n1, 200).serialized(), to: from1)
 
         // B (through 127.0.0.1) calls A: the relayed INVITE comes from A's flow, Via and
-        // Record-Route name it; A's 486 goes back to B from B's flow.
+        // the top Record-Route name it (B's flow below it, RFC 5658); A's 486 goes back to B from B's flow.
         let invite = try b.request("INVITE", uri: aor, to: aor, callID: ims.callID("call-b", onShard: 0))
         try b.send(invite, to: "127.0.0.1", port: p1)
         let (inv, from2) = try XCTUnwrap(try a.receive { $0.method == "INVITE" }, "INVITE not relayed")
         XCTAssertEqual("\(from2)", flowA)
         XCTAssertEqual(try inv.topVia().sentBy, flowA)
-        XCTAssertEqual(inv.header("Record-Route"), "<sip:\(flowA);lr>")
+        XCTAssertEqual(inv.headerLines("Record-Route"), ["<sip:\(flowA);lr>", "<sip:\(flowB);lr>"], "RFC 5658: A's side, then B's")
         a.socket.send(a.respond(to: inv, 486).serialized(), to: from2)
         let (busy, from3) = try XCTUnwrap(try b.receive { $0.statusCode == 486 }, "486 not relayed")
         XCTAssertEqual(busy.cseqMethod, "INVITE")
