@@ -44,8 +44,13 @@ extension AuthenticationAlgorithm {
     /// XRES (4..maxResLength bytes).
     public func vector(rand: [UInt8], sqn: SQN, amf: [UInt8], resLength: Int = 8) throws -> AuthenticationVector {
         try validateResLength(resLength)
-        let macA = try f1(rand: rand, sqn: sqn.bytes, amf: amf)
-        let o = try f2345(rand: rand)
+        let macA: [UInt8], o: Milenage.Outputs
+        if case let .milenage(m) = self {
+            (macA, o) = try m.vectorOutputs(rand: rand, sqn: sqn.bytes, amf: amf)
+        } else {
+            macA = try f1(rand: rand, sqn: sqn.bytes, amf: amf)
+            o = try f2345(rand: rand)
+        }
         return AuthenticationVector(rand: rand, xres: Array(o.res.prefix(resLength)),
                                     autn: AUTN.make(sqn: sqn, ak: o.ak, amf: amf, macA: macA),
                                     ck: o.ck, ik: o.ik, ak: o.ak, sqn: sqn)

@@ -69,10 +69,14 @@ public struct Milenage: Sendable, Equatable {
     /// f1 (MAC-A, bytes 0..7 of OUT1) and f1* (MAC-S, bytes 8..15 of OUT1).
     public func f1Both(rand: [UInt8], sqn: [UInt8], amf: [UInt8]) throws -> (macA: [UInt8], macS: [UInt8]) {
         try requireLength(rand, 16, "RAND")
+        let e = try AESBlockCipher(key: k)
+        return try f1Both(e, temp: e.encrypt(xor(rand, opc)), sqn: sqn, amf: amf)
+    }
+
+    /// f1 and f1* from TEMP = E_K(RAND xor OPc) under the cipher keyed with K.
+    private func f1Both(_ e: AESBlockCipher, temp: [UInt8], sqn: [UInt8], amf: [UInt8]) throws -> (macA: [UInt8], macS: [UInt8]) {
         try requireLength(sqn, 6, "SQN")
         try requireLength(amf, 2, "AMF")
-        let e = try AESBlockCipher(key: k)
-        let temp = e.encrypt(xor(rand, opc))
         let in1 = sqn + amf + sqn + amf
         let x = xor(xor(temp, Milenage.rotate(xor(in1, opc), constants.r[0])), constants.c[0])
         let out1 = xor(e.encrypt(x), opc)
@@ -93,7 +97,19 @@ public struct Milenage: Sendable, Equatable {
     public func f2345(rand: [UInt8]) throws -> Outputs {
         try requireLength(rand, 16, "RAND")
         let e = try AESBlockCipher(key: k)
+        return f2345(e, temp: e.encrypt(xor(rand, opc)))
+    }
+
+    /// The HE/AuC's whole computation for one vector: f1 (MAC-A) and f2..f5* under one AES
+    /// key schedule and one TEMP (six AES blocks instead of two contexts and eight blocks).
+    public func vectorOutputs(rand: [UInt8], sqn: [UInt8], amf: [UInt8]) throws -> (macA: [UInt8], outputs: Outputs) {
+        try requireLength(rand, 16, "RAND")
+        let e = try AESBlockCipher(key: k)
         let temp = e.encrypt(xor(rand, opc))
+        return (try f1Both(e, temp: temp, sqn: sqn, amf: amf).macA, f2345(e, temp: temp))
+    }
+
+    private func f2345(_ e: AESBlockCipher, temp: [UInt8]) -> Outputs {
         let base = xor(temp, opc)
         func out(_ i: Int) -> [UInt8] {
             xor(e.encrypt(xor(Milenage.rotate(base, constants.r[i]), constants.c[i])), opc)

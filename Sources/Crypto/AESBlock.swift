@@ -9,13 +9,11 @@ public final class AESBlockCipher: @unchecked Sendable {
     private let ctx: OpaquePointer
 
     public init(key: [UInt8]) throws {
-        let cipher: OpaquePointer
-        switch key.count {
-        case 16: cipher = EVP_aes_128_ecb()
-        case 24: cipher = EVP_aes_192_ecb()
-        case 32: cipher = EVP_aes_256_ecb()
-        default: throw CryptoError.invalidLength(what: "AES key", expected: "16, 24 or 32", got: key.count)
+        guard [16, 24, 32].contains(key.count) else {
+            throw CryptoError.invalidLength(what: "AES key", expected: "16, 24 or 32", got: key.count)
         }
+        // Fetched once per process: a static EVP_aes_128_ecb() is looked up by name on every init.
+        let cipher = fetchedCiphers.aes("ECB", bits: key.count * 8)
         guard let c = EVP_CIPHER_CTX_new() else { throw CryptoError.openssl(operation: "EVP_CIPHER_CTX_new", detail: opensslErrorString()) }
         ctx = c
         try check(EVP_EncryptInit_ex(ctx, cipher, nil, key, nil), "EVP_EncryptInit_ex(AES-ECB)")

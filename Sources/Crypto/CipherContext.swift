@@ -232,12 +232,12 @@ public final class CipherContext: @unchecked Sendable {
 /// The AES ciphers fetched from the default provider once per process. A legacy
 /// `EVP_aes_128_cbc()` handle makes every `EVP_CipherInit_ex` fetch the implementation by
 /// name again, which was a visible share of setting up an IKE SA's SK protection.
-private final class FetchedCiphers: @unchecked Sendable {
+final class FetchedCiphers: @unchecked Sendable {
     // @unchecked: filled in `init`, only read afterwards; the EVP_CIPHERs live for the process.
     private let table: [String: OpaquePointer]
     init() {
         var t: [String: OpaquePointer] = [:]
-        for mode in ["CBC", "CTR", "GCM"] {
+        for mode in ["CBC", "CTR", "GCM", "ECB"] {
             for bits in [128, 192, 256] {
                 let name = "AES-\(bits)-\(mode)"
                 if let c = EVP_CIPHER_fetch(nil, name, nil) { t[name] = c } else { _ = opensslErrorString() }
@@ -255,10 +255,13 @@ private final class FetchedCiphers: @unchecked Sendable {
         case ("CTR", 128): return EVP_aes_128_ctr()
         case ("CTR", 192): return EVP_aes_192_ctr()
         case ("CTR", _): return EVP_aes_256_ctr()
+        case ("ECB", 128): return EVP_aes_128_ecb()
+        case ("ECB", 192): return EVP_aes_192_ecb()
+        case ("ECB", _): return EVP_aes_256_ecb()
         case (_, 128): return EVP_aes_128_gcm()
         case (_, 192): return EVP_aes_192_gcm()
         default: return EVP_aes_256_gcm()
         }
     }
 }
-private let fetchedCiphers = FetchedCiphers()
+let fetchedCiphers = FetchedCiphers()

@@ -194,6 +194,8 @@ public final class IKEInitiator: IKESA {
         do {
             nr = nonce
             try deriveKeys(suite: suite, sharedSecret: try dh.sharedSecret(peerPublicValue: ke.keyData))
+            // RFC 7296 §2.12: nothing that could recompute the keys outlives their derivation.
+            self.dh = nil
         } catch { fail("key exchange failed: \(error)"); return }
         if let dst = payloads.notify(.NAT_DETECTION_DESTINATION_IP)?.data {
             natDetected = dst != NATDetection.hash(spiI: spiI, spiR: spiR, local)

@@ -30,8 +30,9 @@ extension IKEResponderSA {
         case let .chosen(suite, proposal):
             do {
                 let pair = try DHKeyPair(group: suite.dhGroup)
+                // The key pair is dropped when this block ends (RFC 7296 §2.12: nothing that
+                // could recompute the keys is kept once they are derived).
                 let shared = try pair.sharedSecret(peerPublicValue: ke.keyData)
-                dh = pair
                 ni = nonce
                 nr = SecureRandom.bytes(32)
                 // NAT detection: compare the peer's hashes with what we see.

@@ -34,7 +34,6 @@ public final class IKEResponderSA: IKESA {
     let signer: IKEAuthSigner?
     let allocateSPI: () -> UInt32
     var phase: Phase = .initDone
-    var dh: DHKeyPair?
 
     // From the first IKE_AUTH request.
     var idi: IDPayload?
