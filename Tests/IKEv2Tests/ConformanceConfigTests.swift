@@ -57,6 +57,33 @@ final class ConformanceConfigTests: XCTestCase {
         XCTAssertEqual(r.final.cp?.values(A.P_CSCF_IP6_ADDRESS), [IPAddress("2001:db8::5")!.bytes])
     }
 
+    /// TS 24.302 §8.1.2.3: a phone asking for both families on a PDN that gives one is told
+    /// which (PDN_TYPE_IPv4_ONLY_ALLOWED / PDN_TYPE_IPv6_ONLY_ALLOWED, no data); asking for one
+    /// family, or given both, it is told nothing.
+    func testSingleFamilyPDNIsAnnounced() throws {
+        let both = [A(A.INTERNAL_IP4_ADDRESS), A(A.INTERNAL_IP6_ADDRESS, []), A(A.P_CSCF_IP4_ADDRESS)]
+        let cases: [(FamilyPool?, [A], NotifyType?)] = [
+            (FamilyPool(ipv4: true), both, .PDN_TYPE_IPv4_ONLY_ALLOWED),
+            (FamilyPool(ipv4: false), both, .PDN_TYPE_IPv6_ONLY_ALLOWED),
+            (nil, both, nil),
+            (FamilyPool(ipv4: true), [A(A.INTERNAL_IP4_ADDRESS)], nil),
+        ]
+        for (pool, attrs, expected) in cases {
+            let r = try attach(pool: pool) { p in
+                p.replace(.TSi, with: [.tsi(TSPayload([Self.anyPort4, Self.anyPort6]))])
+                p.replace(.TSr, with: [.tsr(TSPayload([Self.anyPort4, Self.anyPort6]))])
+                p.replace(.CP, with: [.cp(CPPayload(cfgType: CPPayload.CFG_REQUEST, attributes: attrs))])
+            }
+            let got = [NotifyType.PDN_TYPE_IPv4_ONLY_ALLOWED, .PDN_TYPE_IPv6_ONLY_ALLOWED].filter { r.final.has($0) }
+            XCTAssertEqual(got, expected.map { [$0] } ?? [], "pool \(String(describing: pool?.ipv4)) asked \(attrs.map(\.type))")
+            if let e = expected {
+                XCTAssertEqual(r.final.notify(e)?.data, [])
+                let only = e == .PDN_TYPE_IPv4_ONLY_ALLOWED ? "IPv4" : "IPv6"
+                XCTAssertTrue(H.logs(r.h.epdgActions).contains { $0.contains("the PDN gives only \(only)") }, "\(H.logs(r.h.epdgActions))")
+            }
+        }
+    }
+
     /// A TSr narrower than the wildcard (SIP to the P-CSCF only) is kept as asked.
     func testNarrowTSrIsKept() throws {
         let sip = TrafficSelector(ipProtocol: 17, startPort: 5060, endPort: 5060, startAddress: IPAddress("198.51.100.1")!, endAddress: IPAddress("198.51.100.1")!)
@@ -121,4 +148,15 @@ final class ConformanceConfigTests: XCTestCase {
                                                 TrafficSelector(ipProtocol: 6, startAddress: v4, endAddress: v4)])
         XCTAssertEqual(r.child.remoteTS.map(\.ipProtocol), [17, 6])
     }
+}
+
+/// A PDN of one family: every allocation gives only IPv4 or only IPv6, whatever was asked.
+final class FamilyPool: InnerAddressPool {
+    let ipv4: Bool
+    init(ipv4: Bool) { self.ipv4 = ipv4 }
+    func allocate(imsi: String, apn: String, wantIPv4: Bool, wantIPv6: Bool) throws -> InnerAddresses {
+        ipv4 ? InnerAddresses(ipv4: IPAddress(v4: 198, 51, 100, 9), ipv6: nil)
+             : InnerAddresses(ipv4: nil, ipv6: IPAddress("2001:db8:0:9::1"), ipv6PrefixLength: 64)
+    }
+    func release(_ addresses: InnerAddresses, imsi: String, apn: String) {}
 }

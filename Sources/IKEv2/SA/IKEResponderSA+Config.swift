@@ -48,6 +48,10 @@ extension IKEResponderSA {
             }
             addresses = a
             if cpRequest != nil { out.append(.cp(configReply(a))) }
+            if let only = Self.singleFamilyNotify(wantV4: wantV4, wantV6: wantV6, given: a) {
+                out.append(.notify(NotifyPayload(only)))
+                log(.info, "phone asked for IPv4 and IPv6 on APN \(apn); the PDN gives only \(only == .PDN_TYPE_IPv4_ONLY_ALLOWED ? "IPv4" : "IPv6"): \(only)")
+            }
         } catch {
             log(.warning, "address allocation failed for IMSI \(imsi) APN \(apn): \(error)")
             out.append(.notify(NotifyPayload(.INTERNAL_ADDRESS_FAILURE)))
@@ -67,6 +71,18 @@ extension IKEResponderSA {
         log(.info, "IKE SA established for IMSI \(imsi) APN \(apn)" + (addresses?.ipv4.map { " inner \($0)" } ?? "") + (addresses?.ipv6.map { " inner \($0)" } ?? "")
             + (secondAuth.authenticatedUser.map { " PDN user '\($0)' (\(secondAuth.method?.label ?? ""))" } ?? ""))
         if let i = info() { actions.append(.ikeSAEstablished(i)) }
+    }
+
+    /// TS 24.302 §8.1.2.3 (private status types): a phone that asked for both families on a PDN that
+    /// gives one is told which (PDN_TYPE_IPv4_ONLY_ALLOWED / PDN_TYPE_IPv6_ONLY_ALLOWED, no data),
+    /// so it does not ask for the other family again (the SWu form of ESM causes #50/#51).
+    static func singleFamilyNotify(wantV4: Bool, wantV6: Bool, given a: InnerAddresses) -> NotifyType? {
+        guard wantV4, wantV6 else { return nil }
+        switch (a.ipv4 != nil, a.ipv6 != nil) {
+        case (true, false): return .PDN_TYPE_IPv4_ONLY_ALLOWED
+        case (false, true): return .PDN_TYPE_IPv6_ONLY_ALLOWED
+        default: return nil
+        }
     }
 
     static let privatePCSCFv4: [UInt16] = [16384, 16389]
