@@ -33,7 +33,7 @@ let package = Package(
                                                               "Config", "AKA", "Crypto", "Wire"],
                           path: "Fuzz/Harnesses"),
 
-        .target(name: "TestSupport", dependencies: ["Wire"], path: "Tests/TestSupport"),
+        .target(name: "TestSupport", dependencies: ["Wire", "SIP", "AKA"], path: "Tests/TestSupport"),
         .testTarget(name: "CryptoTests", dependencies: ["Crypto", "TestSupport"]),
         .testTarget(name: "AKATests", dependencies: ["AKA", "TestSupport"]),
         .testTarget(name: "ConfigTests", dependencies: ["Config", "TestSupport"]),

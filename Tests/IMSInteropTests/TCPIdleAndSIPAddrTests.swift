@@ -2,6 +2,7 @@ import Foundation
 import Glibc
 import IMS
 import SIP
+import TestSupport
 import XCTest
 @testable import Runtime
 
@@ -15,21 +16,14 @@ final class TCPIdleAndSIPAddrTests: XCTestCase {
     /// A TCP connection from 127.0.0.1 to `address`:`port`.
     static func connectTCP(_ address: String, _ port: UInt16) throws -> Int32 {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        var a = sockaddr_in()
-        a.sin_family = sa_family_t(AF_INET)
-        a.sin_port = port.bigEndian
-        a.sin_addr.s_addr = inet_addr(address)
-        let rc = withUnsafePointer(to: &a) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
-        guard fd >= 0, rc == 0 else { close(fd); throw XCTSkip("cannot connect to \(address):\(port)") }
+        guard fd >= 0, try SocketAddress(host: address, port: port).withSockAddr({ connect(fd, $0, $1) }) == 0 else {
+            close(fd)
+            throw XCTSkip("cannot connect to \(address):\(port)")
+        }
         return fd
     }
 
-    static func localPort(_ fd: Int32) -> UInt16 {
-        var a = sockaddr_in()
-        var len = socklen_t(MemoryLayout<sockaddr_in>.size)
-        _ = withUnsafeMutablePointer(to: &a) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &len) } }
-        return UInt16(bigEndian: a.sin_port)
-    }
+    static func localPort(_ fd: Int32) -> UInt16 { Sock.localAddress(fd)?.port ?? 0 }
 
     static func intOption(_ fd: Int32, _ level: Int32, _ name: Int32) -> Int32 {
         var v: Int32 = -1
@@ -42,7 +36,7 @@ final class TCPIdleAndSIPAddrTests: XCTestCase {
         let until = Date().addingTimeInterval(timeout)
         var buf = [UInt8](repeating: 0, count: 4096)
         while Date() < until {
-            guard LoopbackSIPPhone.wait(fd, until.timeIntervalSinceNow) else { return false }
+            guard SIPStreamSocket.wait(fd, until.timeIntervalSinceNow) else { return false }
             let n = buf.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
             if n <= 0 { return true }
         }
@@ -74,15 +68,12 @@ final class TCPIdleAndSIPAddrTests: XCTestCase {
         defer { close(silent) }
         let options = try Self.connectTCP("127.0.0.1", ims.port)
         defer { close(options) }
-        var m = SIPMessage.request("OPTIONS", uri: try SIPAnyURI("sip:\(LoopbackIMS.domain)"))
-        m.addHeader("Via", "SIP/2.0/TCP 127.0.0.1:\(Self.localPort(options));branch=z9hG4bKopt1")
-        m.addHeader("Max-Forwards", "70")
-        m.addHeader("From", "<sip:probe@\(LoopbackIMS.domain)>;tag=o1")
-        m.addHeader("To", "<sip:\(LoopbackIMS.domain)>")
-        m.addHeader("Call-ID", "opt-\(Self.localPort(options))@127.0.0.1")
-        m.addHeader("CSeq", "1 OPTIONS")
-        LoopbackSIPPhone.write(m, to: options)
-        XCTAssertNotNil(LoopbackSIPPhone.readMessage(options, timeout: 3)?.statusCode, "OPTIONS answered on its connection")
+        let m = try SIPMessage.testRequest("OPTIONS", uri: "sip:\(LoopbackIMS.domain)",
+                                           via: "SIP/2.0/TCP 127.0.0.1:\(Self.localPort(options));branch=z9hG4bKopt1",
+                                           from: "<sip:probe@\(LoopbackIMS.domain)>;tag=o1", to: "<sip:\(LoopbackIMS.domain)>",
+                                           callID: "opt-\(Self.localPort(options))@127.0.0.1")
+        SIPStreamSocket.write(m, to: options)
+        XCTAssertNotNil(SIPStreamSocket.readMessage(options, timeout: 3)?.statusCode, "OPTIONS answered on its connection")
 
         let socks = try imsSockets()
         let ports = [registered, silent, options].map(Self.localPort)
@@ -102,7 +93,7 @@ final class TCPIdleAndSIPAddrTests: XCTestCase {
         // RFC 5626 §4.4.1: a CRLFCRLF ping on it is answered with a CRLF pong.
         _ = Glibc.send(registered, "\r\n\r\n", 4, Int32(MSG_NOSIGNAL))
         var pong = [UInt8](repeating: 0, count: 16)
-        XCTAssertTrue(LoopbackSIPPhone.wait(registered, 2), "no pong")
+        XCTAssertTrue(SIPStreamSocket.wait(registered, 2), "no pong")
         let n = pong.withUnsafeMutableBytes { recv(registered, $0.baseAddress, $0.count, 0) }
         XCTAssertEqual(Array(pong.prefix(max(0, n))), [0x0D, 0x0A])
         // The kept connection still carries SIP: a re-REGISTER over it succeeds.
@@ -118,10 +109,10 @@ final class TCPIdleAndSIPAddrTests: XCTestCase {
         XCTAssertTrue(try callee.register(password: "secret2", imsPort: ims.port))
         let caller = try LoopbackSIPPhone(user: "user1", listenTCP: false)
         XCTAssertTrue(try caller.register(password: "secret", imsPort: ims.port))
-        caller.send(try caller.largeInvite(to: "sip:user2@\(LoopbackIMS.domain)", callID: "ka-\(caller.port)"), toPort: ims.port)
+        try caller.send(try caller.largeInvite(to: "sip:user2@\(LoopbackIMS.domain)", callID: "ka-\(caller.port)"), toPort: ims.port)
         let conn = try XCTUnwrap(callee.acceptTCP(timeout: 5), "no TCP connection to the callee\n\(ims.log.suffix(3000))")
         defer { close(conn) }
-        XCTAssertEqual(LoopbackSIPPhone.readMessage(conn, timeout: 5)?.method, "INVITE")
+        XCTAssertEqual(SIPStreamSocket.readMessage(conn, timeout: 5)?.method, "INVITE")
         let fd = try XCTUnwrap(try imsSockets()[callee.port], "the IMS's connection to the callee")
         XCTAssertEqual(Self.intOption(fd, SOL_SOCKET, SO_KEEPALIVE), 1)
         XCTAssertEqual(Self.intOption(fd, Int32(IPPROTO_TCP), TCP_KEEPIDLE), 5)
@@ -154,7 +145,7 @@ final class TCPIdleAndSIPAddrTests: XCTestCase {
     static func receiveWithSource(_ phone: LoopbackSIPPhone, timeout: Double) -> (SIPMessage, String, UInt16)? {
         let until = Date().addingTimeInterval(timeout)
         var buf = [UInt8](repeating: 0, count: 65536)
-        while Date() < until, LoopbackSIPPhone.wait(phone.udp, until.timeIntervalSinceNow) {
+        while Date() < until, SIPStreamSocket.wait(phone.udp, until.timeIntervalSinceNow) {
             var a = sockaddr_in()
             var len = socklen_t(MemoryLayout<sockaddr_in>.size)
             let n = buf.withUnsafeMutableBytes { b in
@@ -182,7 +173,7 @@ final class TCPIdleAndSIPAddrTests: XCTestCase {
         let calls = [("127.0.0.2", port2, rangeB), ("127.0.0.1", ims.port, rangeA), ("127.0.0.2", port2, rangeB)]
         for (i, (address, sipPort, range)) in calls.enumerated() {
             let inv = try phone.largeInvite(to: "tel:666", callID: "range\(i)-\(phone.port)@127.0.0.1", minimumSize: 0)
-            phone.send(inv, toPort: sipPort, address: address)
+            try phone.send(inv, toPort: sipPort, address: address)
             let (r, from, fromPort) = try XCTUnwrap(Self.receiveWithSource(phone, timeout: 5), "no SDP answer\n\(ims.log.suffix(3000))")
             XCTAssertEqual("\(from):\(fromPort)", "\(address):\(sipPort)", "call \(i): answered from where it was sent (RFC 3581 §4)")
             let (c, port) = try XCTUnwrap(Self.media(r))
@@ -196,10 +187,10 @@ final class TCPIdleAndSIPAddrTests: XCTestCase {
         defer { close(fd) }
         var inv = try phone.largeInvite(to: "tel:666", callID: "range-tcp-\(phone.port)@127.0.0.1", minimumSize: 0)
         inv.setHeader("Via", "SIP/2.0/TCP 127.0.0.1:\(Self.localPort(fd));branch=z9hG4bKrangetcp;rport")
-        LoopbackSIPPhone.write(inv, to: fd)
+        SIPStreamSocket.write(inv, to: fd)
         var answer: SIPMessage?
         for _ in 0..<4 where answer == nil {
-            guard let m = LoopbackSIPPhone.readMessage(fd, timeout: 5) else { break }
+            guard let m = SIPStreamSocket.readMessage(fd, timeout: 5) else { break }
             if !m.body.isEmpty { answer = m }
         }
         let (c, port) = try XCTUnwrap(answer.flatMap(Self.media), "no SDP answer over TCP\n\(ims.log.suffix(3000))")
@@ -207,19 +198,26 @@ final class TCPIdleAndSIPAddrTests: XCTestCase {
         XCTAssertTrue(rangeB.contains(port), "port \(port) in \(rangeB)")
     }
 
+    /// The core with `sip_addr` 127.0.0.1:P and 127.0.0.2:P2 on two loops, a callee registered
+    /// through 127.0.0.2:P2 and a caller through 127.0.0.1:P.
+    func callThroughTheSecondSIPAddr(calleeListensTCP: Bool) throws -> (LoopbackIMS, UInt16, LoopbackSIPPhone, LoopbackSIPPhone) {
+        let port2 = try LoopbackIMS.freePort()
+        let ims = try LoopbackIMS(extraUsers: [SIPpInteropTests.user2], loops: 2, extraSIPAddr: "{ addr: \"127.0.0.2:\(port2)\" }")
+        self.ims = ims
+        let callee = try LoopbackSIPPhone(user: "user2", listenTCP: calleeListensTCP)
+        XCTAssertTrue(try callee.register(password: "secret2", imsPort: port2, imsAddress: "127.0.0.2"), ims.log.suffix(3000).description)
+        let caller = try LoopbackSIPPhone(user: "user1", listenTCP: false)
+        XCTAssertTrue(try caller.register(password: "secret", imsPort: ims.port))
+        return (ims, port2, caller, callee)
+    }
+
     /// The whole core from ims.cfg with `sip_addr` 127.0.0.1:P and 127.0.0.2:P2 on two loops: a
     /// callee registered through 127.0.0.2:P2 gets a call from a phone registered through
     /// 127.0.0.1:P from 127.0.0.2:P2, named in Via and Record-Route (RFC 5626 §5.2: its flow).
     func testACalleeRegisteredThroughTheSecondSIPAddrIsCalledFromIt() throws {
-        let port2 = try LoopbackIMS.freePort()
-        let ims = try LoopbackIMS(extraUsers: [SIPpInteropTests.user2], loops: 2, extraSIPAddr: "{ addr: \"127.0.0.2:\(port2)\" }")
-        self.ims = ims
-        let callee = try LoopbackSIPPhone(user: "user2", listenTCP: false)
-        XCTAssertTrue(try callee.register(password: "secret2", imsPort: port2, imsAddress: "127.0.0.2"), ims.log.suffix(3000).description)
-        let caller = try LoopbackSIPPhone(user: "user1", listenTCP: false)
-        XCTAssertTrue(try caller.register(password: "secret", imsPort: ims.port))
+        let (ims, port2, caller, callee) = try callThroughTheSecondSIPAddr(calleeListensTCP: false)
         for i in 0..<4 {   // Call-IDs of both shards
-            caller.send(try caller.largeInvite(to: "sip:user2@\(LoopbackIMS.domain)", callID: "flow\(i)-\(caller.port)", minimumSize: 0),
+            try caller.send(try caller.largeInvite(to: "sip:user2@\(LoopbackIMS.domain)", callID: "flow\(i)-\(caller.port)", minimumSize: 0),
                         toPort: ims.port)
             let (inv, from, fromPort) = try XCTUnwrap(Self.receiveWithSource(callee, timeout: 5), "no INVITE\n\(ims.log.suffix(3000))")
             XCTAssertEqual(inv.method, "INVITE")
@@ -233,21 +231,12 @@ final class TCPIdleAndSIPAddrTests: XCTestCase {
     /// connection the IMS opens from that address (RFC 3261 §18.1.1 with the flow of RFC 5626
     /// §5.2), its Via naming it with transport TCP.
     func testTCPConnectionToACalleeOfTheSecondSIPAddrComesFromIt() throws {
-        let port2 = try LoopbackIMS.freePort()
-        let ims = try LoopbackIMS(extraUsers: [SIPpInteropTests.user2], loops: 2, extraSIPAddr: "{ addr: \"127.0.0.2:\(port2)\" }")
-        self.ims = ims
-        let callee = try LoopbackSIPPhone(user: "user2", listenTCP: true)
-        XCTAssertTrue(try callee.register(password: "secret2", imsPort: port2, imsAddress: "127.0.0.2"), ims.log.suffix(3000).description)
-        let caller = try LoopbackSIPPhone(user: "user1", listenTCP: false)
-        XCTAssertTrue(try caller.register(password: "secret", imsPort: ims.port))
-        caller.send(try caller.largeInvite(to: "sip:user2@\(LoopbackIMS.domain)", callID: "tcpflow-\(caller.port)"), toPort: ims.port)
+        let (ims, port2, caller, callee) = try callThroughTheSecondSIPAddr(calleeListensTCP: true)
+        try caller.send(try caller.largeInvite(to: "sip:user2@\(LoopbackIMS.domain)", callID: "tcpflow-\(caller.port)"), toPort: ims.port)
         let conn = try XCTUnwrap(callee.acceptTCP(timeout: 5), "no TCP connection to the callee\n\(ims.log.suffix(3000))")
         defer { close(conn) }
-        var a = sockaddr_in()
-        var len = socklen_t(MemoryLayout<sockaddr_in>.size)
-        XCTAssertEqual(withUnsafeMutablePointer(to: &a) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getpeername(conn, $0, &len) } }, 0)
-        XCTAssertEqual(String(cString: inet_ntoa(a.sin_addr)), "127.0.0.2", "the connection comes from the callee's sip_addr")
-        let got = try XCTUnwrap(LoopbackSIPPhone.readMessage(conn, timeout: 5), "no INVITE on the connection")
+        XCTAssertEqual(Sock.peerAddress(conn)?.host, "127.0.0.2", "the connection comes from the callee's sip_addr")
+        let got = try XCTUnwrap(SIPStreamSocket.readMessage(conn, timeout: 5), "no INVITE on the connection")
         XCTAssertEqual(got.method, "INVITE")
         XCTAssertEqual(try got.topVia().transport, "TCP")
         XCTAssertEqual(try got.topVia().sentBy, "127.0.0.2:\(port2)")

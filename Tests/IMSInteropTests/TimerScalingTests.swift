@@ -1,4 +1,5 @@
 import SIP
+import TestSupport
 import XCTest
 
 /// The transaction layer with thousands of live transactions (what the SIPp bench leaves
@@ -22,9 +23,7 @@ final class TimerScalingTests: XCTestCase {
     }
 
     func ok(_ r: SIPMessage) throws -> SIPMessage {
-        var m = SIPMessage.response(200, nil)
-        for n in ["Via", "From", "To", "Call-ID", "CSeq"] { if let v = r.header(n) { m.addHeader(n, v) } }
-        return m
+        SIPMessage.testResponse(to: r, 200)
     }
 
     func testTimerJOfManyTransactionsFiresInOrder() throws {

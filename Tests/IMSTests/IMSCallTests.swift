@@ -1,3 +1,4 @@
+import TestSupport
 import XCTest
 import AKA
 import SIP
@@ -54,10 +55,6 @@ extension XCTestCase {
 }
 
 final class IMSCallTests: XCTestCase {
-    func ue(_ i: Int) -> TestUE {
-        TestUE(imsi: "00101000000000\(i)", address: "2001:db8:3000:1::\(i + 1)", usim: try! USIM(algorithm: milenage()))
-    }
-
     func testEchoCallWithPreconditionsPRACKUpdate() throws {
         let (ims, _) = makeIMS()
         let a = ue(1)
@@ -174,10 +171,7 @@ final class IMSCallTests: XCTestCase {
     }
 
     func testCallBetweenTwoRegisteredPhones() throws {
-        let (ims, _) = makeIMS()
-        let a = ue(1), b = ue(2)
-        try registerUE(ims, a)
-        try registerUE(ims, b)
+        let (ims, a, b) = try makeIMSWithTwoPhones()
         let cid = "a2b@2001:db8:3000:1::2"
         let inv = sent(ims.receive(datagram: request(a, "INVITE", uri: "tel:0600000002", callID: cid, cseq: 1, branch: "z9hG4bKa2b",
                                                      extra: inviteExtras(), sdp: offerSDP(a)), from: a.peer, now: 0))
@@ -201,13 +195,8 @@ final class IMSCallTests: XCTestCase {
 
         // B answers 180 then 200: each goes back to A without our Via.
         func respond(_ code: Int) -> (SIPMessage, SIPPeer) {
-            var r = SIPMessage.response(code)
-            for v in fwd.headerLines("Via") { r.addHeader("Via", v) }
+            var r = SIPMessage.testResponse(to: fwd, code, toTag: "btag")
             r.addHeader("Record-Route", fwd.header("Record-Route")!)
-            r.addHeader("From", fwd.header("From")!)
-            r.addHeader("To", fwd.header("To")! + ";tag=btag")
-            r.addHeader("Call-ID", cid)
-            r.addHeader("CSeq", "1 INVITE")
             r.addHeader("Contact", "<\(b.contactURI)>")
             return sent(ims.receive(datagram: r.serialized(), from: b.peer, now: 1))[0]
         }
@@ -238,10 +227,7 @@ final class IMSCallTests: XCTestCase {
     }
 
     func testProxiedCancelFollowsTheInvite() throws {
-        let (ims, _) = makeIMS()
-        let a = ue(1), b = ue(2)
-        try registerUE(ims, a)
-        try registerUE(ims, b)
+        let (ims, a, b) = try makeIMSWithTwoPhones()
         let inv = sent(ims.receive(datagram: request(a, "INVITE", uri: "tel:0600000002", callID: "cc", cseq: 1, branch: "z9hG4bKcc1",
                                                      extra: inviteExtras(), sdp: offerSDP(a)), from: a.peer, now: 0))
         let cancel = sent(ims.receive(datagram: request(a, "CANCEL", uri: "tel:0600000002", callID: "cc", cseq: 1, branch: "z9hG4bKcc1"),
@@ -275,9 +261,7 @@ final class IMSCallTests: XCTestCase {
         XCTAssertTrue(events(start).contains(.callStarted(callID: cid, from: "sip:mt@\(domain)", to: "tel:0600000002", kind: "mt call")))
 
         func answer(_ code: Int, extra: [(String, String)] = [], sdp: String? = nil) -> [IMSAction] {
-            var r = SIPMessage.response(code)
-            for h in ["Via", "From", "Call-ID", "CSeq"] { r.addHeader(h, inv.0.header(h)!) }
-            r.addHeader("To", inv.0.header("To")! + ";tag=ue2")
+            var r = SIPMessage.testResponse(to: inv.0, code, toTag: "ue2")
             r.addHeader("Contact", "<\(b.contactURI)>")
             for (n, v) in extra { r.addHeader(n, v) }
             if let sdp { r.addHeader("Content-Type", "application/sdp"); r.body = Array(sdp.utf8) }

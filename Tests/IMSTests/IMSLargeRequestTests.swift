@@ -8,10 +8,6 @@ import SIP
 /// other connection failures are transport errors (500 upstream for a proxied INVITE, 503
 /// treatment for our own transactions).
 final class IMSLargeRequestTests: XCTestCase {
-    func ue(_ i: Int) -> TestUE {
-        TestUE(imsi: "00101000000000\(i)", address: "2001:db8:3000:1::\(i + 1)", usim: try! USIM(algorithm: milenage()))
-    }
-
     /// An SDP offer padded the way phones pad theirs: many codecs, each with rtpmap and fmtp.
     func largeSDP(_ u: TestUE, codecs: Int = 24) -> String {
         var lines = ["v=0", "o=rue 3251 3251 IN IP6 \(u.peer.address)", "s=-", "c=IN IP6 \(u.peer.address)", "t=0 0",
@@ -23,21 +19,13 @@ final class IMSLargeRequestTests: XCTestCase {
         return (lines + ["a=sendrecv"]).joined(separator: "\r\n") + "\r\n"
     }
 
-    func setUp2() throws -> (IMSCore, TestUE, TestUE) {
-        let (ims, _) = makeIMS()
-        let a = ue(1), b = ue(2)
-        try registerUE(ims, a)
-        try registerUE(ims, b)
-        return (ims, a, b)
-    }
-
     func inviteB(_ ims: IMSCore, _ a: TestUE, cid: String, sdp: String, now: Double = 0) -> [IMSAction] {
         ims.receive(datagram: request(a, "INVITE", uri: "tel:0600000002", callID: cid, cseq: 1, branch: "z9hG4bK\(cid)",
                                       extra: inviteExtras(), sdp: sdp), from: a.peer, now: now)
     }
 
     func testLargeProxiedInviteGoesOverTCPWithTCPVia() throws {
-        let (ims, a, b) = try setUp2()
+        let (ims, a, b) = try makeIMSWithTwoPhones()
         let out = inviteB(ims, a, cid: "big", sdp: largeSDP(a))
         let (fwd, dest) = try XCTUnwrap(sent(out).first)
         XCTAssertGreaterThan(fwd.serialized().count, 1300)
@@ -62,21 +50,15 @@ final class IMSLargeRequestTests: XCTestCase {
     }
 
     func testKnownPathMTULowersTheLimit() throws {
-        let (base, subs) = makeIMS()
-        var c = base.config
-        c.pathMTU = 1000
-        XCTAssertEqual(c.largestUDPRequest, 800, "within 200 bytes of the MTU")
-        let ims = IMSCore(config: c, subscribers: subs)
-        let a = ue(1), b = ue(2)
-        try registerUE(ims, a)
-        try registerUE(ims, b)
+        let (ims, a, _) = try makeIMSWithTwoPhones { $0.pathMTU = 1000 }
+        XCTAssertEqual(ims.config.largestUDPRequest, 800, "within 200 bytes of the MTU")
         let fwd = try XCTUnwrap(sent(inviteB(ims, a, cid: "m", sdp: offerSDP(a))).first)
         XCTAssertGreaterThan(fwd.0.serialized().count, 800)
         XCTAssertEqual(fwd.1.transport, .tcp)
     }
 
     func testPeerWithoutTCPKeepsUDPAndIsToldOnce() throws {
-        let (ims, a, b) = try setUp2()
+        let (ims, a, b) = try makeIMSWithTwoPhones()
         ims.tcpUnavailableReason = { $0.address == b.peer.address ? "in-process inner path" : nil }
         let first = inviteB(ims, a, cid: "u1", sdp: largeSDP(a))
         XCTAssertEqual(sent(first).first?.1, b.peer)
@@ -90,7 +72,7 @@ final class IMSLargeRequestTests: XCTestCase {
     }
 
     func testResetRetriesOverUDPAndIsRemembered() throws {
-        let (ims, a, b) = try setUp2()
+        let (ims, a, b) = try makeIMSWithTwoPhones()
         let (fwd, dest) = try XCTUnwrap(sent(inviteB(ims, a, cid: "rst", sdp: largeSDP(a))).first)
         let out = ims.tcpDeliveryFailed(fwd.serialized(), to: dest, refused: true, error: "Connection refused", now: 0.1)
         let retry = try XCTUnwrap(sent(out).first)
@@ -106,7 +88,7 @@ final class IMSLargeRequestTests: XCTestCase {
     }
 
     func testConnectFailureAnswersTheCaller500() throws {
-        let (ims, a, _) = try setUp2()
+        let (ims, a, _) = try makeIMSWithTwoPhones()
         let (fwd, dest) = try XCTUnwrap(sent(inviteB(ims, a, cid: "dead", sdp: largeSDP(a))).first)
         XCTAssertEqual(ims.dialogs.map(\.callID), ["dead"])
         let out = ims.tcpDeliveryFailed(fwd.serialized(), to: dest, refused: false, error: "TCP connect timed out", now: 10)
@@ -128,10 +110,7 @@ final class IMSLargeRequestTests: XCTestCase {
     /// Our own transaction (an MT INVITE, with a small path MTU so it counts as large): a reset
     /// re-sends it over UDP on a new transaction that retransmits; a timeout ends the call (503).
     func testOwnTransactionRetriesOverUDPOrEndsOnTransportError() throws {
-        let (base, subs) = makeIMS()
-        var c = base.config
-        c.tcpThreshold = 400
-        let ims = IMSCore(config: c, subscribers: subs)
+        let (ims, subs) = makeIMS { $0.tcpThreshold = 400 }
         let b = ue(2)
         try registerUE(ims, b)
         let (cid1, start) = ims.mtCall("tel:0600000002", now: 1)
@@ -145,7 +124,7 @@ final class IMSLargeRequestTests: XCTestCase {
         XCTAssertEqual(sent(ims.tick(now: 2.5)).map { $0.0.method }, ["INVITE"], "UDP retransmission (Timer A)")
         XCTAssertNotNil(cid1)
 
-        let ims2 = IMSCore(config: c, subscribers: subs)
+        let ims2 = IMSCore(config: ims.config, subscribers: subs)
         try registerUE(ims2, b)
         let (cid2, start2) = ims2.mtCall("tel:0600000002", now: 1)
         let inv2 = try XCTUnwrap(sent(start2).first)
@@ -157,18 +136,10 @@ final class IMSLargeRequestTests: XCTestCase {
     /// The reg-event NOTIFY (our own request, with reginfo XML) above the threshold goes over
     /// TCP too, and the 200 OK (a response) to the SUBSCRIBE stays where the SUBSCRIBE came from.
     func testLargeNotifyGoesOverTCP() throws {
-        let (base, subs) = makeIMS()
-        var c = base.config
-        c.tcpThreshold = 600
-        let ims = IMSCore(config: c, subscribers: subs)
+        let (ims, _) = makeIMS { $0.tcpThreshold = 600 }
         let a = ue(1)
         try registerUE(ims, a)
-        let sub = Array([
-            "SUBSCRIBE sip:001010000000001@\(domain) SIP/2.0", "Via: \(a.via("z9hG4bKsubt"))", "Max-Forwards: 70",
-            "From: <sip:001010000000001@\(domain)>;tag=st", "To: <sip:001010000000001@\(domain)>", "Call-ID: sub-tcp",
-            "CSeq: 1 SUBSCRIBE", "Event: reg", "Expires: 600000", "Accept: application/reginfo+xml", "Contact: <\(a.contactURI)>",
-            "Content-Length: 0", "", "",
-        ].joined(separator: "\r\n").utf8)
+        let sub = a.subscribeRegEvent(branch: "z9hG4bKsubt", tag: "st", callID: "sub-tcp", extra: ["Accept: application/reginfo+xml"])
         let out = ims.receive(datagram: sub, from: a.peer, now: 5)
         let s = sent(out)
         XCTAssertEqual(s.map { $0.0.statusCode ?? 0 }, [200, 0])

@@ -9,10 +9,6 @@ import SIP
 /// `IMSCore.receive` after a registration. Every one must end in a response, a drop or a
 /// log, never a trap, and a clean registration and echo call must still work afterwards.
 final class IMSMutationTests: XCTestCase {
-    func ue(_ i: Int) -> TestUE {
-        TestUE(imsi: "00101000000000\(i)", address: "2001:db8:3000:1::\(i + 1)", usim: try! USIM(algorithm: milenage()))
-    }
-
     /// Numbers a header may carry, from harmless to hostile.
     static let extremes = ["0", "-1", "4294967295", "4294967296", "18446744073709551616", "99999999999999999999999",
                            "2147483648", "65536", "-9223372036854775808", "1e9", "", " ", "0x10"]
@@ -48,10 +44,7 @@ final class IMSMutationTests: XCTestCase {
 
     func testMutatedRequestsNeverTrapAndTheIMSKeepsWorking() throws {
         var rng = SeededRandom(seed: 0x51B_0001)
-        let (ims, _) = makeIMS()
-        let a = ue(1), b = ue(2)
-        try registerUE(ims, a)
-        try registerUE(ims, b)
+        let (ims, a, b) = try makeIMSWithTwoPhones()
         var now = 10.0
         // Real requests of a registered phone (the REGISTER carries a fresh digest answer).
         let c = sent(ims.receive(datagram: a.register(), from: a.peer, now: now))

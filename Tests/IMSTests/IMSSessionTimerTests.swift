@@ -1,3 +1,4 @@
+import TestSupport
 import XCTest
 import AKA
 import SIP
@@ -7,17 +8,12 @@ import SIP
 /// Min-SE, the refresher choice, refreshes that re-arm the timer, BYE at the §10 time when no
 /// refresh comes, our own refreshes as refresher, and the proxy rules of §8.
 final class IMSSessionTimerTests: XCTestCase {
-    func ue(_ i: Int) -> TestUE {
-        TestUE(imsi: "00101000000000\(i)", address: "2001:db8:3000:1::\(i + 1)", usim: try! USIM(algorithm: milenage()))
-    }
-
     /// A registered phone and an IMS without 100rel/preconditions (INVITE → 100, 180, 200 at once).
     func setUpEcho(_ configure: (inout IMSConfig) -> Void = { _ in }) throws -> (IMSCore, TestUE) {
-        let (base, subs) = makeIMS(precondition: .off)
-        var c = base.config
-        c.use100rel = false
-        configure(&c)
-        let ims = IMSCore(config: c, subscribers: subs)
+        let (ims, _) = makeIMS(precondition: .off) {
+            $0.use100rel = false
+            configure(&$0)
+        }
         let a = ue(1)
         try registerUE(ims, a)
         return (ims, a)
@@ -153,8 +149,7 @@ final class IMSSessionTimerTests: XCTestCase {
 
         // The phone's 200 (keeping us as refresher) re-arms: next refresh 45 s later.
         func answer(_ req: SIPMessage, _ code: Int, se: String?, now: Double) -> [IMSAction] {
-            var r = SIPMessage.response(code)
-            for h in ["Via", "From", "To", "Call-ID", "CSeq"] { r.addHeader(h, req.header(h)!) }
+            var r = SIPMessage.testResponse(to: req, code)
             if let se { r.addHeader("Session-Expires", se) }
             return ims.receive(datagram: r.serialized(), from: a.peer, now: now)
         }
@@ -175,8 +170,7 @@ final class IMSSessionTimerTests: XCTestCase {
         let reinv = try XCTUnwrap(sent(ims.tick(now: 60)).first)
         XCTAssertEqual(reinv.0.method, "INVITE")
         XCTAssertEqual(reinv.0.contentType, "application/sdp")
-        var r = SIPMessage.response(200)
-        for h in ["Via", "From", "To", "Call-ID", "CSeq"] { r.addHeader(h, reinv.0.header(h)!) }
+        var r = SIPMessage.testResponse(to: reinv.0, 200)
         r.addHeader("Session-Expires", "120;refresher=uas")   // the phone takes over refreshing
         let out = sent(ims.receive(datagram: r.serialized(), from: a.peer, now: 60.1))
         XCTAssertEqual(out.map { $0.0.method }, ["ACK"])
@@ -194,10 +188,7 @@ final class IMSSessionTimerTests: XCTestCase {
     }
 
     func testProxyAppliesMinSELowersAndInserts() throws {
-        let (ims, _) = makeIMS()
-        let a = ue(1), b = ue(2)
-        try registerUE(ims, a)
-        try registerUE(ims, b)
+        let (ims, a, b) = try makeIMSWithTwoPhones()
         let low = proxied(["Supported: timer", "Session-Expires: 60"], a, ims, cid: "p1")
         XCTAssertEqual(low.count, 1)
         XCTAssertEqual(low[0].0.statusCode, 422)
@@ -216,12 +207,7 @@ final class IMSSessionTimerTests: XCTestCase {
         XCTAssertEqual(none[0].0.header("Min-SE"), "90")
 
         // The callee ignores timers: its 2xx gets Session-Expires with refresher=uac and Require: timer.
-        var ok = SIPMessage.response(200)
-        for v in none[0].0.headerLines("Via") { ok.addHeader("Via", v) }
-        ok.addHeader("From", none[0].0.header("From")!)
-        ok.addHeader("To", none[0].0.header("To")! + ";tag=b")
-        ok.addHeader("Call-ID", "p4")
-        ok.addHeader("CSeq", "1 INVITE")
+        let ok = SIPMessage.testResponse(to: none[0].0, 200, toTag: "b")
         let back = sent(ims.receive(datagram: ok.serialized(), from: b.peer, now: 1))
         XCTAssertEqual(back.first?.1, a.peer)
         XCTAssertEqual(back.first?.0.header("Session-Expires"), "1800;refresher=uac")
@@ -237,10 +223,7 @@ final class IMSSessionTimerTests: XCTestCase {
     }
 
     func testProxyForgetsADialogWhoseRefreshesStop() throws {
-        let (ims, _) = makeIMS()
-        let a = ue(1), b = ue(2)
-        try registerUE(ims, a)
-        try registerUE(ims, b)
+        let (ims, a, b) = try makeIMSWithTwoPhones()
         _ = proxied(["Supported: timer", "Session-Expires: 300"], a, ims, cid: "quiet")
         XCTAssertEqual(ims.dialogs.map(\.callID), ["quiet"])
         _ = ims.receive(datagram: request(a, "UPDATE", uri: b.contactURI, callID: "quiet", cseq: 2, branch: "z9hG4bKq2", toTag: "b",

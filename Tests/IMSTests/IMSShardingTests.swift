@@ -6,10 +6,6 @@ import SIP
 /// Two `IMSCore` shards over one `IMSRegistrarStore`, as the runtime runs them on two loops:
 /// state that is registrar-wide must be seen by both; dialog state stays with its shard.
 final class IMSShardingTests: XCTestCase {
-    func ue(_ i: Int) -> TestUE {
-        TestUE(imsi: "00101000000000\(i)", address: "2001:db8:3000:1::\(i + 1)", usim: try! USIM(algorithm: milenage()))
-    }
-
     /// Shards 0 and 1 over one store and one subscriber source.
     func makeShards() -> (IMSCore, IMSCore) {
         let (a, subs) = makeIMS()
@@ -56,13 +52,7 @@ final class IMSShardingTests: XCTestCase {
         let (s0, s1) = makeShards()
         let a = ue(1)
         try registerUE(s0, a, now: 0)
-        let sub = Array([
-            "SUBSCRIBE sip:001010000000001@\(domain) SIP/2.0",
-            "Via: \(a.via("z9hG4bKsub1"))", "Max-Forwards: 70",
-            "From: <sip:001010000000001@\(domain)>;tag=subtag", "To: <sip:001010000000001@\(domain)>",
-            "Call-ID: sub-1", "CSeq: 1 SUBSCRIBE", "Event: reg", "Expires: 600000",
-            "Contact: <\(a.contactURI)>", "Content-Length: 0", "", "",
-        ].joined(separator: "\r\n").utf8)
+        let sub = a.subscribeRegEvent(branch: "z9hG4bKsub1", tag: "subtag", callID: "sub-1")
         XCTAssertEqual(sent(s0.receive(datagram: sub, from: a.peer, now: 1)).map { $0.0.method }, [nil, "NOTIFY"])
         // The re-registration is handled on shard 1: it has no subscription, so it asks the
         // runtime to tell shard 0, and sends no NOTIFY itself.
@@ -103,13 +93,7 @@ final class IMSShardingTests: XCTestCase {
         let (s0, s1) = makeShards()
         let a = ue(1)
         try registerUE(s0, a, now: 0, expires: 600)
-        let sub = Array([
-            "SUBSCRIBE sip:001010000000001@\(domain) SIP/2.0",
-            "Via: \(a.via("z9hG4bKsubx"))", "Max-Forwards: 70",
-            "From: <sip:001010000000001@\(domain)>;tag=subx", "To: <sip:001010000000001@\(domain)>",
-            "Call-ID: sub-x", "CSeq: 1 SUBSCRIBE", "Event: reg", "Expires: 600000",
-            "Contact: <\(a.contactURI)>", "Content-Length: 0", "", "",
-        ].joined(separator: "\r\n").utf8)
+        let sub = a.subscribeRegEvent(branch: "z9hG4bKsubx", tag: "subx", callID: "sub-x")
         XCTAssertEqual(sent(s0.receive(datagram: sub, from: a.peer, now: 1)).map { $0.0.method }, [nil, "NOTIFY"])
         XCTAssertFalse(events(s1.tick(now: 300)).contains { if case .deregistered = $0 { return true }; return false }, "not due yet")
         // Shard 1 passes the deadline first: it expires the binding and points at shard 0.

@@ -78,6 +78,16 @@ final class TestUE {
         return Array((lines.joined(separator: "\r\n") + "\r\n\r\n").utf8)
     }
 
+    /// A reg-event SUBSCRIBE (TS 24.229 §5.1.1.3) for its own public identity; `extra` header
+    /// lines go before Contact.
+    func subscribeRegEvent(branch: String, tag: String, callID: String, extra: [String] = []) -> [UInt8] {
+        let lines = [
+            "SUBSCRIBE \(impu) SIP/2.0", "Via: \(via(branch))", "Max-Forwards: 70", "From: <\(impu)>;tag=\(tag)", "To: <\(impu)>",
+            "Call-ID: \(callID)", "CSeq: 1 SUBSCRIBE", "Event: reg", "Expires: 600000",
+        ] + extra + ["Contact: <\(contactURI)>", "Content-Length: 0", "", ""]
+        return Array(lines.joined(separator: "\r\n").utf8)
+    }
+
     enum Answer { case response(String), auts([UInt8]) }
 
     /// Authorization for a 401: AKA through the USIM (RES, or AUTS on sync failure), or MD5.
@@ -110,8 +120,8 @@ final class TestUE {
     }
 }
 
-/// Builds the IMS under test with five subscribers.
-func makeIMS(precondition: IMSPreconditionMode = .on) -> (IMSCore, IMSMemorySubscribers) {
+/// Builds the IMS under test with five subscribers; `configure` changes its config first.
+func makeIMS(precondition: IMSPreconditionMode = .on, configure: (inout IMSConfig) -> Void = { _ in }) -> (IMSCore, IMSMemorySubscribers) {
     let subs = IMSMemorySubscribers(domain: domain)
     for i in 1...5 where i != 3 {
         let imsi = "00101000000000\(i)"
@@ -121,9 +131,24 @@ func makeIMS(precondition: IMSPreconditionMode = .on) -> (IMSCore, IMSMemorySubs
     }
     subs.add(.init(subscriber: IMSSubscriber(impi: "username", impus: ["tel:1234", "sip:user"], authentType: .md5, pwd: "amarisoft"),
                    algorithm: nil))
-    let config = IMSConfig(domain: domain, sipAddresses: ["198.51.100.1", pcscf6], precondition: precondition,
+    var config = IMSConfig(domain: domain, sipAddresses: ["198.51.100.1", pcscf6], precondition: precondition,
                            timers: SIPTimerValues(t1: 0.5, t2: 4, t4: 5))
+    configure(&config)
     return (IMSCore(config: config, subscribers: subs), subs)
+}
+
+/// Subscriber `i` of `makeIMS` (AKAv1 with Milenage test set 1) at 2001:db8:3000:1::(i+1).
+func ue(_ i: Int) -> TestUE {
+    TestUE(imsi: "00101000000000\(i)", address: "2001:db8:3000:1::\(i + 1)", usim: try! USIM(algorithm: milenage()))
+}
+
+/// The IMS of `makeIMS` with phones 1 and 2 registered.
+func makeIMSWithTwoPhones(configure: (inout IMSConfig) -> Void = { _ in }) throws -> (IMSCore, TestUE, TestUE) {
+    let (ims, _) = makeIMS(configure: configure)
+    let a = ue(1), b = ue(2)
+    try registerUE(ims, a)
+    try registerUE(ims, b)
+    return (ims, a, b)
 }
 
 /// Registers `ue` through the 401 challenge; returns the 200 OK.

@@ -59,12 +59,7 @@ final class EndToEndTests: XCTestCase {
         XCTAssertEqual(try String(contentsOfFile: dir + "/keys/esp_sa", encoding: .utf8).split(separator: "\n").count, 2)
 
         // SIP REGISTER inside ESP to the P-CSCF.
-        let out = ESPSecurityAssociation(spi: c.outboundSPI, direction: .outbound,
-                                         transform: try ESPTransform(encryption: c.suite.encryption, encryptionKey: c.outboundEncryptionKey,
-                                                                     integrity: c.suite.integrity, integrityKey: c.outboundIntegrityKey))
-        let inb = ESPSecurityAssociation(spi: c.inboundSPI, direction: .inbound,
-                                         transform: try ESPTransform(encryption: c.suite.encryption, encryptionKey: c.inboundEncryptionKey,
-                                                                     integrity: c.suite.integrity, integrityKey: c.inboundIntegrityKey))
+        let (out, inb) = try c.phoneSAs()
         let impi = "001010000000001@ims.mnc001.mcc001.3gppnetwork.org"
         let register = """
         REGISTER sip:ims.mnc001.mcc001.3gppnetwork.org SIP/2.0\r

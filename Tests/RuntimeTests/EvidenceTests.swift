@@ -73,12 +73,7 @@ final class EvidenceTests: XCTestCase {
         var usim = try USIM(algorithm: .milenage(try Milenage(k: k, opc: opc)))
         let c = try XCTUnwrap(child, "no Child SA: \(ue.state)\n\((try? String(contentsOfFile: dir + "/core.log", encoding: .utf8)) ?? "")")
         let innerV4 = try XCTUnwrap(ue.assigned?.ipv4)
-        let out = ESPSecurityAssociation(spi: c.outboundSPI, direction: .outbound,
-                                         transform: try ESPTransform(encryption: c.suite.encryption, encryptionKey: c.outboundEncryptionKey,
-                                                                     integrity: c.suite.integrity, integrityKey: c.outboundIntegrityKey))
-        let inb = ESPSecurityAssociation(spi: c.inboundSPI, direction: .inbound,
-                                         transform: try ESPTransform(encryption: c.suite.encryption, encryptionKey: c.inboundEncryptionKey,
-                                                                     integrity: c.suite.integrity, integrityKey: c.inboundIntegrityKey))
+        let (out, inb) = try c.phoneSAs()
         // SIP over UDP inside ESP to the P-CSCF; answers come back the same way.
         func sendSIP(_ text: String) throws {
             let inner = IPPacket.udp4(src: innerV4.bytes, dst: [192, 168, 4, 1], sport: 5060, dport: 5060, payload: Array(text.utf8))

@@ -111,12 +111,7 @@ final class IKERekeyEndToEndTests: XCTestCase {
 
         // SIP through the new Child SA: the IMS answers 401.
         let innerV4 = try XCTUnwrap(ue.assigned?.ipv4)
-        let out = ESPSecurityAssociation(spi: c.outboundSPI, direction: .outbound,
-                                         transform: try ESPTransform(encryption: c.suite.encryption, encryptionKey: c.outboundEncryptionKey,
-                                                                     integrity: c.suite.integrity, integrityKey: c.outboundIntegrityKey))
-        let inb = ESPSecurityAssociation(spi: c.inboundSPI, direction: .inbound,
-                                         transform: try ESPTransform(encryption: c.suite.encryption, encryptionKey: c.inboundEncryptionKey,
-                                                                     integrity: c.suite.integrity, integrityKey: c.inboundIntegrityKey))
+        let (out, inb) = try c.phoneSAs()
         let domain = "ims.mnc001.mcc001.3gppnetwork.org"
         let register = "REGISTER sip:\(domain) SIP/2.0\r\nVia: SIP/2.0/UDP \(innerV4):5060;branch=z9hG4bKrekey1;rport\r\nMax-Forwards: 70\r\n"
             + "From: <sip:001010000000001@\(domain)>;tag=rk\r\nTo: <sip:001010000000001@\(domain)>\r\nCall-ID: rekey-register\r\nCSeq: 1 REGISTER\r\n"

@@ -1,7 +1,7 @@
-import AKA
 import Foundation
 import IMS
 import SIP
+import TestSupport
 import Wire
 import XCTest
 @testable import Runtime
@@ -41,38 +41,21 @@ final class IMSHostInnerPathTests: XCTestCase {
         }
         func register(_ user: String, _ ip: [UInt8]) throws {
             let host = "192.168.4.\(ip[3]):5060"
-            var auth: String? = nil
-            for cseq in 1...2 {
-                var m = SIPMessage.request("REGISTER", uri: try SIPAnyURI("sip:" + Self.domain))
-                m.addHeader("Via", "SIP/2.0/UDP \(host);branch=z9hG4bK\(user)\(cseq);rport")
-                m.addHeader("From", "<sip:\(user)@\(Self.domain)>;tag=\(user)")
-                m.addHeader("To", "<sip:\(user)@\(Self.domain)>")
-                m.addHeader("Call-ID", "reg-\(user)")
-                m.addHeader("CSeq", "\(cseq) REGISTER")
-                m.addHeader("Contact", "<sip:\(user)@\(host)>")
-                if let auth { m.addHeader("Authorization", auth) }
-                let r = try XCTUnwrap(try exchange(m, from: ip).last)
-                if r.statusCode == 200 { return }
-                let wa = try SIPAuthHeader(parsing: Substring(try XCTUnwrap(r.header("WWW-Authenticate"))), header: "WWW-Authenticate")
-                let nonce = wa["nonce"] ?? "", realm = wa["realm"] ?? Self.domain, uri = "sip:" + Self.domain
-                let resp = try DigestAuth.response(algorithm: .md5, username: user, realm: realm, password: Array("pw-\(user)".utf8),
-                                                   method: "REGISTER", uri: uri, nonce: nonce, nc: "00000001", cnonce: "abc", qop: .auth)
-                auth = "Digest username=\"\(user)\",realm=\"\(realm)\",nonce=\"\(nonce)\",uri=\"\(uri)\",response=\"\(resp)\",algorithm=MD5,cnonce=\"abc\",qop=auth,nc=00000001"
-            }
-            XCTFail("\(user) not registered")
+            let ok = try SIPDigestRegistration.register(user: user, password: "pw-\(user)", domain: Self.domain, cnonce: "abc", request: { cseq, auth in
+                try SIPMessage.testRequest("REGISTER", uri: "sip:" + Self.domain, via: "SIP/2.0/UDP \(host);branch=z9hG4bK\(user)\(cseq);rport",
+                                           from: "<sip:\(user)@\(Self.domain)>;tag=\(user)", to: "<sip:\(user)@\(Self.domain)>",
+                                           callID: "reg-\(user)", cseq: cseq, contact: "<sip:\(user)@\(host)>",
+                                           headers: auth.map { [("Authorization", $0)] } ?? [])
+            }, exchange: { try exchange($0, from: ip).last })
+            XCTAssertTrue(ok, "\(user) not registered")
         }
         try register("user1", [192, 168, 4, 10])
         try register("user2", [192, 168, 4, 11])
 
         func bigInvite(_ n: Int) throws -> SIPMessage {
-            var m = SIPMessage.request("INVITE", uri: try SIPAnyURI("sip:user2@" + Self.domain))
-            m.addHeader("Via", "SIP/2.0/UDP 192.168.4.10:5060;branch=z9hG4bKbig\(n);rport")
-            m.addHeader("From", "<sip:user1@\(Self.domain)>;tag=a\(n)")
-            m.addHeader("To", "<sip:user2@\(Self.domain)>")
-            m.addHeader("Call-ID", "big-\(n)")
-            m.addHeader("CSeq", "1 INVITE")
-            m.addHeader("Contact", "<sip:user1@192.168.4.10:5060>")
-            m.addHeader("Content-Type", "application/sdp")
+            var m = try SIPMessage.testRequest("INVITE", uri: "sip:user2@" + Self.domain, via: "SIP/2.0/UDP 192.168.4.10:5060;branch=z9hG4bKbig\(n);rport",
+                                               from: "<sip:user1@\(Self.domain)>;tag=a\(n)", to: "<sip:user2@\(Self.domain)>", callID: "big-\(n)",
+                                               contact: "<sip:user1@192.168.4.10:5060>", headers: [("Content-Type", "application/sdp")])
             m.body = Array(("v=0\r\n" + String(repeating: "a=fmtp:96 mode-change-capability=2;max-red=0\r\n", count: 40)).utf8)
             return m
         }

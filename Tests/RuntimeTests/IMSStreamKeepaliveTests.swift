@@ -2,6 +2,7 @@ import Foundation
 import Glibc
 import IMS
 import SIP
+import TestSupport
 import XCTest
 @testable import Runtime
 
@@ -15,16 +16,7 @@ final class IMSStreamKeepaliveTests: XCTestCase {
 
     /// What came back on `fd` within `seconds`: the SIP messages, and every byte between them.
     static func read(_ fd: Int32, for seconds: Double) throws -> (messages: [SIPMessage], between: [UInt8]) {
-        var bytes: [UInt8] = []
-        var buf = [UInt8](repeating: 0, count: 65536)
-        let until = Date().addingTimeInterval(seconds)
-        while case let left = until.timeIntervalSinceNow, left > 0 {
-            var p = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
-            guard poll(&p, 1, Int32(left * 1000) + 1) > 0 else { break }
-            let n = buf.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
-            guard n > 0 else { break }
-            bytes += buf[0..<n]
-        }
+        let bytes = SIPStreamSocket.readAll(fd, for: seconds)
         var messages: [SIPMessage] = [], between: [UInt8] = []
         var rest = bytes[...]
         while let c = rest.first {
@@ -41,20 +33,15 @@ final class IMSStreamKeepaliveTests: XCTestCase {
     /// Writes each piece as its own segment (TCP_NODELAY, 50 ms apart).
     static func write(_ fd: Int32, _ pieces: [UInt8]...) {
         for p in pieces {
-            _ = p.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+            SIPStreamSocket.write(p, to: fd)
             usleep(50_000)
         }
     }
 
     static func options(_ n: Int, port: UInt16) -> [UInt8] {
-        var m = SIPMessage.request("OPTIONS", uri: try! SIPAnyURI("sip:" + LoopbackIMSCluster.domain))
-        m.addHeader("Via", "SIP/2.0/TCP 127.0.0.1:\(port);branch=z9hG4bKka\(n)")
-        m.addHeader("Max-Forwards", "70")
-        m.addHeader("From", "<sip:probe@\(LoopbackIMSCluster.domain)>;tag=ka\(n)")
-        m.addHeader("To", "<sip:\(LoopbackIMSCluster.domain)>")
-        m.addHeader("Call-ID", "ka\(n)-\(port)@127.0.0.1")
-        m.addHeader("CSeq", "\(n) OPTIONS")
-        return m.serialized()
+        try! SIPMessage.testRequest("OPTIONS", uri: "sip:" + LoopbackIMSCluster.domain, via: "SIP/2.0/TCP 127.0.0.1:\(port);branch=z9hG4bKka\(n)",
+                                    from: "<sip:probe@\(LoopbackIMSCluster.domain)>;tag=ka\(n)", to: "<sip:\(LoopbackIMSCluster.domain)>",
+                                    callID: "ka\(n)-\(port)@127.0.0.1", cseq: UInt32(n)).serialized()
     }
 
     func testPingsCutAnywhereGetOnePongEachOverTCP() throws {

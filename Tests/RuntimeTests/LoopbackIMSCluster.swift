@@ -2,6 +2,7 @@ import Foundation
 import Glibc
 import IMS
 import SIP
+import TestSupport
 import XCTest
 @testable import Runtime
 
@@ -102,26 +103,15 @@ final class LoopbackUDPPhone {
 
     /// A response to `req` (Via, From, To with a tag, Call-ID, CSeq copied; RFC 3261 §8.2.6.2).
     func respond(to req: SIPMessage, _ code: Int) -> SIPMessage {
-        var r = SIPMessage.response(code)
-        for v in req.headerLines("Via") { r.addHeader("Via", v) }
-        for h in ["From", "To", "Call-ID", "CSeq"] { if let v = req.header(h) { r.addHeader(h, v) } }
-        if let to = try? req.to(), to.tag == nil { r.setHeader("To", (req.header("To") ?? "") + ";tag=\(user)") }
-        return r
+        SIPMessage.testResponse(to: req, code, toTag: user)
     }
 
     /// A request from this phone (Via with rport, Contact on its socket).
     func request(_ method: String, uri: String, to: String, callID: String, cseq: UInt32 = 1,
                  extra: [(String, String)] = []) throws -> SIPMessage {
-        var m = SIPMessage.request(method, uri: try SIPAnyURI(uri))
-        m.addHeader("Via", "SIP/2.0/UDP \(hostPort);branch=z9hG4bK\(method.lowercased())\(callID)\(cseq);rport")
-        m.addHeader("Max-Forwards", "70")
-        m.addHeader("From", "<sip:\(user)@\(LoopbackIMSCluster.domain)>;tag=\(user)\(port)")
-        m.addHeader("To", "<\(to)>")
-        m.addHeader("Call-ID", callID)
-        m.addHeader("CSeq", "\(cseq) \(method)")
-        m.addHeader("Contact", "<sip:\(user)@\(hostPort)>")
-        for (n, v) in extra { m.addHeader(n, v) }
-        return m
+        try SIPMessage.testRequest(method, uri: uri, via: "SIP/2.0/UDP \(hostPort);branch=z9hG4bK\(method.lowercased())\(callID)\(cseq);rport",
+                                   from: "<sip:\(user)@\(LoopbackIMSCluster.domain)>;tag=\(user)\(port)", to: "<\(to)>", callID: callID,
+                                   cseq: cseq, contact: "<sip:\(user)@\(hostPort)>", headers: extra)
     }
 
     /// REGISTER (no authentication) sent to `address`:`port`; the 200.

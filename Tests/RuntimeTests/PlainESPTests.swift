@@ -39,12 +39,7 @@ final class PlainESPTests: XCTestCase {
         defer { close(fd) }
         var me = sockaddr_in(); me.sin_family = sa_family_t(AF_INET); me.sin_addr.s_addr = inet_addr(phoneIP)
         _ = withUnsafePointer(to: &me) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
-        let out = ESPSecurityAssociation(spi: c.outboundSPI, direction: .outbound,
-                                         transform: try ESPTransform(encryption: c.suite.encryption, encryptionKey: c.outboundEncryptionKey,
-                                                                     integrity: c.suite.integrity, integrityKey: c.outboundIntegrityKey))
-        let inb = ESPSecurityAssociation(spi: c.inboundSPI, direction: .inbound,
-                                         transform: try ESPTransform(encryption: c.suite.encryption, encryptionKey: c.inboundEncryptionKey,
-                                                                     integrity: c.suite.integrity, integrityKey: c.inboundIntegrityKey))
+        let (out, inb) = try c.phoneSAs()
         let options = "OPTIONS sip:ims.mnc001.mcc001.3gppnetwork.org SIP/2.0\r\nVia: SIP/2.0/UDP \(innerV4):5060;branch=z9hG4bKraw1\r\nFrom: <sip:a@b>;tag=1\r\nTo: <sip:b@c>\r\nCall-ID: plain-esp\r\nCSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n"
         let innerPacket = IPPacket.udp4(src: innerV4.bytes, dst: [192, 168, 4, 1], sport: 5060, dport: 5060, payload: Array(options.utf8))
         let esp = try innerPacket.withUnsafeBytes { ESPPacket.seal($0, nextHeader: 4, sa: out) }.get()

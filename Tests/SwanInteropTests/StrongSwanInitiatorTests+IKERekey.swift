@@ -12,10 +12,7 @@ extension StrongSwanInitiatorTests {
                          capture: true, epdgDPD: 300, espDuration: 300, swanDPD: 3, ikeDuration: 20)
         guard let net, let charon else { return }
         let spiPattern = #"IKEv2, ([0-9a-f]{16}_i\*? [0-9a-f]{16}_r\*?)"#
-        let up = charon.swanctl("--initiate", ["--child", "ims", "--timeout", "20"], timeout: 30)
-        XCTAssertEqual(up.status, 0, "swanctl --initiate:\n\(up.output)\n\(charon.log.suffix(3000))")
-        guard up.status == 0 else { return }
-        let sas = charon.swanctl("--list-sas").output
+        guard let sas = initiateIMS() else { return }
         guard let vip4 = StrongSwanInitiatorTests.firstMatch(#"(198\.18\.0\.\d+)/32"#, in: sas) else { return XCTFail(sas) }
         let before = try XCTUnwrap(StrongSwanInitiatorTests.firstMatch(spiPattern, in: sas), sas)
         XCTAssertTrue(before.hasSuffix("_r") && before.contains("_i*"), "strongSwan started as the initiator: \(before)")
@@ -123,10 +120,7 @@ extension StrongSwanInitiatorTests {
         XCTAssertTrue(Shell.waitUntil(5) { Shell.read(self.dir + "/relay.out").contains("relaying") }, Shell.read(dir + "/relay.out"))
 
         let spiPattern = #"IKEv2, ([0-9a-f]{16}_i\*? [0-9a-f]{16}_r\*?)"#
-        let up = charon.swanctl("--initiate", ["--child", "ims", "--timeout", "20"], timeout: 30)
-        XCTAssertEqual(up.status, 0, "swanctl --initiate:\n\(up.output)\n\(charon.log.suffix(3000))")
-        guard up.status == 0 else { return }
-        let sas = charon.swanctl("--list-sas").output
+        guard let sas = initiateIMS() else { return }
         guard let vip4 = Self.firstMatch(#"(198\.18\.0\.\d+)/32"#, in: sas) else { return XCTFail(sas) }
         let before = Self.firstMatch(spiPattern, in: sas)
         let childBefore = Self.firstMatch(#"INSTALLED[^\n]*\n[^\n]*\n\s+in\s+([0-9a-f]{8})"#, in: sas)

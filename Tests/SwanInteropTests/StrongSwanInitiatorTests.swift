@@ -11,24 +11,11 @@ final class StrongSwanInitiatorTests: SwanEPDGTestCase {
 
     /// The ePDG's config: the "ims" PDN with pools from 198.18.0.0/15 and 2001:db8:18::/48.
     static func mmeConfig(dir: String, dpd: Int, espDuration: Int, ikeDuration: Int = 3600) -> String {
-        """
-        log_options: "all.level=debug",
-        log_filename: "\(dir)/vowifi.log",
-        plmn: "00101",
-        epdg: {
-          bind_addr: "\(NetnsPair.addressA):500",
-          certificate: "\(dir)/pki/ims.pem",
-          private_key: "\(dir)/pki/ims.key",
-          esp_duration: \(espDuration),
-          ike_duration: \(ikeDuration),
-          dpd_timer_value: \(dpd),
-          nat_t_port: 4500,
-          tun_ifname: "vowifi0",
-          sqn_db: "\(dir)/ue_db.sqlite",
-        },
-        pdn_list: [
-          {
-            access_point_name: "ims",
+        SwanEPDGConfig.mme(dir: dir, epdg: """
+            esp_duration: \(espDuration),
+            ike_duration: \(ikeDuration),
+            dpd_timer_value: \(dpd),
+            """, pdn: """
             pdn_type: "ipv4v6",
             first_ip_addr: "198.18.0.2",
             last_ip_addr: "198.18.0.254",
@@ -36,13 +23,7 @@ final class StrongSwanInitiatorTests: SwanEPDGTestCase {
             last_ipv6_prefix: "2001:db8:18:ffff::",
             dns_addr: ["198.18.1.53", "2001:db8:18::53"],
             p_cscf_addr: ["\(pcscf4)", "\(pcscf6)"],
-          },
-        ],
-        ue_db: [
-          { sim_algo: "xor", imsi: "001010123456789", K: "00112233445566778899aabbccddeeff", amf: 0x9001, sqn: "000000000000",
-            impi: "001010123456789@ims.mnc001.mcc001.3gppnetwork.org", impu: ["001010123456789"] },
-        ],
-        """
+            """)
     }
 
     static func imsConfig(dir: String) -> String {
@@ -52,10 +33,7 @@ final class StrongSwanInitiatorTests: SwanEPDGTestCase {
         sip_addr: [ "\(pcscf4)", "\(pcscf6)" ],
         domain: "ims.mnc001.mcc001.3gppnetwork.org",
         echo: [ "tel:666" ],
-        ue_db: [
-          { sim_algo: "xor", imsi: "001010123456789", K: "00112233445566778899aabbccddeeff", amf: 0x9001, sqn: "000000000000",
-            impi: "001010123456789@ims.mnc001.mcc001.3gppnetwork.org", impu: ["001010123456789"] },
-        ],
+        \(SwanEPDGConfig.ueDB)
         """
     }
 
@@ -97,16 +75,7 @@ final class StrongSwanInitiatorTests: SwanEPDGTestCase {
     func bringUp(testID: String, ueName: String, trustCA: Bool, capture wantCapture: Bool,
                  epdgDPD: Int = 5, espDuration: Int = 300, swanDPD: Int = 3, ikeDuration: Int = 3600,
                  swanRemote: String = NetnsPair.addressA) throws {
-        try requireInteropEnvironment(tools: ["charon", "swanctl", "ip", "openssl", "python3", "unshare", "timeout"])
-        if let child = EPDGChild.childDirectory {
-            try EPDGChild.run(dir: child)
-            throw XCTSkip("ePDG child role done")
-        }
-        dir = try makeTempDir("init")
-        try FileManager.default.createDirectory(atPath: dir + "/pki", withIntermediateDirectories: true)
-        let pki = try TestPKI(dir: dir + "/pki")
-        try pki.issue("ims")
-        try pki.issue(ueName)
+        let pki = try preparePKI(dirTag: "init", ueName: ueName)
         if trustCA { try FileManager.default.copyItem(atPath: pki.caPEM, toPath: dir + "/peer-ca.pem") }
         else {
             // A CA that did not sign the UE's certificate.
@@ -118,28 +87,9 @@ final class StrongSwanInitiatorTests: SwanEPDGTestCase {
         try Self.imsConfig(dir: dir).write(toFile: dir + "/ims.cfg", atomically: true, encoding: .utf8)
         try Probes.install(in: dir)
 
-        let net = try NetnsPair(tag: "i")
-        self.net = net
-        if wantCapture, Shell.which("tshark") != nil {
-            capture = try CaptureDecode.start(ns: net.a, iface: net.vethA, path: dir + "/outer.pcapng", log: dir + "/tshark.out", peer: NetnsPair.addressB)
-        }
-        epdg = try EPDGChild.start(ns: net.a, dir: dir + "", testID: testID)
-
-        let c = try Charon(ns: net.b, dir: dir + "/charon",
-                           plugins: ["random", "nonce", "aes", "sha1", "sha2", "hmac", "kdf", "xcbc", "gmp", "x509", "pubkey", "pkcs1", "pkcs8",
-                                     "pem", "revocation", "constraints", "kernel-libipsec", "kernel-netlink", "socket-default", "vici",
-                                     "resolve", "attr"],
-                           pluginConfig: """
-                           kernel-netlink { fwmark = !0x42 }
-                           socket-default { fwmark = 0x42 }
-                           resolve { file = \(dir)/charon/resolv.conf }
-                           """)
-        charon = c
-        try FileManager.default.copyItem(atPath: pki.caPEM, toPath: c.dir + "/swanctl/x509ca/ca.pem")
-        try FileManager.default.copyItem(atPath: pki.dir + "/\(ueName).pem", toPath: c.dir + "/swanctl/x509/\(ueName).pem")
-        try FileManager.default.copyItem(atPath: pki.dir + "/\(ueName).key", toPath: c.dir + "/swanctl/private/\(ueName).key")
-        try c.start()
-        try c.load(swanctlConf: Self.swanctlConf(ueName: ueName, dpdDelay: swanDPD, remote: swanRemote))
+        let net = try startEPDG(netTag: "i", testID: testID, capture: wantCapture)
+        try startCharon(in: net, plugins: ["resolve"], pluginConfig: ["resolve { file = \(dir)/charon/resolv.conf }"], pki: pki, ueName: ueName,
+                        swanctlConf: Self.swanctlConf(ueName: ueName, dpdDelay: swanDPD, remote: swanRemote))
     }
 
     func ping(from ns: String, to dst: String, count: Int = 3, file: StaticString = #filePath, line: UInt = #line) {
@@ -176,12 +126,7 @@ final class StrongSwanInitiatorTests: SwanEPDGTestCase {
     func testStrongSwanInitiatorCertificateAuthTrafficRekeyDPD() throws {
         try bringUp(testID: "StrongSwanInitiatorTests/testStrongSwanInitiatorCertificateAuthTrafficRekeyDPD",
                     ueName: "ue.swan.test", trustCA: true, capture: true)
-        guard let net, let charon else { return }
-
-        let up = charon.swanctl("--initiate", ["--child", "ims", "--timeout", "20"], timeout: 30)
-        XCTAssertEqual(up.status, 0, "swanctl --initiate:\n\(up.output)\n\(charon.log.suffix(4000))\n\(Shell.read(dir + "/vowifi.log").suffix(4000))")
-        guard up.status == 0 else { return }
-        let sas = charon.swanctl("--list-sas").output
+        guard let net, let charon, let sas = initiateIMS() else { return }
         XCTAssertTrue(sas.contains("ESTABLISHED"), sas)
         XCTAssertTrue(sas.contains("INSTALLED"), sas)
         XCTAssertTrue(sas.contains("AES_CBC-128/HMAC_SHA2_256_128/PRF_HMAC_SHA2_256/MODP_2048"), sas)
@@ -303,11 +248,7 @@ final class StrongSwanInitiatorTests: SwanEPDGTestCase {
     func testEPDGInitiatedChildRekeyAndDPDTowardStrongSwan() throws {
         try bringUp(testID: "StrongSwanInitiatorTests/testEPDGInitiatedChildRekeyAndDPDTowardStrongSwan",
                     ueName: "ue.swan.test", trustCA: true, capture: false, epdgDPD: 5, espDuration: 12, swanDPD: 0)
-        guard let net, let charon else { return }
-        let up = charon.swanctl("--initiate", ["--child", "ims", "--timeout", "20"], timeout: 30)
-        XCTAssertEqual(up.status, 0, "swanctl --initiate:\n\(up.output)\n\(charon.log.suffix(3000))")
-        guard up.status == 0 else { return }
-        let sas = charon.swanctl("--list-sas").output
+        guard let net, let charon, let sas = initiateIMS() else { return }
         guard let vip4 = Self.firstMatch(#"(198\.18\.0\.\d+)/32"#, in: sas) else { return XCTFail(sas) }
         let spiBefore = Self.firstMatch(#"INSTALLED[^\n]*\n[^\n]*\n\s+in\s+([0-9a-f]{8})"#, in: sas)
         ping(from: net.b, to: Self.pcscf4)
@@ -340,10 +281,9 @@ final class StrongSwanInitiatorTests: SwanEPDGTestCase {
         try bringUp(testID: "StrongSwanInitiatorTests/testStrongSwanInitiatorUntrustedCertificateRefused",
                     ueName: "ue.swan.test", trustCA: false, capture: false)
         guard let charon else { return }
-        let up = charon.swanctl("--initiate", ["--child", "ims", "--timeout", "15"], timeout: 25)
-        XCTAssertNotEqual(up.status, 0, up.output)
+        let vlog = initiateIMSRefused()
         XCTAssertTrue(charon.log.contains("AUTHENTICATION_FAILED"), charon.log.suffix(3000).description)
-        XCTAssertTrue(Shell.read(dir + "/vowifi.log").contains("initiator certificate refused"), Shell.read(dir + "/vowifi.log").suffix(3000).description)
+        XCTAssertTrue(vlog.contains("initiator certificate refused"), vlog.suffix(3000).description)
         XCTAssertFalse(charon.swanctl("--list-sas").output.contains("ESTABLISHED"))
     }
 }

@@ -11,35 +11,16 @@ final class StrongSwanSecondAuthTests: SwanEPDGTestCase {
     static let user = "pdnuser", password = "pdn-Secret-1"
 
     static func mmeConfig(dir: String, method: String) -> String {
-        """
-        log_options: "all.level=debug",
-        log_filename: "\(dir)/vowifi.log",
-        plmn: "00101",
-        epdg: {
-          bind_addr: "\(NetnsPair.addressA):500",
-          certificate: "\(dir)/pki/ims.pem",
-          private_key: "\(dir)/pki/ims.key",
-          additional_ue_auth_type: "\(method)",
-          nat_t_port: 4500,
-          tun_ifname: "vowifi0",
-          sqn_db: "\(dir)/ue_db.sqlite",
-        },
-        pdn_list: [
-          {
-            access_point_name: "ims",
+        SwanEPDGConfig.mme(dir: dir, epdg: """
+            additional_ue_auth_type: "\(method)",
+            """, pdn: """
             first_ip_addr: "198.18.0.2",
             last_ip_addr: "198.18.0.254",
             dns_addr: ["198.18.1.53"],
             p_cscf_addr: ["\(pcscf4)"],
             username: "\(user)",
             password: "\(password)",
-          },
-        ],
-        ue_db: [
-          { sim_algo: "xor", imsi: "001010123456789", K: "00112233445566778899aabbccddeeff", amf: 0x9001, sqn: "000000000000",
-            impi: "001010123456789@ims.mnc001.mcc001.3gppnetwork.org", impu: ["001010123456789"] },
-        ],
-        """
+            """)
     }
 
     /// `eapMethod` nil: no `local-2`, so strongSwan does one round and sends no ANOTHER_AUTH_FOLLOWS.
@@ -84,58 +65,24 @@ final class StrongSwanSecondAuthTests: SwanEPDGTestCase {
     }
 
     func bringUp(testID: String, method: String, eapMethod: String?, secret: String) throws {
-        try requireInteropEnvironment(tools: ["charon", "swanctl", "ip", "openssl", "python3", "unshare", "timeout"])
-        if let child = EPDGChild.childDirectory {
-            try EPDGChild.run(dir: child)
-            throw XCTSkip("ePDG child role done")
-        }
-        if let eapMethod {
-            let plugin = "/usr/lib/ipsec/plugins/libstrongswan-\(eapMethod).so"
-            guard access(plugin, F_OK) == 0 else { throw XCTSkip("strongSwan's \(eapMethod) plugin is missing (\(plugin))") }
-        }
-        dir = try makeTempDir("2nd")
-        try FileManager.default.createDirectory(atPath: dir + "/pki", withIntermediateDirectories: true)
-        let pki = try TestPKI(dir: dir + "/pki")
-        try pki.issue("ims")
         let ueName = "ue.swan.test"
-        try pki.issue(ueName)
+        let pki = try preparePKI(dirTag: "2nd", ueName: ueName, plugins: eapMethod.map { [$0] } ?? [])
         try FileManager.default.copyItem(atPath: pki.caPEM, toPath: dir + "/peer-ca.pem")
         try Self.mmeConfig(dir: dir, method: method).write(toFile: dir + "/mme.cfg", atomically: true, encoding: .utf8)
         try StrongSwanInitiatorTests.imsConfig(dir: dir).write(toFile: dir + "/ims.cfg", atomically: true, encoding: .utf8)
         try Probes.install(in: dir)
 
-        let net = try NetnsPair(tag: "m")
-        self.net = net
-        if Shell.which("tshark") != nil {
-            capture = try CaptureDecode.start(ns: net.a, iface: net.vethA, path: dir + "/outer.pcapng", log: dir + "/tshark.out", peer: NetnsPair.addressB)
-        }
-        epdg = try EPDGChild.start(ns: net.a, dir: dir, testID: testID)
-        let c = try Charon(ns: net.b, dir: dir + "/charon",
-                           plugins: ["random", "nonce", "aes", "sha1", "sha2", "md5", "hmac", "kdf", "xcbc", "gmp", "x509", "pubkey", "pkcs1",
-                                     "pkcs8", "pem", "revocation", "constraints", "kernel-libipsec", "kernel-netlink", "socket-default",
-                                     "vici", "attr"] + (eapMethod.map { [$0] } ?? []),
-                           pluginConfig: """
-                           kernel-netlink { fwmark = !0x42 }
-                           socket-default { fwmark = 0x42 }
-                           """)
-        charon = c
-        try FileManager.default.copyItem(atPath: pki.caPEM, toPath: c.dir + "/swanctl/x509ca/ca.pem")
-        try FileManager.default.copyItem(atPath: pki.dir + "/\(ueName).pem", toPath: c.dir + "/swanctl/x509/\(ueName).pem")
-        try FileManager.default.copyItem(atPath: pki.dir + "/\(ueName).key", toPath: c.dir + "/swanctl/private/\(ueName).key")
-        try c.start()
-        try c.load(swanctlConf: Self.swanctlConf(ueName: ueName, eapMethod: eapMethod, secret: secret))
+        let net = try startEPDG(netTag: "m", testID: testID, capture: true)
+        try startCharon(in: net, plugins: ["md5"] + (eapMethod.map { [$0] } ?? []), pki: pki, ueName: ueName,
+                        swanctlConf: Self.swanctlConf(ueName: ueName, eapMethod: eapMethod, secret: secret))
     }
 
     /// Certificate round, then the PDN round; the SA, the virtual IP from CFG_REPLY and the
     /// Child SA come up, and a ping crosses the tunnel to the P-CSCF address.
     func secondAuthAttach(testID: String, method: String, eapMethod: String, swanMethodName: String) throws {
         try bringUp(testID: "StrongSwanSecondAuthTests/\(testID)", method: method, eapMethod: eapMethod, secret: Self.password)
-        guard let net, let charon else { return }
-        let up = charon.swanctl("--initiate", ["--child", "ims", "--timeout", "20"], timeout: 30)
+        guard let net, let charon, let sas = initiateIMS() else { return }
         let vlog = { Shell.read(self.dir + "/vowifi.log") }
-        XCTAssertEqual(up.status, 0, "swanctl --initiate:\n\(up.output)\n\(charon.log.suffix(5000))\n\(vlog().suffix(5000))")
-        guard up.status == 0 else { return }
-        let sas = charon.swanctl("--list-sas").output
         XCTAssertTrue(sas.contains("ESTABLISHED"), sas)
         XCTAssertTrue(sas.contains("INSTALLED"), sas)
         let vip4 = StrongSwanInitiatorTests.firstMatch(#"(198\.18\.0\.\d+)/32"#, in: sas)
@@ -181,9 +128,7 @@ final class StrongSwanSecondAuthTests: SwanEPDGTestCase {
         try bringUp(testID: "StrongSwanSecondAuthTests/testStrongSwanWrongPDNPasswordFails", method: "chap", eapMethod: "eap-md5",
                     secret: "not-the-password")
         guard let charon else { return }
-        let up = charon.swanctl("--initiate", ["--child", "ims", "--timeout", "15"], timeout: 25)
-        XCTAssertNotEqual(up.status, 0, up.output)
-        let vlog = Shell.read(dir + "/vowifi.log")
+        let vlog = initiateIMSRefused()
         XCTAssertTrue(vlog.contains("second authentication failed: IMSI ue.swan.test APN ims EAP-MD5-Challenge (chap) user '\(Self.user)': password mismatch"),
                       vlog.suffix(4000).description)
         XCTAssertTrue(charon.log.contains("received EAP_FAILURE") || charon.log.contains("AUTHENTICATION_FAILED"), charon.log.suffix(4000).description)
@@ -197,9 +142,7 @@ final class StrongSwanSecondAuthTests: SwanEPDGTestCase {
         try bringUp(testID: "StrongSwanSecondAuthTests/testStrongSwanWithoutSecondRoundIsRejected", method: "pap", eapMethod: nil,
                     secret: Self.password)
         guard let charon else { return }
-        let up = charon.swanctl("--initiate", ["--child", "ims", "--timeout", "15"], timeout: 25)
-        XCTAssertNotEqual(up.status, 0, up.output)
-        let vlog = Shell.read(dir + "/vowifi.log")
+        let vlog = initiateIMSRefused()
         XCTAssertTrue(vlog.contains("IMSI ue.swan.test APN ims: the ePDG requires a second authentication (EAP-GTC (pap)), but the phone sent no ANOTHER_AUTH_FOLLOWS"),
                       vlog.suffix(4000).description)
         XCTAssertTrue(charon.log.contains("received (9003) notify error"), "strongSwan did not get AUTHORIZATION_REJECTED (9003):\n\(charon.log.suffix(3000))")
