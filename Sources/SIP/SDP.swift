@@ -169,11 +169,13 @@ public struct SDPPreconditions: Sendable, Equatable {
 }
 
 /// RFC 3264 answerer for one audio stream: picks the first offered codec we support and the
-/// telephone-event at the same clock rate, and mirrors the offer's preconditions.
+/// telephone-event at the same clock rate, and mirrors the offer's preconditions. The IMS
+/// codecs (EVS, TS 26.445 Annex A; AMR-WB/AMR, RFC 4867) and G.711 are accepted: the echo
+/// returns the caller's own packets, so it takes whichever of them the phone lists first.
 public struct SDPAnswerer: Sendable {
     /// Codec names accepted, matched case-insensitively against rtpmap encodings.
     public var codecs: [String]
-    public init(codecs: [String] = ["AMR-WB", "AMR", "PCMU", "PCMA"]) { self.codecs = codecs }
+    public init(codecs: [String] = ["EVS", "AMR-WB", "AMR", "PCMU", "PCMA"]) { self.codecs = codecs }
 
     public struct Answer: Sendable, Equatable {
         public var sdp: SDPSession

@@ -41,6 +41,25 @@ final class SDPTests: XCTestCase {
         XCTAssertThrowsError(try SDPAnswerer().answer(offer: onlyG722, localAddress: "198.51.100.1", localPort: 1, sessionID: 1, version: 1))
     }
 
+    /// An EVS-first offer (as current VoWiFi phones send) is answered with EVS, its fmtp and the
+    /// 16 kHz telephone-event; an offer listing AMR-WB before EVS keeps the phone's order.
+    func testAnswerTakesEVSWhenOfferedFirst() throws {
+        func offer(_ pts: String) throws -> SDPSession {
+            try SDPSession(parsing: Array([
+                "v=0", "o=- 1 1 IN IP6 2001:db8:3000:1::2", "s=-", "c=IN IP6 2001:db8:3000:1::2", "t=0 0",
+                "m=audio 31000 RTP/AVP \(pts)", "a=rtpmap:127 EVS/16000", "a=fmtp:127 br=5.9-24.4;bw=nb-swb;max-red=0",
+                "a=rtpmap:116 AMR-WB/16000/1", "a=rtpmap:100 telephone-event/16000", "a=fmtp:100 0-15", "a=ptime:20", "",
+            ].joined(separator: "\r\n").utf8))
+        }
+        let a = try SDPAnswerer().answer(offer: try offer("127 116 100"), localAddress: "2001:db8:3000:1::1", localPort: 30000, sessionID: 1, version: 1)
+        XCTAssertEqual(a.encoding, "EVS")
+        let media = try XCTUnwrap(a.sdp.media.first)
+        XCTAssertEqual(media.formats, ["127", "100"])
+        XCTAssertEqual(media.fmtp("127"), "br=5.9-24.4;bw=nb-swb;max-red=0")
+        let b = try SDPAnswerer().answer(offer: try offer("116 127 100"), localAddress: "2001:db8:3000:1::1", localPort: 30000, sessionID: 1, version: 1)
+        XCTAssertEqual(b.encoding, "AMR-WB")
+    }
+
     func testMalformedSDPIsATypedError() {
         for bad in ["", "x", "o=- 1 1 IN IP4 a\r\n", "v=0\r\no=- 1 1 IN IP4 a\r\nm=audio / RTP/AVP 0\r\n", "v=0\r\no=x\r\nm=audio 70000 RTP/AVP 0\r\n", "v=0\r\nnot a line\r\n"] {
             XCTAssertThrowsError(try SDPSession(parsing: Array(bad.utf8)), bad) { XCTAssertTrue($0 is SDPError) }
