@@ -169,4 +169,32 @@ final class RemoteAPITests: XCTestCase {
         XCTAssertEqual((ims[1]["users"] as? [Any])?.count, 0)
         XCTAssertEqual(ims[2]["error"] as? String, "No registered binding for tel:0600")
     }
+
+    /// The IMS API over an IMS cluster on loopback: a phone registers over UDP, `users_get`
+    /// lists its binding, and `mt_call` makes the IMS send it an INVITE.
+    func testIMSUsersGetAndMTCallAfterRegister() throws {
+        let ims = try LoopbackIMSCluster()
+        defer { ims.stop() }
+        let loop = ims.cluster.group.loops[0]
+        let handler = IMSRemoteAPI(name: "ims-lab", cluster: ims.cluster)
+        let logger = ims.cluster.logger
+        let server = try loop.submit { try RemoteAPIServer.start(SocketAddress(host: "127.0.0.1", port: 0), on: loop, handler: handler, logger: logger) }
+        defer { _ = try? loop.submit { server.stop() } }
+        let phone = try LoopbackUDPPhone(user: "user1")
+        XCTAssertEqual(try phone.register(to: "127.0.0.1", port: ims.ports[0])?.statusCode, 200, ims.log)
+
+        let domain = LoopbackIMSCluster.domain
+        let r = try ask(server.localAddress.port, [#"{"message":"users_get"}"#, #"{"message":"mt_call","impu":"sip:user1@\#(domain)","message_id":1}"#])
+        XCTAssertEqual(r[0]["name"] as? String, "ims-lab")
+        let users = try XCTUnwrap(r[1]["users"] as? [[String: Any]], "\(r[1])")
+        XCTAssertEqual(users.map { $0["impi"] as? String }, ["user1"])
+        let binding = try XCTUnwrap((users.first?["bindings"] as? [[String: Any]])?.first)
+        XCTAssertEqual(binding["uri"] as? String, "sip:user1@\(phone.hostPort)")
+        XCTAssertTrue((binding["impu"] as? [String])?.contains { $0.contains("user1") } == true, "\(binding)")
+        XCTAssertTrue((590...600).contains(binding["expires"] as? Int ?? 0), "\(binding)")
+
+        let session = try XCTUnwrap(r[2]["session_id"] as? String, "\(r[2])")
+        let invite = try XCTUnwrap(try phone.receive { $0.method == "INVITE" }, ims.log).0
+        XCTAssertEqual(try invite.callID(), session)
+    }
 }
