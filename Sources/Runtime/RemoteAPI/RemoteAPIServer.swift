@@ -144,7 +144,7 @@ public final class RemoteAPIServer: @unchecked Sendable {
     }
 
     private func send(_ object: [String: Any], on s: Session) {
-        guard let data = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]),
+        guard let data = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes]),
               let frame = s.ws.text(String(decoding: data, as: UTF8.self)) else { return }
         s.conn.write(frame)
     }
