@@ -26,17 +26,9 @@ final class RemoteAPITests: XCTestCase {
     /// Runs python3 with `args`; its stdout (throws on a non-zero exit).
     @discardableResult
     static func run(_ args: [String]) throws -> String {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: python)
-        p.arguments = args
-        let out = Pipe(), err = Pipe()
-        p.standardOutput = out; p.standardError = err
-        try p.run()
-        let data = out.fileHandleForReading.readDataToEndOfFile()
-        let errText = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        p.waitUntilExit()
-        guard p.terminationStatus == 0 else { throw NSError(domain: "python3", code: Int(p.terminationStatus), userInfo: [NSLocalizedDescriptionKey: errText]) }
-        return String(decoding: data, as: UTF8.self)
+        let r = try ToolRun.run(python, args)
+        guard r.status == 0 else { throw NSError(domain: "python3", code: Int(r.status), userInfo: [NSLocalizedDescriptionKey: r.err]) }
+        return r.out
     }
 
     /// The ready message and one reply per request, from a fresh connection.
