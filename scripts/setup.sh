@@ -6,7 +6,7 @@ SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
 PKGS=(libssl-dev libsqlite3-dev pkg-config openssl iproute2)
 # Real peers used by the tests (see docs/DESIGN.md).
 if [ "${1:-}" = "--test" ]; then
-  PKGS+=(nftables tshark chromium sip-tester kamailio strongswan-charon strongswan-swanctl libcharon-extra-plugins eapoltest hostapd wpasupplicant)
+  PKGS+=(nftables tshark chromium sip-tester kamailio strongswan-charon strongswan-swanctl libcharon-extra-plugins eapoltest hostapd wpasupplicant python3-websockets)
 fi
 missing=()
 for p in "${PKGS[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done

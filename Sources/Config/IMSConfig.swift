@@ -69,6 +69,10 @@ public struct IMSConfig: Sendable {
     public var filePath: String
     public var configDirectory: String
     public var ignored: [ConfigWarning] = []
+    /// `com_addr`: the WebSocket remote API (default port 9003); nil: no API.
+    public var comAddr: ConfigEndpoint?
+    /// `com_name`: the name the remote API's ready message gives (default "IMS").
+    public var comName: String?
 
     public var expandedUEDB: [UEDBEntry] { ueDB.flatMap { $0.expanded() } }
 
@@ -122,6 +126,8 @@ public struct IMSConfig: Sendable {
         }
         c.logOptions = r.string("log_options")
         c.logFilename = r.string("log_filename")
+        c.comAddr = r.endpoint("com_addr", defaultPort: 9003)
+        c.comName = r.string("com_name")
         MMEConfig.checkUniqueIMSIs(c.ueDB, decoder)
         r.finishLoose()
         try decoder.check()

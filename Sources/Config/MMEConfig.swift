@@ -18,6 +18,10 @@ public struct MMEConfig: Sendable {
     public var epdg: EPDGConfig?
     /// The AAA (RADIUS) server for Wi-Fi access points, if configured.
     public var radius: RADIUSConfig?
+    /// `com_addr`: the WebSocket remote API (default port 9000); nil: no API.
+    public var comAddr: ConfigEndpoint?
+    /// `com_name`: the name the remote API's ready message gives (default "MME").
+    public var comName: String?
     /// The file that was loaded, and its directory (relative paths resolve against it).
     public var path: String
     public var configDirectory: String
@@ -77,6 +81,8 @@ public struct MMEConfig: Sendable {
         }
         if let e = c.epdg { checkAdditionalAuthCredentials(e, c.pdnList, decoder) }
         if let v = r.raw("radius") { c.radius = RADIUSConfig.decode(v, decoder: decoder) }
+        c.comAddr = r.endpoint("com_addr", defaultPort: 9000)
+        c.comName = r.string("com_name")
         checkUniqueIMSIs(c.ueDB, decoder)
         r.finishLoose()
         try decoder.check()

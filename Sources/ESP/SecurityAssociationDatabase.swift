@@ -31,6 +31,11 @@ public struct SecurityAssociationDatabase: Sendable {
 
     public func inbound(spi: UInt32) -> ESPSecurityAssociation? { inbound[spi] }
 
+    /// The outbound SA with this SPI while it is routed (a scan: for reports, not the packet path).
+    public func outbound(spi: UInt32) -> ESPSecurityAssociation? {
+        outboundByV4.values.first { $0.spi == spi } ?? outboundByV6Prefix.values.first { $0.spi == spi }
+    }
+
     public mutating func countUnknownSPI() { unknownSPIDrops += 1 }
 
     /// The outbound SA for an inner packet's destination address, or nil.

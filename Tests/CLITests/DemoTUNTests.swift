@@ -120,14 +120,7 @@ final class DemoTUNTests: XCTestCase {
     }
 
     func runTool(_ tool: String, _ args: [String]) throws -> Run {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: tool)
-        p.arguments = args
-        let o = Pipe(), e = Pipe()
-        p.standardOutput = o; p.standardError = e
-        try p.run()
-        let od = o.fileHandleForReading.readDataToEndOfFile(), ed = e.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        return Run(status: p.terminationStatus, out: String(decoding: od, as: UTF8.self), err: String(decoding: ed, as: UTF8.self))
+        let r = try ToolRun.run(tool, args)
+        return Run(status: r.status, out: r.out, err: r.err)
     }
 }

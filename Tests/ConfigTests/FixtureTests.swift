@@ -185,11 +185,15 @@ final class FixtureTests: XCTestCase {
         XCTAssertEqual(c.ueDB[1].opc, Array(0...15))
 
         let ignored = Set(warnings.map(\.path))
-        for key in ["gtp_addr", "s1ap_bind_addr", "nssai", "cp_ciot_opt", "emergency_number_list", "rx", "com_addr",
+        for key in ["gtp_addr", "s1ap_bind_addr", "nssai", "cp_ciot_opt", "emergency_number_list", "rx",
                     "ims_list", "network_name", "pdn_list[].erabs", "pdn_list[].slices", "pdn_list[].tun_setup_script",
                     "pdn_list[].5qi", "ue_db[].force_sms_over_sg"] {
             XCTAssertTrue(ignored.contains(key), "\(key) not reported as ignored")
         }
+        // com_addr is the remote API now: typed, no longer ignored.
+        XCTAssertEqual(c.comAddr?.address.bytes, [UInt8](repeating: 0, count: 16))
+        XCTAssertEqual(c.comAddr?.port, 9000)
+        XCTAssertFalse(ignored.contains("com_addr"))
         // Reported once even though two PDNs carry erabs.
         XCTAssertEqual(warnings.filter { $0.path == "pdn_list[].erabs" }.count, 1)
         let gtp = try XCTUnwrap(warnings.first { $0.path == "gtp_addr" })

@@ -24,7 +24,10 @@ final class EndToEndTests: XCTestCase {
 
     override func tearDown() { try? FileManager.default.removeItem(atPath: dir) }
 
-    func makeCore() throws -> VoWiFiCore {
+    func makeCore() throws -> VoWiFiCore { try VoWiFiCore(options: Self.options(dir: dir)) }
+
+    /// The shipped configs on loopback with ephemeral ports, state and logs in `dir`.
+    static func options(dir: String) -> CoreOptions {
         var o = CoreOptions(mmeConfigPath: Vectors.repoRoot.appendingPathComponent("config/mme-ims.cfg").path,
                             imsConfigPath: Vectors.repoRoot.appendingPathComponent("config/ims.cfg").path, innerPath: .inProcess)
         o.epdgHost = "127.0.0.1"; o.ikePort = 0; o.natTPort = 0
@@ -33,7 +36,7 @@ final class EndToEndTests: XCTestCase {
         o.logFile = dir + "/core.log"
         o.logOptions = "all.level=debug"
         o.keyLogDirectory = dir + "/keys"
-        return try VoWiFiCore(options: o)
+        return o
     }
 
     func testAttachThenSIPRegisterThroughESP() throws {

@@ -215,6 +215,15 @@ public final class IKEResponder {
     /// Established SAs of a subscriber (not those already replaced by a rekey).
     public func sas(imsi: String) -> [IKEResponderSA] { live(imsi: imsi).filter { $0.isEstablished && !$0.superseded } }
 
+    /// Those of one PDN (APNs compare case-insensitively, TS 23.003 §9.1); nil `apn`: all.
+    public func sas(imsi: String, apn: String?) -> [IKEResponderSA] {
+        guard let apn = apn?.lowercased() else { return sas(imsi: imsi) }
+        return sas(imsi: imsi).filter { $0.apn.lowercased() == apn }
+    }
+
+    /// The subscribers with established SAs here.
+    public var imsis: [String] { byIMSI.keys.filter { !sas(imsi: $0).isEmpty }.sorted() }
+
     /// The SAs of `imsi` not yet dead (half-open included), through the index.
     func live(imsi: String) -> [IKEResponderSA] {
         (byIMSI[imsi] ?? []).compactMap { sas[$0] }.filter { $0.imsi == imsi && !$0.isDead }
@@ -248,10 +257,11 @@ public final class IKEResponder {
     }
 
     /// Callbox `epdg_pdn_reestab`: asks the phone to re-establish the PDN connection
-    /// (INFORMATIONAL with Delete of the IKE SA and N(REACTIVATION_REQUESTED_CAUSE), TS 24.302).
-    public func requestReactivation(imsi: String, now: Double) -> [IKEAction] {
+    /// (INFORMATIONAL with Delete of the IKE SA and N(REACTIVATION_REQUESTED_CAUSE), TS 24.302);
+    /// `apn` limits it to that PDN's SA (nil: every PDN of the IMSI).
+    public func requestReactivation(imsi: String, apn: String? = nil, now: Double) -> [IKEAction] {
         var out: [IKEAction] = []
-        for sa in sas(imsi: imsi) {
+        for sa in sas(imsi: imsi, apn: apn) {
             sa.pending = nil
             sa.sendRequest(.INFORMATIONAL, [.delete(DeletePayload(protocolID: .IKE)),
                                             .notify(NotifyPayload(.REACTIVATION_REQUESTED_CAUSE, data: [39]))], now: now)
@@ -262,10 +272,10 @@ public final class IKEResponder {
     }
 
     /// Callbox `epdg_send_p_cscf`: pushes the APN's current P-CSCF addresses in an INFORMATIONAL
-    /// with CP(CFG_SET) (P-CSCF restoration).
-    public func sendPCSCF(imsi: String, addresses: [IPAddress], now: Double) -> [IKEAction] {
+    /// with CP(CFG_SET) (P-CSCF restoration); `apn` limits it to that PDN's SA.
+    public func sendPCSCF(imsi: String, apn: String? = nil, addresses: [IPAddress], now: Double) -> [IKEAction] {
         var out: [IKEAction] = []
-        for sa in sas(imsi: imsi) where sa.pending == nil {
+        for sa in sas(imsi: imsi, apn: apn) where sa.pending == nil {
             let attrs = addresses.map { a in
                 CPPayload.Attribute(a.isIPv4 ? (policy.pcscfIPv4AttributeType ?? CPPayload.Attribute.P_CSCF_IP4_ADDRESS)
                                              : (policy.pcscfIPv6AttributeType ?? CPPayload.Attribute.P_CSCF_IP6_ADDRESS), a.bytes)

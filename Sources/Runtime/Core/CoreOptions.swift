@@ -30,6 +30,10 @@ public struct CoreOptions: Sendable {
     /// PEM file of CA (or pinned) certificates: initiators with a certificate they vouch for may
     /// authenticate by signature instead of EAP-AKA (off when nil; see `EPDGPeerCertificates`).
     public var peerCertificateAuthorities: String?
+    /// Override the `com_addr` of the MME / IMS config ("127.0.0.1:0" in tests: an ephemeral
+    /// port); the remote API is served when either the config or this names an address.
+    public var mmeComAddr: String?
+    public var imsComAddr: String?
 
     public init(mmeConfigPath: String = "config/mme-ims.cfg", imsConfigPath: String = "config/ims.cfg",
                 innerPath: InnerPath = .tun) {

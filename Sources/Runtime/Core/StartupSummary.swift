@@ -30,6 +30,7 @@ extension VoWiFiCore {
         if let r = radius, let rc = mme.radius {
             l.append("  AAA       RADIUS \(r.address):\(r.port)  clients \(rc.clients.map { $0.addr.text }.joined(separator: " "))  EAP-AKA/AKA'")
         }
+        for a in remoteAPIs { l.append("  API       \(a.handler.type) remote API ws://\(a.localAddress)") }
         if let k = keyLog { l.append("  keys      \(k.ikev2TablePath), \(k.espSAPath)") }
         l.append("  log       \(options.logFile ?? mme.logFilename ?? "stderr") (\(options.logOptions ?? mme.logOptions ?? "all.level=error"))")
         for w in warnings.prefix(5) { l.append("  warning   \(w)") }

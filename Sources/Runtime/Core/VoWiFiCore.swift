@@ -35,6 +35,8 @@ public final class VoWiFiCore: @unchecked Sendable {
     /// The RADIUS server for Wi-Fi access points (the `radius` object of the MME config).
     public private(set) var radius: RADIUSUDPServer?
     public let pool: PDNAddressPool
+    /// The remote APIs (`com_addr` of the MME config, then of the IMS config), on loop 0.
+    public internal(set) var remoteAPIs: [RemoteAPIServer] = []
     public let keyLog: KeyLogFiles?
 
     public init(options: CoreOptions) throws {
@@ -167,6 +169,7 @@ public final class VoWiFiCore: @unchecked Sendable {
             self.cluster = cluster
             self.epdg = cluster.shards.first
             if let rc = mme.radius { try startRADIUS(rc) }
+            try startRemoteAPIs()
         } catch let e as RuntimeError {
             group.shutdown(); self.group = nil
             throw CoreError.startup(e.description)
@@ -200,6 +203,9 @@ public final class VoWiFiCore: @unchecked Sendable {
         radius?.stop(); radius = nil
         guard let group else { return }
         let loop = group.loops[0]
+        let apis = remoteAPIs
+        _ = try? loop.submit { for a in apis { a.stop() } }
+        remoteAPIs = []
         cluster?.stop()
         imsCluster?.stop()
         _ = try? loop.submit { [self] in tun?.close() }

@@ -210,7 +210,8 @@ public final class EPDGService: ServiceHandler, @unchecked Sendable {
         transmit?(bytes, to, natT)
     }
 
-    private func perform(_ actions: [IKEAction]) {
+    /// Carries out the responder's actions (also for remote API requests, on this loop).
+    func perform(_ actions: [IKEAction]) {
         guard let ctx = context else { return }
         evidence?.actions(actions, responder: responder)
         for a in actions {

@@ -1,0 +1,48 @@
+import IMS
+
+/// The IMS's remote API messages. Registrations live in the store every IMS shard shares
+/// (under its lock); MT calls are made on shard 0's loop, whose core picks a Call-ID that
+/// hashes back to it, so the call's later messages reach the shard that holds its dialog.
+final class IMSRemoteAPI: RemoteAPIHandler {
+    let type = "IMS"
+    let name: String
+    let cluster: IMSCluster
+
+    init(name: String?, cluster: IMSCluster) {
+        self.name = name ?? "IMS"
+        self.cluster = cluster
+    }
+
+    func handle(_ r: RemoteAPIRequest, reply: @escaping RemoteAPIReply) -> Bool {
+        guard let host = cluster.shards.first else { return false }
+        let loop = cluster.group.loops[0]
+        switch r.message {
+        case "config_get":
+            reply(["type": .string(type), "name": .string(name), "domain": .string(host.core.config.domain)])
+        case "users_get":
+            _ = loop.execute { reply(["users": .array(Self.users(host.core.currentRegistrations, now: IMSHost.seconds()))]) }
+        case "mt_call":
+            guard let target = r["impu"] ?? r["impi"] else { reply(["error": "Missing impi or impu"]); break }
+            let caller = r["from"]
+            _ = loop.execute {
+                let (callID, actions) = host.core.mtCall(target, caller: caller, now: IMSHost.seconds())
+                host.perform(actions)
+                reply(callID.map { ["session_id": .string($0)] } ?? ["error": .string("No registered binding for \(target)")])
+            }
+        default:
+            return false
+        }
+        return true
+    }
+
+    /// `users[{impi, bindings[{uri, impu[], expires}]}]`, registered subscribers only;
+    /// `expires` in seconds from now.
+    static func users(_ regs: [IMSRegistration], now: Double) -> [JSONValue] {
+        regs.filter { !$0.bindings.isEmpty }.sorted { $0.impi < $1.impi }.map { reg in
+            .object(["impi": .string(reg.impi), "bindings": .array(reg.bindings.map { b in
+                .object(["uri": .string(b.contact.uri.description), "impu": .array(reg.impus.map(JSONValue.string)),
+                         "expires": .int(Int64(max(0, (b.expiresAt - now).rounded())))])
+            })])
+        }
+    }
+}
