@@ -143,6 +143,41 @@ final class ExchangeTests: XCTestCase {
         XCTAssertEqual(h.epdg.allSAs.first?.deviceIdentity, cfg.deviceIdentity)
     }
 
+    /// The ePDG asks a phone that did not send its IMEI for it (N(DEVICE_IDENTITY) with an empty
+    /// IMEI in the first IKE_AUTH response, TS 24.302 §8.2.9.2); a phone that has one answers in
+    /// its next EAP request, as Android does; a phone that sent it unasked is not asked; a phone
+    /// without one still attaches. Over INFORMATIONAL the phone answers in the response.
+    func testEPDGAsksForTheDeviceIdentity() throws {
+        let imei = DeviceIdentity(kind: .imei, digits: "353490069873319")
+        for (configured, unasked) in [(imei, false), (imei, true), (nil, false)] as [(DeviceIdentity?, Bool)] {
+            let h = try AttachHarness()
+            var cfg = IKEInitiatorConfig(imsi: AttachHarness.imsi, mcc: "001", mnc: "01")
+            cfg.deviceIdentity = configured
+            cfg.deviceIdentityUnasked = unasked
+            try h.makeUE(cfg)
+            h.run()
+            XCTAssertEqual(h.ue.state, .established)
+            XCTAssertEqual(h.epdg.allSAs.first?.deviceIdentity, configured, "configured \(String(describing: configured)), unasked \(unasked)")
+            let firstAuth = try XCTUnwrap(AttachHarness.sends(h.epdgActions).dropFirst().first)
+            let payloads = try XCTUnwrap(h.ue.protection).unprotect(raw: firstAuth, message: IKEMessage(parsing: firstAuth))
+            XCTAssertEqual(payloads.notify(.DEVICE_IDENTITY)?.data, unasked ? nil : [0x00, 0x01, 0x01], "asked unless sent unasked")
+            XCTAssertEqual(AttachHarness.logs(h.ueActions).contains { $0.hasPrefix("ePDG asks for the device identity") }, !unasked)
+        }
+
+        // INFORMATIONAL: the phone answers with its identity.
+        let h = try AttachHarness()
+        var cfg = IKEInitiatorConfig(imsi: AttachHarness.imsi, mcc: "001", mnc: "01")
+        cfg.deviceIdentity = imei
+        try h.makeUE(cfg)
+        h.run()
+        let sa = try XCTUnwrap(h.epdg.allSAs.first)
+        h.epdgActions = []
+        sa.sendRequest(.INFORMATIONAL, [.notify(NotifyPayload(.DEVICE_IDENTITY, data: DeviceIdentity(kind: .imeisv, digits: "").notifyData))], now: h.now)
+        h.route(h.epdg.collect(sa), fromUE: false)
+        h.run(start: false)
+        XCTAssertTrue(AttachHarness.logs(h.ueActions).contains("ePDG asks for the device identity (INFORMATIONAL): answering IMEI 353490069873319"))
+    }
+
     func testErrorInjection() throws {
         // Reject the first IKE_AUTH with the doc's example notifies.
         var h = try AttachHarness()

@@ -24,6 +24,10 @@ extension IKEInitiator {
             responderSignatureChecked = true
             log(.info, "responder \(auth.method) AUTH verified with certificate \(cert.subject)")
         }
+        if payloads.has(.DEVICE_IDENTITY), !deviceIdentitySent {
+            deviceIdentityRequested = true
+            log(.info, "ePDG asks for the device identity" + (config.deviceIdentity == nil ? " (none configured)" : ""))
+        }
         switch pkt.code {
         case .success:
             guard let msk else { fail("EAP-Success before a challenge"); return }
@@ -54,7 +58,15 @@ extension IKEInitiator {
     }
 
     func sendEAP(_ msg: EAPAKAMessage, id: UInt8, method: UInt8, mac: (([UInt8]) -> [UInt8])? = nil, now: Double) {
-        sendRequest(.IKE_AUTH, [.eap(msg.packet(code: .response, identifier: id, method: method, mac: mac))], now: now)
+        sendRequest(.IKE_AUTH, [.eap(msg.packet(code: .response, identifier: id, method: method, mac: mac))] + askedDeviceIdentity(), now: now)
+    }
+
+    /// N(DEVICE_IDENTITY) (TS 24.302 §8.2.9.2) for the next EAP request when the ePDG asked for
+    /// it in an IKE_AUTH response, once.
+    func askedDeviceIdentity() -> [Payload] {
+        guard deviceIdentityRequested, !deviceIdentitySent, let d = config.deviceIdentity else { return [] }
+        deviceIdentitySent = true
+        return [.notify(NotifyPayload(.DEVICE_IDENTITY, data: d.notifyData))]
     }
 
     /// Answers one EAP-AKA request with the USIM.

@@ -31,6 +31,14 @@ public final class IKEInitiator: IKESA {
     var inRetired = false
     var retiredClosed = false
     var responderSignatureChecked = false
+    /// The ePDG asked for N(DEVICE_IDENTITY) in an IKE_AUTH response; whether it was sent.
+    var deviceIdentityRequested = false, deviceIdentitySent = false
+
+    override func deviceIdentityAnswer(_ payloads: [Payload]) -> [Payload] {
+        guard payloads.has(.DEVICE_IDENTITY), let d = config.deviceIdentity else { return [] }
+        log(.info, "ePDG asks for the device identity (INFORMATIONAL): answering \(d)")
+        return [.notify(NotifyPayload(.DEVICE_IDENTITY, data: d.notifyData))]
+    }
     /// The ePDG sent MULTIPLE_AUTH_SUPPORTED in IKE_SA_INIT (RFC 4739 §3.1).
     var responderOffersMultipleAuth = false
     /// The second authentication round (RFC 4739), once started.
@@ -244,7 +252,10 @@ public final class IKEInitiator: IKESA {
             payloads.append(.notify(NotifyPayload(.INITIAL_CONTACT)))
             if config.eapOnly { payloads.append(.notify(NotifyPayload(.EAP_ONLY_AUTHENTICATION))) }
         }
-        if let d = config.deviceIdentity { payloads.append(.notify(NotifyPayload(.DEVICE_IDENTITY, data: d.notifyData))) }
+        if let d = config.deviceIdentity, config.deviceIdentityUnasked {
+            payloads.append(.notify(NotifyPayload(.DEVICE_IDENTITY, data: d.notifyData)))
+            deviceIdentitySent = true
+        }
         if wantsSecondAuth { payloads.append(.notify(NotifyPayload(.MULTIPLE_AUTH_SUPPORTED))) }
         imsi = config.imsi
         apn = config.apn

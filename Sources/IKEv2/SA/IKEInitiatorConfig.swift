@@ -26,8 +26,12 @@ public struct IKEInitiatorConfig: Sendable {
     public var natTraversalPort: UInt16
     public var retransmitTimeout: Double
     public var maxRetransmits: Int
-    /// Sent as N(DEVICE_IDENTITY) in the first IKE_AUTH request when set.
+    /// The phone's IMEI/IMEISV for N(DEVICE_IDENTITY) (TS 24.302 §8.2.9.2): sent in the first
+    /// IKE_AUTH request when `deviceIdentityUnasked`, else only when the ePDG asks for it (in an
+    /// IKE_AUTH response: in the next EAP request; in an INFORMATIONAL request: in its response),
+    /// as Android does.
     public var deviceIdentity: DeviceIdentity? = nil
+    public var deviceIdentityUnasked = true
     /// Always move to the NAT-T port and encapsulate ESP in UDP, as phones that force
     /// NAT-T do: the NAT_DETECTION_SOURCE_IP hash is made not to match (RFC 7296 §2.23
     /// lets a host pretend to be behind a NAT), so the responder encapsulates too.

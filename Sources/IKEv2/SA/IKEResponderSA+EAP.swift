@@ -51,6 +51,9 @@ extension IKEResponderSA {
         } else if !eapOnly {
             log(.warning, "peer did not offer EAP_ONLY_AUTHENTICATION and the ePDG has no certificate AUTH: sending no AUTH")
         }
+        if deviceIdentity == nil, policy.requestDeviceIdentity {
+            out.append(.notify(NotifyPayload(.DEVICE_IDENTITY, data: DeviceIdentity(kind: .imei, digits: "").notifyData)))
+        }
         var idText = idi.text
         eapIdentity = idi.data
         if NAI(idText) == nil, let e = payloads.eap, let p = try? EAPPacket(parsing: e), p.code == .response, p.type == 1,
@@ -77,7 +80,7 @@ extension IKEResponderSA {
     /// Records the IMEI/IMEISV a phone sends in N(DEVICE_IDENTITY) (TS 24.302 §8.2.9.2).
     func noteDeviceIdentity(_ payloads: [Payload]) {
         guard let d = payloads.notify(.DEVICE_IDENTITY)?.data, !d.isEmpty else { return }
-        if let id = DeviceIdentity(notifyData: d) {
+        if let id = DeviceIdentity(notifyData: d), !id.digits.isEmpty {
             deviceIdentity = id
             log(.info, "device identity \(id)")
         } else {

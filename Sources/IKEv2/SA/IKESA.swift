@@ -329,7 +329,11 @@ public class IKESA {
     func allocateChildSPI() -> UInt32 { max(0x100, SecureRandom.uint32()) }
 
     /// Extra payloads a subclass adds to an INFORMATIONAL response (e.g. DEVICE_IDENTITY).
-    func informationalExtra(_ payloads: [Payload]) -> [Payload] { mobikeExtra(payloads) }
+    func informationalExtra(_ payloads: [Payload]) -> [Payload] { mobikeExtra(payloads) + deviceIdentityAnswer(payloads) }
+
+    /// The answer to N(DEVICE_IDENTITY) in an INFORMATIONAL request (TS 24.302 §8.2.9.2); only
+    /// a phone has one to give.
+    func deviceIdentityAnswer(_ payloads: [Payload]) -> [Payload] { [] }
 
     /// MOBIKE (RFC 4555 §3.5, §3.8): an UPDATE_SA_ADDRESSES request already moved the SA
     /// (`noteAddress`); the answer carries our NAT detection for the new path and echoes

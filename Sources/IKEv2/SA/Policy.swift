@@ -53,6 +53,10 @@ public struct IKEResponderPolicy: Sendable {
     /// TS 33.402 §6.5.2/§6.5.3): announce MULTIPLE_AUTH_SUPPORTED and, after the first round,
     /// run EAP-GTC (PAP) or EAP-MD5-Challenge (CHAP) against the APN's credentials. nil = none.
     public var additionalAuth: AdditionalAuthMethod? = nil
+    /// Ask a phone that did not send its IMEI for it: N(DEVICE_IDENTITY) with an empty IMEI in
+    /// the first IKE_AUTH response of an EAP attach (TS 24.302 §8.2.9.2). Android sends its
+    /// identity only when asked; without this, `ue_get` and the logs never learn it.
+    public var requestDeviceIdentity = true
 
     public init(ikeEncryption: [EncryptionAlgorithm] = [.ENCR_AES_CBC(keyBits: 128), .ENCR_AES_CBC(keyBits: 192), .ENCR_AES_CBC(keyBits: 256),
                                                         .ENCR_AES_GCM_16(keyBits: 128), .ENCR_AES_GCM_16(keyBits: 256),

@@ -130,8 +130,11 @@ public struct PhoneConfig: Sendable {
         c.espProposalsOverride = profile.espSAPayload(spi: 0).proposals
         c.cpRequestAttributes = cp
         c.authNotifies = profile.authNotifies.filter { $0 != .DEVICE_IDENTITY }.map { NotifyPayload($0) }
-        if profile.authNotifies.contains(.DEVICE_IDENTITY), let imei, imei.count == 15 {
+        // Profiles that list DEVICE_IDENTITY send it unasked; the others, like Android, only when
+        // the ePDG asks for it.
+        if let imei, imei.count == 15 {
             c.deviceIdentity = DeviceIdentity(kind: .imei, digits: imei)
+            c.deviceIdentityUnasked = profile.authNotifies.contains(.DEVICE_IDENTITY)
         }
         c.idiType = profile.idiType
         c.pdnUsername = pdnUsername; c.pdnPassword = pdnPassword
