@@ -73,6 +73,8 @@ public struct IMSConfig: Sendable {
     public var comAddr: ConfigEndpoint?
     /// `com_name`: the name the remote API's ready message gives (default "IMS").
     public var comName: String?
+    /// `com_auth`: clients must answer a password challenge first; nil: no authentication.
+    public var comAuth: ComAuthConfig?
 
     public var expandedUEDB: [UEDBEntry] { ueDB.flatMap { $0.expanded() } }
 
@@ -128,6 +130,7 @@ public struct IMSConfig: Sendable {
         c.logFilename = r.string("log_filename")
         c.comAddr = r.endpoint("com_addr", defaultPort: 9003)
         c.comName = r.string("com_name")
+        if let v = r.raw("com_auth") { c.comAuth = ComAuthConfig.decode(v, decoder: decoder) }
         MMEConfig.checkUniqueIMSIs(c.ueDB, decoder)
         r.finishLoose()
         try decoder.check()

@@ -22,6 +22,8 @@ public struct MMEConfig: Sendable {
     public var comAddr: ConfigEndpoint?
     /// `com_name`: the name the remote API's ready message gives (default "MME").
     public var comName: String?
+    /// `com_auth`: clients must answer a password challenge first; nil: no authentication.
+    public var comAuth: ComAuthConfig?
     /// The file that was loaded, and its directory (relative paths resolve against it).
     public var path: String
     public var configDirectory: String
@@ -83,6 +85,7 @@ public struct MMEConfig: Sendable {
         if let v = r.raw("radius") { c.radius = RADIUSConfig.decode(v, decoder: decoder) }
         c.comAddr = r.endpoint("com_addr", defaultPort: 9000)
         c.comName = r.string("com_name")
+        if let v = r.raw("com_auth") { c.comAuth = ComAuthConfig.decode(v, decoder: decoder) }
         checkUniqueIMSIs(c.ueDB, decoder)
         r.finishLoose()
         try decoder.check()

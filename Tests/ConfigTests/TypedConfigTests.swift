@@ -1,3 +1,4 @@
+import Foundation
 import XCTest
 @testable import Config
 
@@ -399,6 +400,45 @@ final class TypedConfigTests: XCTestCase {
         XCTAssertEqual(imsError(#"sip_addr: "1.2.3.4", echo: [{ impu: "tel:1", code: 99 }]"#)?.kind, .range)
         XCTAssertEqual(imsError(#"sip_addr: "1.2.3.4", binding_expires: 864001"#)?.kind, .range)
         XCTAssertEqual(imsError(#"sip_addr: "1.2.3.4", precondition: "yes""#)?.kind, .invalidValue)
+    }
+
+    // MARK: com_auth
+
+    func testComAuth() throws {
+        XCTAssertNil(try mme(base).0.comAuth)
+        let (c, w) = try mme(base + #"com_auth: { password: "s3cret", unsecure: true },"#)
+        XCTAssertEqual(c.comAuth?.password, "s3cret")
+        XCTAssertEqual(c.comAuth?.location.line, 1)
+        XCTAssertTrue(w.contains { $0.path == "com_auth.unsecure" }, "documented, reported as ignored: \(w)")
+        XCTAssertEqual(try ims(#"sip_addr: "192.0.2.1", com_auth: { password: "x" }"#).0.comAuth?.password, "x")
+
+        // passfile: relative to the config's directory, without the trailing newline.
+        let dir = NSTemporaryDirectory() + "comauth-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try "from file\n".write(toFile: dir + "/api.pass", atomically: true, encoding: .utf8)
+        let path = dir + "/mme.cfg"
+        let text = base + #"com_auth: { passfile: "api.pass" },"#
+        XCTAssertEqual(try MMEConfig.decode(ConfigDocument.parse(text: text, file: path), path: path).config.comAuth?.password, "from file")
+    }
+
+    func testComAuthErrors() throws {
+        func error(_ auth: String) -> ConfigError? { mmeError(base + "\n com_auth: \(auth),") }
+        let missing = try XCTUnwrap(error("{}"))
+        XCTAssertEqual(missing.kind, .missing)
+        XCTAssertEqual(missing.location?.line, 2)
+        XCTAssertEqual(missing.message, "com_auth: missing 'password' or 'passfile'")
+        let both = try XCTUnwrap(error(#"{ password: "a", passfile: "b" }"#))
+        XCTAssertEqual(both.kind, .invalidValue)
+        XCTAssertEqual(both.message, "com_auth: give either password or passfile, not both")
+        let unreadable = try XCTUnwrap(error(#"{ passfile: "no-such.pass" }"#))
+        XCTAssertEqual(unreadable.message, #"com_auth.passfile: cannot read "cfg/no-such.pass""#)
+        XCTAssertEqual("\(unreadable.location!)".hasPrefix("cfg/mme.cfg:2:"), true, "\(unreadable.location!)")
+        XCTAssertEqual(error(#"{ password: 1234 }"#)?.kind, .type)
+        XCTAssertEqual(error(#"{ password: "" }"#)?.message, "com_auth: the password is empty")
+        XCTAssertEqual(error(#"{ pasword: "a" }"#)?.all.first { $0.kind == .unknownKey }?.message,
+                       "unknown com_auth parameter 'pasword' (did you mean 'password'?)")
+        XCTAssertEqual(error(#""secret""#)?.kind, .type)
     }
 
     func testConfigKindDetection() throws {

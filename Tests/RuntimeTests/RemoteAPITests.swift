@@ -1,3 +1,4 @@
+import Config
 import Foundation
 import IKEv2
 import TestSupport
@@ -167,11 +168,8 @@ final class RemoteAPITests: XCTestCase {
     func testIMSUsersGetAndMTCallAfterRegister() throws {
         let ims = try LoopbackIMSCluster()
         defer { ims.stop() }
-        let loop = ims.cluster.group.loops[0]
-        let handler = IMSRemoteAPI(name: "ims-lab", cluster: ims.cluster)
-        let logger = ims.cluster.logger
-        let server = try loop.submit { try RemoteAPIServer.start(SocketAddress(host: "127.0.0.1", port: 0), on: loop, handler: handler, logger: logger) }
-        defer { _ = try? loop.submit { server.stop() } }
+        let server = try imsAPI(ims)
+        defer { _ = try? ims.cluster.group.loops[0].submit { server.stop() } }
         let phone = try LoopbackUDPPhone(user: "user1")
         XCTAssertEqual(try phone.register(to: "127.0.0.1", port: ims.ports[0])?.statusCode, 200, ims.log)
 
@@ -188,5 +186,82 @@ final class RemoteAPITests: XCTestCase {
         let session = try XCTUnwrap(r[2]["session_id"] as? String, "\(r[2])")
         let invite = try XCTUnwrap(try phone.receive { $0.method == "INVITE" }, ims.log).0
         XCTAssertEqual(try invite.callID(), session)
+    }
+
+    func logged(_ ims: LoopbackIMSCluster, _ text: String) -> Bool { ims.lines.values.contains { $0.contains(text) } }
+
+    /// An IMS API over a loopback IMS cluster, stopped by the caller.
+    func imsAPI(_ ims: LoopbackIMSCluster, comAuth: ComAuthConfig? = nil) throws -> RemoteAPIServer {
+        let loop = ims.cluster.group.loops[0]
+        let handler = IMSRemoteAPI(name: "ims-lab", cluster: ims.cluster, comAuth: comAuth)
+        let logger = ims.cluster.logger
+        return try loop.submit { try RemoteAPIServer.start(SocketAddress(host: "127.0.0.1", port: 0), on: loop, handler: handler, logger: logger) }
+    }
+
+    /// com_auth: the client (Python's hmac, an independent HMAC-SHA256) is refused before it
+    /// answers, gets a new challenge after a wrong password, and is served after the right one.
+    func testComAuthChallenge() throws {
+        let ims = try LoopbackIMSCluster()
+        defer { ims.stop() }
+        let server = try imsAPI(ims, comAuth: ComAuthConfig(password: "s3cret"))
+        defer { _ = try? ims.cluster.group.loops[0].submit { server.stop() } }
+        let r = try ask(server.localAddress.port, [#"{"message":"users_get","message_id":1}"#, "@auth:wrong", "@auth:s3cret",
+                                                   #"{"message":"users_get"}"#])
+        XCTAssertEqual(r[0]["message"] as? String, "authenticate")
+        XCTAssertEqual(r[0]["type"] as? String, "IMS")
+        XCTAssertEqual(r[0]["name"] as? String, "ims-lab")
+        let first = try XCTUnwrap(r[0]["challenge"] as? String)
+        XCTAssertGreaterThanOrEqual(first.count, 32)
+        XCTAssertNil(r[0]["ready"])
+
+        XCTAssertEqual(r[1]["error"] as? String, "Authentication not done")
+        XCTAssertEqual(r[1]["message"] as? String, "users_get")
+        XCTAssertEqual(r[1]["message_id"] as? Int, 1)
+        XCTAssertNil(r[1]["users"])
+
+        XCTAssertEqual(r[2]["message"] as? String, "authenticate")
+        XCTAssertNotNil(r[2]["error"], "\(r[2])")
+        let second = try XCTUnwrap(r[2]["challenge"] as? String, "\(r[2])")
+        XCTAssertNotEqual(second, first, "a new challenge after a failure")
+
+        XCTAssertEqual(r[3]["message"] as? String, "authenticate")
+        XCTAssertNil(r[3]["error"], "\(r[3])")
+        XCTAssertEqual(r[3]["ready"] as? Bool, true)
+        XCTAssertEqual(r[3]["type"] as? String, "IMS")
+        XCTAssertNotNil(r[4]["users"] as? [Any], "\(r[4])")
+        XCTAssertTrue(logged(ims, "authentication failed"), ims.log)
+    }
+
+    /// The connection limit: the one past it is refused and logged, the open ones still answer.
+    func testConnectionLimit() throws {
+        let ims = try LoopbackIMSCluster()
+        defer { ims.stop() }
+        let server = try imsAPI(ims)
+        defer { _ = try? ims.cluster.group.loops[0].submit { server.stop() } }
+        let out = try Self.run([Self.script, "limit", "ws://127.0.0.1:\(server.localAddress.port)", "\(RemoteAPIServer.maxConnections)"])
+        let r = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(out.utf8)) as? [String: Any])
+        XCTAssertEqual(r["refused"] as? Bool, true, out)
+        XCTAssertEqual((r["reply"] as? [String: Any])?["type"] as? String, "IMS", out)
+        XCTAssertTrue(logged(ims, "refusing connection from 127.0.0.1:"), ims.log)
+        XCTAssertTrue(logged(ims, "\(RemoteAPIServer.maxConnections) connections already open (the limit)"), ims.log)
+        // Closed ones free their slots.
+        XCTAssertTrue(waitUntil(3) { (try? ims.cluster.group.loops[0].submit { server.connectionCount }) == 0 })
+    }
+
+    /// Sockets that never send their HTTP request fill the slots only until the handshake timeout.
+    func testIdleSocketsAreClosedAfterTheHandshakeTimeout() throws {
+        let ims = try LoopbackIMSCluster()
+        defer { ims.stop() }
+        let server = try imsAPI(ims)
+        defer { _ = try? ims.cluster.group.loops[0].submit { server.stop() } }
+        let out = try Self.run([Self.script, "idle", "127.0.0.1", "\(server.localAddress.port)", "\(RemoteAPIServer.maxConnections)"])
+        let r = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(out.utf8)) as? [String: Any])
+        XCTAssertEqual(r["refused_while_idle"] as? Bool, true, out)
+        let closed = try XCTUnwrap(r["closed_after"] as? [Double], out)
+        let limit = Double(RemoteAPIServer.handshakeTimeout.components.seconds)
+        XCTAssertEqual(closed.count, RemoteAPIServer.maxConnections, out)
+        XCTAssertTrue(closed.allSatisfy { $0 > limit - 1 && $0 < limit + 3 }, out)
+        XCTAssertEqual((r["reply_after"] as? [String: Any])?["type"] as? String, "IMS", out)
+        XCTAssertTrue(logged(ims, "no WebSocket handshake within"), ims.log)
     }
 }

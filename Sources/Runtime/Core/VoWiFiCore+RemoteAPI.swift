@@ -7,7 +7,7 @@ extension VoWiFiCore {
         guard let group, let cluster, let imsCluster else { return }
         let apis: [(String?, ConfigEndpoint?, RemoteAPIHandler)] = [
             (options.mmeComAddr, mme.comAddr, MMERemoteAPI(name: mme.comName, cluster: cluster, mme: mme)),
-            (options.imsComAddr, ims.comAddr, IMSRemoteAPI(name: ims.comName, cluster: imsCluster)),
+            (options.imsComAddr, ims.comAddr, IMSRemoteAPI(name: ims.comName, cluster: imsCluster, comAuth: ims.comAuth)),
         ]
         for (override, configured, handler) in apis {
             let address: SocketAddress

@@ -1,3 +1,4 @@
+import Config
 import IMS
 
 /// The IMS's remote API messages. Registrations live in the store every IMS shard shares
@@ -7,10 +8,12 @@ final class IMSRemoteAPI: RemoteAPIHandler {
     let type = "IMS"
     let name: String
     let cluster: IMSCluster
+    let comAuth: ComAuthConfig?
 
-    init(name: String?, cluster: IMSCluster) {
+    init(name: String?, cluster: IMSCluster, comAuth: ComAuthConfig? = nil) {
         self.name = name ?? "IMS"
         self.cluster = cluster
+        self.comAuth = comAuth
     }
 
     func handle(_ r: RemoteAPIRequest, reply: @escaping RemoteAPIReply) -> Bool {

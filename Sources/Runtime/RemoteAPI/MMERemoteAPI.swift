@@ -9,6 +9,7 @@ final class MMERemoteAPI: RemoteAPIHandler {
     let name: String
     let cluster: EPDGCluster
     let mme: MMEConfig
+    var comAuth: ComAuthConfig? { mme.comAuth }
 
     init(name: String?, cluster: EPDGCluster, mme: MMEConfig) {
         self.name = name ?? "MME"

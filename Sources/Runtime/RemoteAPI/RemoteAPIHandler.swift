@@ -1,3 +1,5 @@
+import Config
+
 /// One request as a handler sees it: the message name and its scalar fields as text
 /// (`imsi`, `apn`, `impu`, ...). The raw JSON, with `message_id`, stays with the server.
 public struct RemoteAPIRequest: Sendable {
@@ -17,6 +19,8 @@ public protocol RemoteAPIHandler: AnyObject, Sendable {
     var type: String { get }
     /// `com_name`.
     var name: String { get }
+    /// `com_auth`: nil serves every client at once.
+    var comAuth: ComAuthConfig? { get }
     /// Handles a known message and returns true, or returns false (unknown message).
     func handle(_ request: RemoteAPIRequest, reply: @escaping RemoteAPIReply) -> Bool
 }

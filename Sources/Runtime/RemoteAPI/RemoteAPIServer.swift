@@ -5,7 +5,10 @@ import WebSocket
 /// WebSocket (RFC 6455) carrying JSON requests. Each connection gets the `ready` message,
 /// then one reply per request with `message`, `message_id`, `time` and `utc` added to what
 /// the handler returns. A connection that breaks the protocol is closed alone, with a log
-/// line naming the fault; malformed JSON only earns an error reply.
+/// line naming the fault; malformed JSON only earns an error reply. With `com_auth` the
+/// client must first answer a challenge (`RemoteAPIAuth`). At most `maxConnections` are
+/// served at once, and one that has not finished its handshake in `handshakeTimeout` is
+/// dropped, so idle sockets cannot lock the operators out.
 ///
 /// `@unchecked Sendable`: loop-confined; handler replies hop back to `loop` before touching state.
 public final class RemoteAPIServer: @unchecked Sendable {
@@ -15,6 +18,13 @@ public final class RemoteAPIServer: @unchecked Sendable {
     /// The largest request message accepted (larger: close 1009).
     public static let maxMessageSize = 1 << 20
     public static let version = "2025-12-12"
+    /// Connections served at once per API: a few operators and scripts need far fewer, and
+    /// each one costs a socket and buffers; the next one is refused (and logged).
+    public static let maxConnections = 16
+    /// Time from accept to a completed WebSocket handshake; after it the socket is closed
+    /// (a client that connects and never sends its HTTP request must not hold a slot).
+    public static let handshakeTimeout: Duration = .seconds(5)
+    private let auth: RemoteAPIAuth?
     private let logger: Logger
     private var listener: TCPListener?
     private var sessions: [ObjectIdentifier: Session] = [:]
@@ -28,6 +38,8 @@ public final class RemoteAPIServer: @unchecked Sendable {
         let conn: TCPConnection
         var ws = WebSocketConnection(maxMessageSize: RemoteAPIServer.maxMessageSize)
         let peer: String
+        /// The challenge awaiting its answer; nil once authenticated (or without `com_auth`).
+        var challenge: String?
         init(_ conn: TCPConnection) { self.conn = conn; peer = conn.peerAddress.map { "\($0)" } ?? "?" }
     }
 
@@ -45,6 +57,7 @@ public final class RemoteAPIServer: @unchecked Sendable {
 
     private init(loop: EventLoop, handler: RemoteAPIHandler, local: SocketAddress, logger: Logger) {
         self.loop = loop; self.handler = handler; self.localAddress = local; self.logger = logger
+        auth = handler.comAuth.map { RemoteAPIAuth($0, type: handler.type, name: handler.name) }
     }
 
     /// Closes the listener and every connection (close 1001 first).
@@ -63,9 +76,20 @@ public final class RemoteAPIServer: @unchecked Sendable {
     private func accepted(_ conn: TCPConnection) {
         guard listener != nil else { conn.close(); return }
         let s = Session(conn)
+        guard sessions.count < Self.maxConnections else {
+            logger.error(.runtime, "remote API (\(handler.type)): refusing connection from \(s.peer): \(Self.maxConnections) connections already open (the limit)")
+            conn.close()
+            return
+        }
         let key = ObjectIdentifier(s)
         sessions[key] = s
         logger.info(.runtime, "remote API (\(handler.type)): connection from \(s.peer)")
+        loop.scheduleTimer(after: Self.handshakeTimeout) { [weak self] in
+            guard let self, self.sessions[key] === s, s.ws.state == .handshake else { return }
+            self.sessions.removeValue(forKey: key)
+            self.logger.error(.runtime, "remote API (\(self.handler.type)): \(s.peer): no WebSocket handshake within \(Self.handshakeTimeout), closing")
+            s.conn.close()
+        }
         conn.onRead = { [unowned self] _, bytes in
             guard let s = self.sessions[key] else { return }
             self.run(s.ws.receive(bytes), on: s)
@@ -80,7 +104,14 @@ public final class RemoteAPIServer: @unchecked Sendable {
         for e in events {
             switch e {
             case let .write(bytes): s.conn.write(bytes)
-            case .opened: send(ready, on: s)
+            case .opened:
+                if auth != nil {
+                    let c = RemoteAPIAuth.challenge()
+                    s.challenge = c
+                    send(authenticate(c), on: s)
+                } else {
+                    send(ready, on: s)
+                }
             case let .text(t): received(t, on: s)
             case let .close(reason):
                 if sessions.removeValue(forKey: ObjectIdentifier(s)) != nil {
@@ -96,6 +127,33 @@ public final class RemoteAPIServer: @unchecked Sendable {
         ["message": "ready", "type": handler.type, "name": handler.name, "version": Self.version, "product": "VoWiFi Core"]
     }
 
+    /// The first message under `com_auth`, and the reply to a wrong answer (with a new challenge).
+    private func authenticate(_ challenge: String) -> [String: Any] {
+        ["message": "authenticate", "type": handler.type, "name": handler.name, "challenge": challenge]
+    }
+
+    /// A request before authentication: the answer is checked, anything else refused.
+    private func unauthenticated(_ dict: [String: Any], challenge: String, on s: Session) {
+        var r: [String: Any] = ["message": dict["message"] ?? NSNull()]
+        r["message_id"] = dict["message_id"]
+        guard dict["message"] as? String == "authenticate" else {
+            r["error"] = "Authentication not done"
+            send(stamped(r), on: s)
+            return
+        }
+        if let res = dict["res"] as? String, auth?.accepts(res, for: challenge) == true {
+            s.challenge = nil
+            logger.info(.runtime, "remote API (\(handler.type)): \(s.peer) authenticated")
+            send(stamped(r.merging(ready) { a, _ in a }.merging(["ready": true]) { _, b in b }), on: s)
+        } else {
+            logger.error(.runtime, "remote API (\(handler.type)): \(s.peer): authentication failed")
+            s.challenge = RemoteAPIAuth.challenge()
+            r["error"] = "Authentication failed"
+            r["challenge"] = s.challenge
+            send(stamped(r), on: s)
+        }
+    }
+
     // MARK: requests
 
     /// One text message: a JSON object, or an array of them (callbox §5.1).
@@ -107,6 +165,7 @@ public final class RemoteAPIServer: @unchecked Sendable {
         }
         for item in (parsed as? [Any]) ?? [parsed] {
             guard let dict = item as? [String: Any] else { send(stamped(["error": "Invalid request: not a JSON object"]), on: s); continue }
+            if let challenge = s.challenge { unauthenticated(dict, challenge: challenge, on: s); continue }
             guard let message = dict["message"] as? String else {
                 var r: [String: Any] = ["error": "Missing message"]
                 r["message_id"] = dict["message_id"]
