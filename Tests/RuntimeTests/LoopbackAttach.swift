@@ -18,7 +18,7 @@ struct LoopbackAttach {
     static func run(host: String = "127.0.0.1", port: UInt16 = 0, epdgHost: String = "127.0.0.1",
                     ikePort: UInt16, natTPort: UInt16, forceUDPEncapsulation: Bool = false, timeout: Double = 10,
                     imsi: String = "001010000000001", k: [UInt8] = LoopbackAttach.k, opc: [UInt8] = LoopbackAttach.opc,
-                    pdnUsername: String? = nil, pdnPassword: String? = nil) throws -> LoopbackAttach {
+                    pdnUsername: String? = nil, pdnPassword: String? = nil, imei: String? = nil) throws -> LoopbackAttach {
         let sock = try LoopbackUDP(host: host, port: port, peerHost: epdgHost)
         let ueEnd = IKEEndpoint(IPAddress(host)!, sock.port)
         let epdgIP = IPAddress(epdgHost)!
@@ -26,6 +26,7 @@ struct LoopbackAttach {
         cfg.natTraversalPort = natTPort
         cfg.forceUDPEncapsulation = forceUDPEncapsulation
         cfg.pdnUsername = pdnUsername; cfg.pdnPassword = pdnPassword
+        cfg.deviceIdentity = imei.map { DeviceIdentity(kind: .imei, digits: $0) }
         let usim = try USIM(algorithm: .milenage(try Milenage(k: k, opc: opc)))
         let ue = IKEInitiator(config: cfg, usim: usim, local: ueEnd, remote: IKEEndpoint(epdgIP, ikePort), now: 0)
         var child: ChildSADescription?

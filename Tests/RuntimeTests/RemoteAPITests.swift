@@ -51,7 +51,7 @@ final class RemoteAPITests: XCTestCase {
         XCTAssertEqual(core.remoteAPIs.count, 1, "no IMS com_addr: no IMS API")
         let port = api.localAddress.port
         let (ike, natt) = try XCTUnwrap(core.group).loops[0].submit { [core] in (core.epdg!.ikeAddress, core.epdg!.natTAddress) }
-        let attach = try LoopbackAttach.run(ikePort: ike.port, natTPort: natt.port)
+        let attach = try LoopbackAttach.run(ikePort: ike.port, natTPort: natt.port, imei: "353490069873319")
         let child = try XCTUnwrap(attach.child, "no Child SA\n\(log())")
         let inner = try XCTUnwrap(attach.ue.assigned?.ipv4)
 
@@ -74,6 +74,8 @@ final class RemoteAPITests: XCTestCase {
         XCTAssertEqual(ues.count, 1)
         XCTAssertEqual(ues.first?["imsi"] as? String, "001010000000001")
         XCTAssertEqual(ues.first?["rat_type"] as? String, "NON_3GPP")
+        XCTAssertEqual(ues.first?["imei"] as? String, "353490069873319")
+        let ueID = try XCTUnwrap(ues.first?["ue_id"] as? Int, "\(ues)")
         let bearer = try XCTUnwrap((ues.first?["bearers"] as? [[String: Any]])?.first)
         XCTAssertEqual(bearer["ip"] as? String, inner.description)
         XCTAssertEqual((bearer["apn"] as? String)?.lowercased(), "ims")
@@ -90,6 +92,14 @@ final class RemoteAPITests: XCTestCase {
         XCTAssertEqual(inSA["mode"] as? String, "tunnel")
         XCTAssertEqual(inSA["imsi"] as? String, "001010000000001")
         XCTAssertEqual(inSA["src"] as? String, "127.0.0.1")
+        XCTAssertEqual(sas.map { $0["ue_id"] as? Int }, [ueID, ueID], "ipsec and ue_get name the UE alike")
+
+        // The imei filter: the IMEI, or the IMEISV of the same phone (same TAC and SNR).
+        let byIMEI = try ask(port, [#"{"message":"ue_get","imei":"353490069873319"}"#, #"{"message":"ue_get","imei":"3534900698733105"}"#,
+                                    #"{"message":"ue_get","imei":"353490069873400"}"#])
+        XCTAssertEqual((byIMEI[1]["ue_list"] as? [[String: Any]])?.map { $0["ue_id"] as? Int }, [ueID], "\(byIMEI[1])")
+        XCTAssertEqual((byIMEI[2]["ue_list"] as? [Any])?.count, 1, "\(byIMEI[2])")
+        XCTAssertEqual((byIMEI[3]["ue_list"] as? [Any])?.count, 0, "\(byIMEI[3])")
 
         XCTAssertEqual(r[4]["error"] as? String, "Unknown message: no_such_thing")
         XCTAssertEqual(r[4]["message"] as? String, "no_such_thing")
@@ -156,10 +166,14 @@ final class RemoteAPITests: XCTestCase {
         }
         let again = try ask(port, [#"{"message":"config_get"}"#])
         XCTAssertEqual(again[1]["type"] as? String, "MME")
-        // The IMS API: its own banner; nobody registered yet.
+        // The IMS API: its own banner; every ue_db subscriber listed, nobody registered yet.
         let ims = try ask(core.remoteAPIs[1].localAddress.port, [#"{"message":"users_get"}"#, #"{"message":"mt_call","impu":"tel:0600"}"#])
         XCTAssertEqual(ims[0]["type"] as? String, "IMS")
-        XCTAssertEqual((ims[1]["users"] as? [Any])?.count, 0)
+        let users = try XCTUnwrap(ims[1]["users"] as? [[String: Any]], "\(ims[1])")
+        let ueDB = core.ims.ueDB.isEmpty ? core.mme.expandedUEDB : core.ims.expandedUEDB
+        XCTAssertEqual(users.count, ueDB.filter { $0.impi != nil || $0.imsi != nil }.count)
+        XCTAssertTrue(users.contains { $0["impi"] as? String == "001010000000001@ims.mnc001.mcc001.3gppnetwork.org" })
+        XCTAssertTrue(users.allSatisfy { ($0["bindings"] as? [Any])?.isEmpty == true })
         XCTAssertEqual(ims[2]["error"] as? String, "No registered binding for tel:0600")
     }
 
@@ -177,7 +191,8 @@ final class RemoteAPITests: XCTestCase {
         let r = try ask(server.localAddress.port, [#"{"message":"users_get"}"#, #"{"message":"mt_call","impu":"sip:user1@\#(domain)","message_id":1}"#])
         XCTAssertEqual(r[0]["name"] as? String, "ims-lab")
         let users = try XCTUnwrap(r[1]["users"] as? [[String: Any]], "\(r[1])")
-        XCTAssertEqual(users.map { $0["impi"] as? String }, ["user1"])
+        XCTAssertEqual(users.map { $0["impi"] as? String }, ["user1", "user2"], "every subscriber, registered or not")
+        XCTAssertEqual((users[1]["bindings"] as? [Any])?.count, 0)
         let binding = try XCTUnwrap((users.first?["bindings"] as? [[String: Any]])?.first)
         XCTAssertEqual(binding["uri"] as? String, "sip:user1@\(phone.hostPort)")
         XCTAssertTrue((binding["impu"] as? [String])?.contains { $0.contains("user1") } == true, "\(binding)")

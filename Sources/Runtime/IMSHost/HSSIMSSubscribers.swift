@@ -38,6 +38,8 @@ public final class HSSIMSSubscribers: IMSSubscriberSource, @unchecked Sendable {
     }
 
     public var count: Int { byIMPI.count }
+    /// Every IMPI of the ue_db (the remote API's `users_get`).
+    public var impis: [String] { Array(byIMPI.keys) }
 
     public func subscriber(impi: String) -> IMSSubscriber? { byIMPI[impi] }
 

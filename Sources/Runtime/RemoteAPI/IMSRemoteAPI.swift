@@ -23,7 +23,10 @@ final class IMSRemoteAPI: RemoteAPIHandler {
         case "config_get":
             reply(["type": .string(type), "name": .string(name), "domain": .string(host.core.config.domain)])
         case "users_get":
-            _ = loop.execute { reply(["users": .array(Self.users(host.core.currentRegistrations, now: IMSHost.seconds()))]) }
+            _ = loop.execute {
+                let all = (host.core.subscribers as? IMSSubscriberListing)?.impis ?? []
+                reply(["users": .array(Self.users(all, host.core.currentRegistrations, now: IMSHost.seconds()))])
+            }
         case "mt_call":
             guard let target = r["impu"] ?? r["impi"] else { reply(["error": "Missing impi or impu"]); break }
             let caller = r["from"]
@@ -38,12 +41,15 @@ final class IMSRemoteAPI: RemoteAPIHandler {
         return true
     }
 
-    /// `users[{impi, bindings[{uri, impu[], expires}]}]`, registered subscribers only;
+    /// `users[{impi, bindings[{uri, impu[], expires}]}]` for every subscriber in `impis`
+    /// (empty `bindings` when not registered) and any other registered IMPI, sorted by IMPI;
     /// `expires` in seconds from now.
-    static func users(_ regs: [IMSRegistration], now: Double) -> [JSONValue] {
-        regs.filter { !$0.bindings.isEmpty }.sorted { $0.impi < $1.impi }.map { reg in
-            .object(["impi": .string(reg.impi), "bindings": .array(reg.bindings.map { b in
-                .object(["uri": .string(b.contact.uri.description), "impu": .array(reg.impus.map(JSONValue.string)),
+    static func users(_ impis: [String], _ regs: [IMSRegistration], now: Double) -> [JSONValue] {
+        let byIMPI = Dictionary(regs.map { ($0.impi, $0) }, uniquingKeysWith: { a, _ in a })
+        return Set(impis).union(regs.filter { !$0.bindings.isEmpty }.map(\.impi)).sorted().map { impi in
+            let reg = byIMPI[impi]
+            return .object(["impi": .string(impi), "bindings": .array((reg?.bindings ?? []).map { b in
+                .object(["uri": .string(b.contact.uri.description), "impu": .array((reg?.impus ?? []).map(JSONValue.string)),
                          "expires": .int(Int64(max(0, (b.expiresAt - now).rounded())))])
             })])
         }

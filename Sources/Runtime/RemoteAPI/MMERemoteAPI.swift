@@ -10,6 +10,7 @@ final class MMERemoteAPI: RemoteAPIHandler {
     let cluster: EPDGCluster
     let mme: MMEConfig
     var comAuth: ComAuthConfig? { mme.comAuth }
+    let ueIDs = RemoteAPIUEIDs()
 
     init(name: String?, cluster: EPDGCluster, mme: MMEConfig) {
         self.name = name ?? "MME"
@@ -23,10 +24,15 @@ final class MMERemoteAPI: RemoteAPIHandler {
             reply(["type": .string(type), "name": .string(name), "plmn": .string(mme.plmn.mcc + mme.plmn.mnc),
                    "epdg": .bool(mme.epdg != nil)])
         case "ue_get":
-            let only = r["imsi"]
-            cluster.gather({ $0.remoteAPIUEs(imsi: only) }) { reply(["ue_list": .array(Self.merge($0.flatMap { $0 }))]) }
+            let only = r["imsi"], imei = r["imei"]
+            cluster.gather({ $0.remoteAPIUEs(imsi: only) }) { [ueIDs] in
+                let ues = Self.merge($0.flatMap { $0 }).filter { u in imei.map { Self.sameDevice(u, $0) } ?? true }
+                reply(["ue_list": .array(ues.map { Self.json($0, ueID: ueIDs.id($0.imsi)) })])
+            }
         case "ipsec":
-            cluster.gather({ $0.remoteAPIESPSAs() }) { reply(["SAs": .array($0.flatMap { $0 }.map(Self.json))]) }
+            cluster.gather({ $0.remoteAPIESPSAs() }) { [ueIDs] in
+                reply(["SAs": .array($0.flatMap { $0 }.map { Self.json($0, ueID: ueIDs.id($0.imsi)) })])
+            }
         case "epdg_pdn_reestab":
             guard let (imsi, apn) = target(r, reply) else { break }
             cluster.gather({ $0.remoteAPIReestablish(imsi: imsi, apn: apn) }) { counts in
@@ -58,7 +64,7 @@ final class MMERemoteAPI: RemoteAPIHandler {
     }
 
     /// One entry per IMSI: a UE's PDN connections may sit on different shards.
-    static func merge(_ ues: [RemoteAPIUE]) -> [JSONValue] {
+    static func merge(_ ues: [RemoteAPIUE]) -> [RemoteAPIUE] {
         var order: [String] = [], byIMSI: [String: RemoteAPIUE] = [:]
         for u in ues {
             if var m = byIMSI[u.imsi] {
@@ -69,24 +75,33 @@ final class MMERemoteAPI: RemoteAPIHandler {
                 order.append(u.imsi); byIMSI[u.imsi] = u
             }
         }
-        return order.compactMap { byIMSI[$0] }.map { u in
-            var o: JSONObject = ["rat_type": "NON_3GPP", "imsi": .string(u.imsi), "registered": true]
-            if let v = u.imeisv { o["imeisv"] = .string(v) }
-            if let v = u.imei { o["imei"] = .string(v) }
-            o["bearers"] = .array(u.bearers.map { b in
-                var e: JSONObject = ["apn": .string(b.apn), "ul_total_bytes": .int(Int64(clamping: b.ulBytes)),
-                                     "dl_total_bytes": .int(Int64(clamping: b.dlBytes))]
-                if let a = b.ipv4 { e["ip"] = .string(a) }
-                if let a = b.ipv6 { e["ipv6"] = .string(a) }
-                return .object(e)
-            })
-            return .object(o)
-        }
+        return order.compactMap { byIMSI[$0] }
     }
 
-    static func json(_ sa: RemoteAPIESPSA) -> JSONValue {
+    /// The `imei` filter: IMEI and IMEISV share TAC and SNR, their first 14 digits (TS 23.003
+    /// §6.2), so either form (with or without check digit or SVN) finds the phone.
+    static func sameDevice(_ u: RemoteAPIUE, _ imei: String) -> Bool {
+        let wanted = imei.count >= 14 ? String(imei.prefix(14)) : imei
+        return [u.imei, u.imeisv].contains { $0.map { ($0.count >= 14 ? String($0.prefix(14)) : $0) == wanted } ?? false }
+    }
+
+    static func json(_ u: RemoteAPIUE, ueID: Int) -> JSONValue {
+        var o: JSONObject = ["rat_type": "NON_3GPP", "imsi": .string(u.imsi), "ue_id": .int(Int64(ueID)), "registered": true]
+        if let v = u.imeisv { o["imeisv"] = .string(v) }
+        if let v = u.imei { o["imei"] = .string(v) }
+        o["bearers"] = .array(u.bearers.map { b in
+            var e: JSONObject = ["apn": .string(b.apn), "ul_total_bytes": .int(Int64(clamping: b.ulBytes)),
+                                 "dl_total_bytes": .int(Int64(clamping: b.dlBytes))]
+            if let a = b.ipv4 { e["ip"] = .string(a) }
+            if let a = b.ipv6 { e["ipv6"] = .string(a) }
+            return .object(e)
+        })
+        return .object(o)
+    }
+
+    static func json(_ sa: RemoteAPIESPSA, ueID: Int) -> JSONValue {
         .object(["type": .string(sa.ipv6 ? "IPv6" : "IPv4"), "dir": .string(sa.inbound ? "in" : "out"), "spi": .int(Int64(sa.spi)),
-                 "imsi": .string(sa.imsi), "mode": "tunnel", "src": .string(sa.src), "dst": .string(sa.dst),
+                 "ue_id": .int(Int64(ueID)), "imsi": .string(sa.imsi), "mode": "tunnel", "src": .string(sa.src), "dst": .string(sa.dst),
                  "src_prefix": .array(sa.srcPrefix.map(JSONValue.string)), "dst_prefix": .array(sa.dstPrefix.map(JSONValue.string)),
                  "authent_key": .string(sa.authentKey), "cipher_key": .string(sa.cipherKey)])
     }
