@@ -203,6 +203,17 @@ final class RemoteAPITests: XCTestCase {
         XCTAssertEqual(try invite.callID(), session)
     }
 
+    /// users_get names a binding's IMEI from its +sip.instance (RFC 7254 §4 URN, as the callbox's
+    /// `imei` binding field); other instances and malformed URNs give none.
+    func testIMEIOfSIPInstance() {
+        XCTAssertEqual(IMSRemoteAPI.imei(ofInstance: "\"<urn:gsma:imei:35902707-293054-0>\""), "359027072930540")
+        XCTAssertEqual(IMSRemoteAPI.imei(ofInstance: "<urn:gsma:imei:35902707-293054-0;svn=12>"), "359027072930540")
+        for other in ["<urn:uuid:f81d4fae-7dec-11d0-a765-00a0c91e6bf6>", "<urn:gsma:imei:3590270-293054-0>",
+                      "<urn:gsma:imei:35902707-29305a-0>", "<urn:gsma:imei:35902707293054>", ""] {
+            XCTAssertNil(IMSRemoteAPI.imei(ofInstance: other), other)
+        }
+    }
+
     func logged(_ ims: LoopbackIMSCluster, _ text: String) -> Bool { ims.lines.values.contains { $0.contains(text) } }
 
     /// An IMS API over a loopback IMS cluster, stopped by the caller.

@@ -1,3 +1,4 @@
+import Foundation
 import Config
 import IMS
 
@@ -41,7 +42,19 @@ final class IMSRemoteAPI: RemoteAPIHandler {
         return true
     }
 
-    /// `users[{impi, bindings[{uri, impu[], expires}]}]` for every subscriber in `impis`
+    /// The IMEI a binding's `+sip.instance` carries ("<urn:gsma:imei:TAC-SNR-spare>", RFC 7254 §4,
+    /// the form IMS phones register with): its 15 digits, or nil for another kind of instance.
+    static func imei(ofInstance instance: String) -> String? {
+        let prefix = "urn:gsma:imei:"
+        let urn = instance.trimmingCharacters(in: CharacterSet(charactersIn: "<>\" "))
+        guard urn.lowercased().hasPrefix(prefix) else { return nil }
+        let parts = urn.dropFirst(prefix.count).split(separator: ";")[0].split(separator: "-", omittingEmptySubsequences: false)
+        guard parts.count == 3, parts[0].count == 8, parts[1].count == 6, parts[2].count == 1,
+              parts.allSatisfy({ $0.allSatisfy(\.isASCII) && $0.allSatisfy(\.isNumber) }) else { return nil }
+        return parts.joined()
+    }
+
+    /// `users[{impi, bindings[{uri, impu[], expires, imei}]}]` for every subscriber in `impis`
     /// (empty `bindings` when not registered) and any other registered IMPI, sorted by IMPI;
     /// `expires` in seconds from now.
     static func users(_ impis: [String], _ regs: [IMSRegistration], now: Double) -> [JSONValue] {
@@ -49,8 +62,10 @@ final class IMSRemoteAPI: RemoteAPIHandler {
         return Set(impis).union(regs.filter { !$0.bindings.isEmpty }.map(\.impi)).sorted().map { impi in
             let reg = byIMPI[impi]
             return .object(["impi": .string(impi), "bindings": .array((reg?.bindings ?? []).map { b in
-                .object(["uri": .string(b.contact.uri.description), "impu": .array((reg?.impus ?? []).map(JSONValue.string)),
-                         "expires": .int(Int64(max(0, (b.expiresAt - now).rounded())))])
+                var o: JSONObject = ["uri": .string(b.contact.uri.description), "impu": .array((reg?.impus ?? []).map(JSONValue.string)),
+                                     "expires": .int(Int64(max(0, (b.expiresAt - now).rounded())))]
+                if let imei = b.contact.parameters["+sip.instance"].flatMap(imei(ofInstance:)) { o["imei"] = .string(imei) }
+                return .object(o)
             })])
         }
     }
