@@ -60,8 +60,7 @@ extension IMSCore {
         if case .tooSmall(let minSE) = timer {
             return out + respond(tooSmallResponse(to: m, minSE: minSE), now: now, fallback: peer)
         }
-        let local = receivingAddress.flatMap { $0.contains(":") == peer.address.contains(":") ? $0 : nil }
-            ?? localAddress(toward: peer)
+        let local = arrivalAddress(from: peer)
         guard let port = allocateMediaPort(on: local) else { return out + reply(m, 503, peer: peer, now: now) }
         let sessionID = UInt64(now * 1000) & 0xFFFF_FFFF
         let answer: SDPAnswerer.Answer

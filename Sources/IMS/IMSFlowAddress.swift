@@ -14,6 +14,13 @@ extension IMSCore {
         store.flowAddress(of: peer) ?? config.localAddress(for: peer)
     }
 
+    /// Our address the message being handled from `peer` arrived on (when the runtime said, and
+    /// of `peer`'s family), else `localAddress(toward:)`: what a dialog or subscription it starts
+    /// keeps, and the phone's side of a relayed call's Record-Route.
+    func arrivalAddress(from peer: SIPPeer) -> String {
+        receivingAddress.flatMap { $0.contains(":") == peer.address.contains(":") ? $0 : nil } ?? localAddress(toward: peer)
+    }
+
     /// host:port of our address `a` for URIs and Via (IPv6 in brackets).
     func hostPort(_ a: String) -> String {
         (a.contains(":") ? "[" + a + "]" : a) + ":" + String(config.sipPort(for: a))

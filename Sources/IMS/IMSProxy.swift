@@ -81,8 +81,7 @@ extension IMSCore {
     /// entries: the callee's route set starts with the one it can reach, the caller's (reversed)
     /// with the one it sent to. Both are ours, so in-dialog requests consume both (`isOurURI`).
     func recordRoute(from peer: SIPPeer, to dest: SIPPeer) -> [String] {
-        let arrival = receivingAddress.flatMap { $0.contains(":") == peer.address.contains(":") ? $0 : nil }
-        let inbound = recordRouteURI(arrival ?? localAddress(toward: peer), peer.transport)
+        let inbound = recordRouteURI(arrivalAddress(from: peer), peer.transport)
         let outbound = recordRouteURI(localAddress(toward: dest), dest.transport)
         return inbound == outbound ? [outbound] : [outbound, inbound]
     }

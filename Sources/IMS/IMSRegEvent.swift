@@ -44,7 +44,7 @@ extension IMSCore {
         sub.expiresAt = now + Double(expires)
         sub.target = contact.uri
         sub.peer = peer
-        sub.local = receivingAddress.flatMap { $0.contains(":") == peer.address.contains(":") ? $0 : nil } ?? localAddress(toward: peer)
+        sub.local = arrivalAddress(from: peer)
         var r = makeResponse(to: m, code: 200, toTag: sub.localTag)
         r.addHeader("Expires", String(expires))
         r.addHeader("Contact", "<" + ourURI(for: peer, local: sub.local) + ">")

@@ -33,12 +33,6 @@ public final class IKEInitiator: IKESA {
     var responderSignatureChecked = false
     /// The ePDG asked for N(DEVICE_IDENTITY) in an IKE_AUTH response; whether it was sent.
     var deviceIdentityRequested = false, deviceIdentitySent = false
-
-    override func deviceIdentityAnswer(_ payloads: [Payload]) -> [Payload] {
-        guard payloads.has(.DEVICE_IDENTITY), let d = config.deviceIdentity else { return [] }
-        log(.info, "ePDG asks for the device identity (INFORMATIONAL): answering \(d)")
-        return [.notify(NotifyPayload(.DEVICE_IDENTITY, data: d.notifyData))]
-    }
     /// The ePDG sent MULTIPLE_AUTH_SUPPORTED in IKE_SA_INIT (RFC 4739 §3.1).
     var responderOffersMultipleAuth = false
     /// The second authentication round (RFC 4739), once started.
@@ -57,6 +51,12 @@ public final class IKEInitiator: IKESA {
         super.init(isInitiator: true, spiI: max(1, SecureRandom.uint64()), spiR: 0, local: local, remote: remote, now: now)
         retransmitBase = config.retransmitTimeout
         maxRetransmits = config.maxRetransmits
+    }
+
+    override func deviceIdentityAnswer(_ payloads: [Payload]) -> [Payload] {
+        guard payloads.has(.DEVICE_IDENTITY), let d = config.deviceIdentity else { return [] }
+        log(.info, "ePDG asks for the device identity (INFORMATIONAL): answering \(d)")
+        return [.notify(NotifyPayload(.DEVICE_IDENTITY, data: d.notifyData))]
     }
 
     func fail(_ reason: String, notify: NotifyType? = nil) {
