@@ -164,6 +164,16 @@ final class ExchangeTests: XCTestCase {
             XCTAssertEqual(AttachHarness.logs(h.ueActions).contains { $0.hasPrefix("ePDG asks for the device identity") }, !unasked)
         }
 
+        // A DEVICE_IDENTITY without digits (a phone echoing the request) records nothing and is logged.
+        let e = try AttachHarness()
+        var empty = IKEInitiatorConfig(imsi: AttachHarness.imsi, mcc: "001", mnc: "01")
+        empty.deviceIdentity = DeviceIdentity(kind: .imei, digits: "")
+        try e.makeUE(empty)
+        e.run()
+        XCTAssertEqual(e.ue.state, .established)
+        XCTAssertNil(e.epdg.allSAs.first?.deviceIdentity)
+        XCTAssertTrue(AttachHarness.logs(e.epdgActions).contains("malformed DEVICE_IDENTITY 000101"), "\(AttachHarness.logs(e.epdgActions))")
+
         // INFORMATIONAL: the phone answers with its identity.
         let h = try AttachHarness()
         var cfg = IKEInitiatorConfig(imsi: AttachHarness.imsi, mcc: "001", mnc: "01")
