@@ -352,7 +352,9 @@ enum Spawn {
         var all = sigset_t(); sigfillset(&all)
         posix_spawnattr_setsigmask(&attr, &none)
         posix_spawnattr_setsigdefault(&attr, &all)
-        posix_spawnattr_setflags(&attr, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
+        // Its own process group, so `stop` reaches the workers Kamailio forks as well.
+        posix_spawnattr_setpgroup(&attr, 0)
+        posix_spawnattr_setflags(&attr, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETPGROUP))
         let argv: [UnsafeMutablePointer<CChar>?] = ([path] + args).map { strdup($0) } + [nil]
         defer { for a in argv { free(a) } }
         var pid: pid_t = 0
@@ -373,12 +375,18 @@ enum Spawn {
         return waitpid(pid, &st, WNOHANG) == 0
     }
 
+    /// SIGTERM to the child's process group, SIGKILL to the group after 5 s: a Kamailio main
+    /// process killed alone left its forked workers running (holding the port) once it was slow
+    /// to stop.
     static func stop(_ pid: pid_t) {
-        kill(pid, SIGTERM)
+        kill(-pid, SIGTERM)
         let until = Date().addingTimeInterval(5)
         var st: Int32 = 0
-        while Date() < until { if waitpid(pid, &st, WNOHANG) != 0 { return }; usleep(20_000) }
-        kill(pid, SIGKILL)
+        while Date() < until {
+            if waitpid(pid, &st, WNOHANG) != 0 { kill(-pid, SIGKILL); return }
+            usleep(20_000)
+        }
+        kill(-pid, SIGKILL)
         _ = waitpid(pid, &st, 0)
     }
 }

@@ -16,7 +16,6 @@ public struct ToolRun: Sendable {
         p.standardOutput = o; p.standardError = e
         try p.run()
         let od = o.fileHandleForReading.readDataToEndOfFile(), ed = e.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        return ToolRun(status: p.terminationStatus, out: String(decoding: od, as: UTF8.self), err: String(decoding: ed, as: UTF8.self))
+        return ToolRun(status: p.waitForExitStatus(), out: String(decoding: od, as: UTF8.self), err: String(decoding: ed, as: UTF8.self))
     }
 }
