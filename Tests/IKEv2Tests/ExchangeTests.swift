@@ -134,13 +134,20 @@ final class ExchangeTests: XCTestCase {
                        DeviceIdentity(kind: .imei, digits: "123456789123456"))
         XCTAssertNil(DeviceIdentity(notifyData: [0x00, 0x09, 0x01, 0x21]))
         XCTAssertNil(DeviceIdentity(notifyData: [0x00, 0x02, 0x03, 0x21]))
+        let imeisv = DeviceIdentity(kind: .imeisv, digits: "3534900698733101")
+        XCTAssertEqual(try attached(deviceIdentity: imeisv).epdg.allSAs.first?.deviceIdentity, imeisv)
+    }
+
+    /// A full in-memory attach of a phone with this device identity, sent unasked or only when asked.
+    func attached(deviceIdentity: DeviceIdentity?, unasked: Bool = true) throws -> AttachHarness {
         let h = try AttachHarness()
         var cfg = IKEInitiatorConfig(imsi: AttachHarness.imsi, mcc: "001", mnc: "01")
-        cfg.deviceIdentity = DeviceIdentity(kind: .imeisv, digits: "3534900698733101")
+        cfg.deviceIdentity = deviceIdentity
+        cfg.deviceIdentityUnasked = unasked
         try h.makeUE(cfg)
         h.run()
         XCTAssertEqual(h.ue.state, .established)
-        XCTAssertEqual(h.epdg.allSAs.first?.deviceIdentity, cfg.deviceIdentity)
+        return h
     }
 
     /// The ePDG asks a phone that did not send its IMEI for it (N(DEVICE_IDENTITY) with an empty
@@ -150,13 +157,7 @@ final class ExchangeTests: XCTestCase {
     func testEPDGAsksForTheDeviceIdentity() throws {
         let imei = DeviceIdentity(kind: .imei, digits: "353490069873319")
         for (configured, unasked) in [(imei, false), (imei, true), (nil, false)] as [(DeviceIdentity?, Bool)] {
-            let h = try AttachHarness()
-            var cfg = IKEInitiatorConfig(imsi: AttachHarness.imsi, mcc: "001", mnc: "01")
-            cfg.deviceIdentity = configured
-            cfg.deviceIdentityUnasked = unasked
-            try h.makeUE(cfg)
-            h.run()
-            XCTAssertEqual(h.ue.state, .established)
+            let h = try attached(deviceIdentity: configured, unasked: unasked)
             XCTAssertEqual(h.epdg.allSAs.first?.deviceIdentity, configured, "configured \(String(describing: configured)), unasked \(unasked)")
             let firstAuth = try XCTUnwrap(AttachHarness.sends(h.epdgActions).dropFirst().first)
             let payloads = try XCTUnwrap(h.ue.protection).unprotect(raw: firstAuth, message: IKEMessage(parsing: firstAuth))
@@ -165,21 +166,12 @@ final class ExchangeTests: XCTestCase {
         }
 
         // A DEVICE_IDENTITY without digits (a phone echoing the request) records nothing and is logged.
-        let e = try AttachHarness()
-        var empty = IKEInitiatorConfig(imsi: AttachHarness.imsi, mcc: "001", mnc: "01")
-        empty.deviceIdentity = DeviceIdentity(kind: .imei, digits: "")
-        try e.makeUE(empty)
-        e.run()
-        XCTAssertEqual(e.ue.state, .established)
+        let e = try attached(deviceIdentity: DeviceIdentity(kind: .imei, digits: ""))
         XCTAssertNil(e.epdg.allSAs.first?.deviceIdentity)
         XCTAssertTrue(AttachHarness.logs(e.epdgActions).contains("malformed DEVICE_IDENTITY 000101"), "\(AttachHarness.logs(e.epdgActions))")
 
         // INFORMATIONAL: the phone answers with its identity.
-        let h = try AttachHarness()
-        var cfg = IKEInitiatorConfig(imsi: AttachHarness.imsi, mcc: "001", mnc: "01")
-        cfg.deviceIdentity = imei
-        try h.makeUE(cfg)
-        h.run()
+        let h = try attached(deviceIdentity: imei)
         let sa = try XCTUnwrap(h.epdg.allSAs.first)
         h.epdgActions = []
         sa.sendRequest(.INFORMATIONAL, [.notify(NotifyPayload(.DEVICE_IDENTITY, data: DeviceIdentity(kind: .imeisv, digits: "").notifyData))], now: h.now)
